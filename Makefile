@@ -1,0 +1,105 @@
+# LLM Fusion Engine
+#
+#   make run     install what is missing, build, run on the defaults
+#   make test    install what is missing, build, run the whole test suite
+#
+# kodev names its binary after the directory it builds in and reads
+# conf/<name>.conf, so the build happens in .build/<flavor>/fusion, whose
+# src, assets and cert point back here, against a copy of Debian's Kore
+# source with conf/kore-*.patch applied.
+
+KORE_SYSTEM	?= /usr/share/kore
+BUILD		:= .build
+KORE_COPY	:= $(BUILD)/kore
+DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
+		   libsodium-dev libssl-dev openssl curl ca-certificates \
+		   sqlite3 procps
+SOURCES		:= $(wildcard src/*.c src/*.h) conf/build.conf \
+		   conf/fusion.conf conf/routes.conf $(wildcard assets/*)
+
+.PHONY: all run dev test test-unit test-blackbox test-asan deps node-deps \
+	clean distclean
+
+all: fusion
+
+# Installs only what is missing: a no-op on a prepared machine. Node.js
+# counts as present when node and npm run, wherever they came from.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	    grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	command -v node >/dev/null && command -v npm >/dev/null || \
+	    missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+KORE_PATCHES	:= $(sort $(wildcard conf/kore-*.patch))
+
+$(KORE_COPY)/.patched: $(KORE_PATCHES)
+	rm -rf $(KORE_COPY)
+	mkdir -p $(BUILD)
+	cp -r $(KORE_SYSTEM) $(KORE_COPY)
+	for p in $(KORE_PATCHES); do \
+	    patch -d $(KORE_COPY) -p1 --no-backup-if-mismatch -s < $$p || \
+	    exit 1; done
+	touch $@
+
+# $(1): flavor (dev or asan), $(2): Kore flavor.
+define stage
+	mkdir -p $(BUILD)/$(1)/fusion/conf
+	ln -sfn ../../../src $(BUILD)/$(1)/fusion/src
+	ln -sfn ../../../cert $(BUILD)/$(1)/fusion/cert
+	mkdir -p assets && ln -sfn ../../../assets $(BUILD)/$(1)/fusion/assets
+	cp conf/build.conf $(BUILD)/$(1)/fusion/conf/build.conf
+	{ cat conf/fusion.conf; \
+	  printf '\ndomain * {\n\tattach\t\tplain\n\n'; \
+	  cat conf/routes.conf; printf '}\n'; \
+	  printf '\ndomain * {\n\tattach\t\ttls\n'; \
+	  printf '\tcertfile\tcert/server.pem\n\tcertkey\t\tcert/key.pem\n\n'; \
+	  cat conf/routes.conf; printf '}\n'; \
+	} > $(BUILD)/$(1)/fusion/conf/fusion.conf
+	cd $(BUILD)/$(1)/fusion && KORE_BUILD_FLAVOR=$(1) \
+	    KORE_FLAVOR="$(2)" kodev build
+endef
+
+fusion: $(KORE_COPY)/.patched $(SOURCES)
+	$(call stage,dev,CURL=1 TASKS=1)
+	cp $(BUILD)/dev/fusion/fusion $@.tmp && mv -f $@.tmp $@
+
+fusion-asan: $(KORE_COPY)/.patched $(SOURCES)
+	$(call stage,asan,CURL=1 TASKS=1 SANITIZE=address$(,)undefined)
+	cp $(BUILD)/asan/fusion/fusion $@.tmp && mv -f $@.tmp $@
+
+, := ,
+
+run: deps fusion
+	./fusion -f
+
+# kodev run: rebuilds and runs in the foreground without privsep.
+dev: deps $(KORE_COPY)/.patched
+	$(call stage,dev,CURL=1 TASKS=1)
+	cd $(BUILD)/dev/fusion && DB_PATH=$(CURDIR)/fusion.db kodev run
+
+node-deps: deps
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+
+test: deps node-deps fusion fusion-asan tests/unit/run
+	tests/run
+
+UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c
+
+tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
+    $(UNIT_SOURCES) src/fusion.h
+	$(CC) -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
+	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -Isrc -I$(KORE_COPY)/include -o $@ tests/unit/*.c $(UNIT_SOURCES) \
+	    -lsqlite3 -lsodium
+
+clean:
+	rm -rf $(BUILD) fusion fusion-asan tests/unit/run
+
+distclean: clean
+	rm -rf tests/node_modules

@@ -1,0 +1,264 @@
+/*
+ * LLM Fusion Engine: start-up.
+ *
+ * The parent reads the environment, creates the listeners, prepares the
+ * database (migrations, first admin, master key) and decides how the
+ * workers are confined. Each worker then opens its own SQLite connection.
+ */
+
+#include <sys/stat.h>
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/hooks.h>
+#include <kore/seccomp.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "fusion.h"
+
+void		kore_parent_configure(int, char **);
+void		kore_worker_configure(void);
+void		kore_worker_teardown(void);
+
+extern char	*keymgr_root_path;
+extern char	*keymgr_runas_user;
+
+struct fusion_config	fusion_cfg;
+
+/* What the workers need beyond Kore's own filter: SQLite's file I/O. */
+KORE_SECCOMP_FILTER("fusion",
+	KORE_SYSCALL_ALLOW(pread64),
+	KORE_SYSCALL_ALLOW(pwrite64),
+	KORE_SYSCALL_ALLOW(fsync),
+	KORE_SYSCALL_ALLOW(fdatasync),
+	KORE_SYSCALL_ALLOW(ftruncate),
+	KORE_SYSCALL_ALLOW(fchown),
+	KORE_SYSCALL_ALLOW(fchmod),
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(mremap),
+);
+
+static const char	*env_str(const char *, const char *);
+static u_int32_t	 env_uint(const char *, u_int32_t, u_int32_t,
+			    u_int32_t);
+static void		 listeners_create(void);
+static void		 privsep_prepare(const char *);
+static void		 store_prepare_parent(const char *);
+
+static const char *
+env_str(const char *name, const char *def)
+{
+	const char	*v;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return (def);
+	return (v);
+}
+
+/*
+ * A bounded number from the environment; a value that does not parse or
+ * falls outside [min, max] stops the start with the reason.
+ */
+static u_int32_t
+env_uint(const char *name, u_int32_t def, u_int32_t min, u_int32_t max)
+{
+	const char	*v;
+	long long	 n;
+	int		 err;
+
+	if ((v = getenv(name)) == NULL || *v == '\0')
+		return (def);
+
+	n = kore_strtonum(v, 10, min, max, &err);
+	if (err != KORE_RESULT_OK)
+		fatal("%s: '%s' is not a number from %u to %u", name, v,
+		    min, max);
+
+	return ((u_int32_t)n);
+}
+
+static void
+listeners_create(void)
+{
+	struct kore_server	*plain, *tls;
+	const char		*bind_addr, *tls_bind;
+	char			 port[8], tls_port[8];
+
+	bind_addr = env_str("BIND_ADDRESS", "0.0.0.0");
+	tls_bind = env_str("TLS_BIND_ADDRESS", bind_addr);
+
+	(void)snprintf(port, sizeof(port), "%u",
+	    env_uint("PORT", 8080, 1, 65535));
+	(void)snprintf(tls_port, sizeof(tls_port), "%u",
+	    env_uint("TLS_PORT", 8443, 1, 65535));
+
+	plain = kore_server_create("plain");
+	plain->tls = 0;
+	if (!kore_server_bind(plain, bind_addr, port, NULL))
+		fatal("cannot listen on %s:%s", bind_addr, port);
+	kore_server_finalize(plain);
+
+	tls = kore_server_create("tls");
+	if (!kore_server_bind(tls, tls_bind, tls_port, NULL))
+		fatal("cannot listen on %s:%s", tls_bind, tls_port);
+	kore_server_finalize(tls);
+}
+
+/*
+ * As root without -n/-r, Kore chroots the workers and drops them to an
+ * unprivileged user. The workers live in the database's directory; the
+ * key manager lives where the certificate is (the working directory).
+ * SQLite needs the database, its WAL and its shared-memory file writable
+ * by that user: the parent has created them (the store keeps its WAL
+ * files persistent, so no worker ever has to create or delete one in a
+ * directory it cannot write) and hands them over here.
+ */
+static void
+privsep_prepare(const char *db_path)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	const char	*user;
+	char		 dir[PATH_MAX], base[PATH_MAX], cwd[PATH_MAX];
+	char		 path[PATH_MAX + 8];
+	const char	*suffix[] = { "", "-wal", "-shm", NULL };
+	int		 i, len;
+
+	if (geteuid() != 0 || skip_chroot || skip_runas) {
+		fusion_cfg.db_path = kore_strdup(db_path);
+		return;
+	}
+
+	user = env_str("FUSION_USER", "nobody");
+	if ((pw = getpwnam(user)) == NULL)
+		fatal("FUSION_USER '%s' does not exist", user);
+
+	if (realpath(db_path, path) == NULL)
+		fatal("realpath(%s): %s", db_path, errno_s);
+	(void)kore_strlcpy(dir, path, sizeof(dir));
+	(void)kore_strlcpy(base, path, sizeof(base));
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd: %s", errno_s);
+
+	kore_root_path = kore_strdup(dirname(dir));
+
+	/* After chroot, the user opens "/<file>": it must search the dir. */
+	if (stat(kore_root_path, &st) == -1)
+		fatal("stat(%s): %s", kore_root_path, errno_s);
+	if (!(st.st_mode & S_IXOTH) &&
+	    !(st.st_uid == pw->pw_uid && (st.st_mode & S_IXUSR)) &&
+	    !(st.st_gid == pw->pw_gid && (st.st_mode & S_IXGRP)))
+		fatal("the database directory %s must be searchable by user "
+		    "'%s' (chmod o+x, or chown it to that user)",
+		    kore_root_path, user);
+	kore_runas_user = kore_strdup(user);
+	keymgr_root_path = kore_strdup(cwd);
+	keymgr_runas_user = kore_strdup(user);
+
+	len = snprintf(path, sizeof(path), "/%s", basename(base));
+	if (len < 0 || (size_t)len >= sizeof(path))
+		fatal("database path too long");
+	fusion_cfg.db_path = kore_strdup(path);
+	fusion_cfg.privsep = 1;
+
+	for (i = 0; suffix[i] != NULL; i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s%s",
+		    kore_root_path, basename(base), suffix[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) == -1)
+			fatal("chown(%s): %s", path, errno_s);
+	}
+}
+
+/*
+ * Open the database in the parent: apply migrations, create the first
+ * administrator, load or create the master key. Fails loudly: a gateway
+ * that cannot read its store must not start.
+ */
+static void
+store_prepare_parent(const char *db_path)
+{
+	char		err[256];
+	char		keyfile[PATH_MAX];
+	const char	*p;
+	int		len;
+
+	if (store_open(db_path, 1) != KORE_RESULT_OK)
+		fatal("cannot open database %s", db_path);
+
+	if (store_migrate(store_db(), err, sizeof(err)) != KORE_RESULT_OK)
+		fatal("database %s: %s", db_path, err);
+
+	if ((p = getenv("FUSION_MASTER_KEY_FILE")) != NULL && *p != '\0') {
+		(void)kore_strlcpy(keyfile, p, sizeof(keyfile));
+	} else {
+		len = snprintf(keyfile, sizeof(keyfile), "%s.key", db_path);
+		if (len < 0 || (size_t)len >= sizeof(keyfile))
+			fatal("database path too long");
+	}
+
+	if (secrets_init(keyfile) != KORE_RESULT_OK)
+		fatal("cannot load the master key");
+
+	if (auth_bootstrap(getenv("ADMIN_PASSWORD")) !=
+	    KORE_RESULT_OK)
+		fatal("cannot create the first administrator");
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	const char	*db_path;
+
+	kore_default_getopt(argc, argv);
+
+	/* Log lines go out whole and at once, also into a pipe. */
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+
+	memset(&fusion_cfg, 0, sizeof(fusion_cfg));
+	fusion_cfg.session_idle = env_uint("SESSION_IDLE_SECONDS",
+	    12 * 3600, 1, 30 * 86400);
+	fusion_cfg.login_max_fail = env_uint("LOGIN_MAX_FAILURES", 5, 1, 1000);
+	fusion_cfg.login_window = env_uint("LOGIN_WINDOW_SECONDS", 300,
+	    1, 86400);
+
+	worker_count = env_uint("WORKERS", worker_count, 1, 64);
+	http_body_max = env_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
+	    1024, 256 * 1024 * 1024);
+
+	db_path = env_str("DB_PATH", "fusion.db");
+	kore_pidfile = kore_strdup(env_str("PID_FILE", "fusion.pid"));
+
+	listeners_create();
+	store_prepare_parent(db_path);
+
+	/* No SQLite connection may cross the fork into the workers. */
+	store_close();
+	privsep_prepare(db_path);
+}
+
+void
+kore_worker_configure(void)
+{
+	if (store_open(fusion_cfg.db_path, 0) != KORE_RESULT_OK)
+		fatal("worker cannot open database %s", fusion_cfg.db_path);
+}
+
+void
+kore_worker_teardown(void)
+{
+	store_close();
+}

@@ -1,0 +1,327 @@
+/*
+ * The store: one SQLite file in WAL mode shared by every process.
+ *
+ * Each process holds one connection (the parent while it prepares the
+ * database, then each worker). Migrations are numbered; the version lives
+ * in PRAGMA user_version. A file from a newer release is refused.
+ */
+
+#include <kore/kore.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fusion.h"
+
+static sqlite3	*db = NULL;
+
+/*
+ * Each migration takes the schema from version i to i + 1. Never edit a
+ * released one: add another.
+ */
+static const char *migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  username TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  must_change_password INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen_at INTEGER NOT NULL,"
+	"  remote_addr TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE TABLE login_failures ("
+	"  remote_addr TEXT PRIMARY KEY,"
+	"  failures INTEGER NOT NULL,"
+	"  first_at INTEGER NOT NULL,"
+	"  blocked_until INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE groups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  strategy TEXT NOT NULL DEFAULT 'round_robin'"
+	"    CHECK (strategy IN ('round_robin', 'weighted')),"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE providers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL DEFAULT 'openai',"
+	"  base_url TEXT NOT NULL,"
+	"  models TEXT NOT NULL DEFAULT '[]',"
+	"  model_aliases TEXT NOT NULL DEFAULT '{}',"
+	"  weight INTEGER NOT NULL DEFAULT 1,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  timeout_ms INTEGER NOT NULL DEFAULT 60000,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (group_id, name));"
+	"CREATE INDEX providers_group ON providers(group_id);"
+	"CREATE TABLE upstream_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  provider_id INTEGER NOT NULL"
+	"    REFERENCES providers(id) ON DELETE CASCADE,"
+	"  secret BLOB NOT NULL,"
+	"  secret_hash TEXT NOT NULL,"
+	"  key_masked TEXT NOT NULL,"
+	"  label TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  status TEXT NOT NULL DEFAULT 'active',"
+	"  status_reason TEXT NOT NULL DEFAULT '',"
+	"  cooldown_until INTEGER NOT NULL DEFAULT 0,"
+	"  consecutive_failures INTEGER NOT NULL DEFAULT 0,"
+	"  requests INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  last_used_at INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (provider_id, secret_hash));"
+	"CREATE TABLE client_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  key_prefix TEXT NOT NULL,"
+	"  allowed_models TEXT NOT NULL DEFAULT '[]',"
+	"  allowed_groups TEXT NOT NULL DEFAULT '[]',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0,"
+	"  rpm_limit INTEGER NOT NULL DEFAULT 0,"
+	"  token_quota INTEGER NOT NULL DEFAULT 0,"
+	"  tokens_used INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE request_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  client_key_id INTEGER,"
+	"  model TEXT NOT NULL DEFAULT '',"
+	"  upstream_model TEXT NOT NULL DEFAULT '',"
+	"  group_id INTEGER,"
+	"  provider_id INTEGER,"
+	"  upstream_key_id INTEGER,"
+	"  key_masked TEXT NOT NULL DEFAULT '',"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  stream INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  latency_ms INTEGER NOT NULL DEFAULT 0,"
+	"  ttfb_ms INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  outcome TEXT NOT NULL DEFAULT '',"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  trace TEXT NOT NULL DEFAULT '[]');"
+	"CREATE INDEX request_log_time ON request_log(created_at);",
+};
+
+#define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
+
+/*
+ * Open the database at path. The parent opens with create set; workers
+ * only open what the parent made. Returns KORE_RESULT_OK or
+ * KORE_RESULT_ERROR after logging why.
+ */
+int
+store_open(const char *path, int create)
+{
+	int		flags, persist;
+
+	if (db != NULL)
+		fatal("store_open: already open");
+
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "sqlite3_open(%s): %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		store_close();
+		return (KORE_RESULT_ERROR);
+	}
+
+	/*
+	 * Keep the WAL and shared-memory files when the last connection
+	 * closes: unprivileged workers cannot recreate them in a directory
+	 * they do not own.
+	 */
+	persist = 1;
+	(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
+
+	/* Several worker processes write at once: wait rather than fail. */
+	sqlite3_busy_timeout(db, 10000);
+
+	if (store_exec("PRAGMA journal_mode = WAL") != KORE_RESULT_OK ||
+	    store_exec("PRAGMA foreign_keys = ON") != KORE_RESULT_OK ||
+	    store_exec("PRAGMA synchronous = NORMAL") != KORE_RESULT_OK ||
+	    store_exec("PRAGMA temp_store = MEMORY") != KORE_RESULT_OK) {
+		store_close();
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/* Close the connection if one is open. This function can't fail. */
+void
+store_close(void)
+{
+	if (db != NULL) {
+		(void)sqlite3_close_v2(db);
+		db = NULL;
+	}
+}
+
+sqlite3 *
+store_db(void)
+{
+	return (db);
+}
+
+/*
+ * Prepare a statement on this process's connection. The caller finalizes
+ * it. Returns NULL (after logging) when the SQL is wrong.
+ */
+sqlite3_stmt *
+store_prepare(const char *sql)
+{
+	sqlite3_stmt	*stmt;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "sqlite prepare: %s", sqlite3_errmsg(db));
+		return (NULL);
+	}
+
+	return (stmt);
+}
+
+int
+store_exec(const char *sql)
+{
+	char	*err;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		kore_log(LOG_ERR, "sqlite: %s", err ? err : "error");
+		sqlite3_free(err);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * BEGIN IMMEDIATE takes the write lock up front, so a transaction that
+ * reads then writes never fails half way with SQLITE_BUSY.
+ */
+int
+store_begin(void)
+{
+	return (store_exec("BEGIN IMMEDIATE"));
+}
+
+int
+store_commit(void)
+{
+	return (store_exec("COMMIT"));
+}
+
+void
+store_rollback(void)
+{
+	if (!sqlite3_get_autocommit(db))
+		(void)store_exec("ROLLBACK");
+}
+
+/* One number from a query such as SELECT count(*); -1 on error. */
+int64_t
+store_count(const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 n;
+
+	if ((stmt = store_prepare(sql)) == NULL)
+		return (-1);
+
+	n = -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+
+	return (n);
+}
+
+/* Seconds since the epoch; the unit of every timestamp in the store. */
+int64_t
+store_now(void)
+{
+	return ((int64_t)time(NULL));
+}
+
+/*
+ * Bring the schema of handle to STORE_SCHEMA_VERSION, each step in its own
+ * transaction. A schema newer than this binary knows is refused, with the
+ * reason written to err. Works on any handle so that tests can drive it.
+ */
+int
+store_migrate(sqlite3 *handle, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	char		*msg, sql[64];
+	int		 version;
+	size_t		 i;
+
+	if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1,
+	    &stmt, NULL) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s", sqlite3_errmsg(handle));
+		return (KORE_RESULT_ERROR);
+	}
+
+	version = -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+
+	if (version < 0) {
+		(void)snprintf(err, errlen, "cannot read schema version");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if ((size_t)version > MIGRATION_COUNT) {
+		(void)snprintf(err, errlen, "schema version %d is newer than "
+		    "this release understands (%zu); upgrade LLM Fusion Engine "
+		    "or restore a matching backup", version, MIGRATION_COUNT);
+		return (KORE_RESULT_ERROR);
+	}
+
+	for (i = (size_t)version; i < MIGRATION_COUNT; i++) {
+		msg = NULL;
+		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
+		    i + 1);
+
+		if (sqlite3_exec(handle, "BEGIN IMMEDIATE", NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(handle, migrations[i], NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
+		    &msg) != SQLITE_OK) {
+			(void)snprintf(err, errlen, "migration %zu: %s", i + 1,
+			    msg ? msg : sqlite3_errmsg(handle));
+			sqlite3_free(msg);
+			(void)sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
+			return (KORE_RESULT_ERROR);
+		}
+	}
+
+	return (KORE_RESULT_OK);
+}

@@ -1,0 +1,144 @@
+/*
+ * Checks of admin input that need no running server (unit tested in
+ * tests/unit). Each returns 1 when the value is acceptable.
+ */
+
+#include <string.h>
+#include <time.h>
+
+#include "fusion.h"
+
+#define NAME_MAX_LEN	128
+
+/*
+ * A name: 1 to 128 bytes of valid UTF-8, no control characters, not only
+ * spaces.
+ */
+int
+validate_name(const char *s)
+{
+	const unsigned char	*p;
+	size_t			 len, n, i;
+	int			 visible;
+
+	len = strlen(s);
+	if (len == 0 || len > NAME_MAX_LEN)
+		return (0);
+
+	visible = 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p += n) {
+		if (*p < 0x20 || *p == 0x7f)
+			return (0);
+		if (*p < 0x80) {
+			n = 1;
+		} else if (*p >= 0xc2 && *p <= 0xdf) {
+			n = 2;
+		} else if (*p >= 0xe0 && *p <= 0xef) {
+			n = 3;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			n = 4;
+		} else {
+			return (0);
+		}
+		for (i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return (0);
+		}
+		/* Overlong 3- and 4-byte forms, surrogates, > U+10FFFF. */
+		if ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] >= 0xa0) ||
+		    (p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] >= 0x90))
+			return (0);
+		if (*p != ' ')
+			visible = 1;
+	}
+
+	return (visible);
+}
+
+/*
+ * An upstream base URL: http:// or https://, a host, no spaces, no
+ * credentials, no query or fragment, at most 2048 bytes.
+ */
+int
+validate_base_url(const char *s)
+{
+	const char	*host, *p;
+	size_t		 len;
+
+	len = strlen(s);
+	if (len > 2048)
+		return (0);
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return (0);
+
+	if (*host == '\0' || *host == '/' || *host == ':')
+		return (0);
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return (0);
+		if (*p == '?' || *p == '#' || *p == '\\')
+			return (0);
+	}
+
+	/* user:password@host would put a secret into logs and the UI. */
+	for (p = host; *p != '\0' && *p != '/'; p++) {
+		if (*p == '@')
+			return (0);
+	}
+
+	return (1);
+}
+
+int
+validate_strategy(const char *s)
+{
+	return (strcmp(s, "round_robin") == 0 || strcmp(s, "weighted") == 0);
+}
+
+/* Provider types this release can forward to. */
+int
+validate_provider_type(const char *s)
+{
+	return (strcmp(s, "openai") == 0);
+}
+
+/* A label: empty, or a name. */
+int
+validate_label(const char *s)
+{
+	return (*s == '\0' || validate_name(s));
+}
+
+/*
+ * An RFC 3339 time in UTC ("2027-01-31T12:00:00Z", fractions ignored)
+ * into epoch seconds.
+ */
+int
+validate_time(const char *s, int64_t *out)
+{
+	struct tm	 tm;
+	const char	*p;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return (0);
+
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return (0);
+
+	*out = (int64_t)timegm(&tm);
+	return (*out >= 0);
+}

@@ -1,0 +1,284 @@
+/*
+ * Unit tests of the pure parts: input validation, secrets, migrations.
+ * Run by tests/run; prints "N passed, N failed".
+ */
+
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include <kore/kore.h>
+
+#include "fusion.h"
+#include "test.h"
+
+int			test_failed;
+struct fusion_config	fusion_cfg;
+
+static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
+
+TEST(name_accepts_utf8_and_rejects_junk)
+{
+	char	long_name[200];
+
+	ASSERT(validate_name("openai-group"));
+	ASSERT(validate_name("组 一"));
+	ASSERT(!validate_name(""));
+	ASSERT(!validate_name("   "));
+	ASSERT(!validate_name("tab\there"));
+	ASSERT(!validate_name("\xc3\x28"));		/* broken sequence */
+	ASSERT(!validate_name("\xe0\x80\xaf"));		/* overlong '/' */
+	ASSERT(!validate_name("\xed\xa0\x80"));		/* surrogate */
+	ASSERT(!validate_name("\xf4\x90\x80\x80"));	/* > U+10FFFF */
+	memset(long_name, 'a', sizeof(long_name));
+	long_name[128] = '\0';
+	ASSERT(validate_name(long_name));
+	long_name[128] = 'a';
+	long_name[129] = '\0';
+	ASSERT(!validate_name(long_name));
+}
+
+TEST(base_url_only_plain_http_and_https)
+{
+	ASSERT(validate_base_url("https://api.openai.com/v1"));
+	ASSERT(validate_base_url("http://127.0.0.1:9000"));
+	ASSERT(!validate_base_url("ftp://example.com"));
+	ASSERT(!validate_base_url("https://"));
+	ASSERT(!validate_base_url("https:///path"));
+	ASSERT(!validate_base_url("https://user:pw@example.com"));
+	ASSERT(!validate_base_url("https://example.com/v1?x=1"));
+	ASSERT(!validate_base_url("https://exa mple.com"));
+	ASSERT(!validate_base_url("javascript:alert(1)"));
+}
+
+TEST(strategy_type_and_label)
+{
+	ASSERT(validate_strategy("round_robin"));
+	ASSERT(validate_strategy("weighted"));
+	ASSERT(!validate_strategy("random"));
+	ASSERT(validate_provider_type("openai"));
+	ASSERT(!validate_provider_type("OpenAI"));
+	ASSERT(validate_label(""));
+	ASSERT(!validate_label("\x01"));
+}
+
+TEST(time_parses_rfc3339_utc_only)
+{
+	int64_t	t;
+
+	ASSERT(validate_time("1970-01-01T00:00:00Z", &t));
+	ASSERT_INT_EQ(t, 0);
+	ASSERT(validate_time("2030-01-01T00:00:00.123Z", &t));
+	ASSERT_INT_EQ(t, 1893456000);
+	ASSERT(validate_time("2030-01-01T00:00:00+00:00", &t));
+	ASSERT(!validate_time("2030-01-01T00:00:00+02:00", &t));
+	ASSERT(!validate_time("2030-01-01", &t));
+	ASSERT(!validate_time("tomorrow", &t));
+}
+
+TEST(master_key_file_created_private_and_reused)
+{
+	struct stat	st;
+	char		path[128], masked[32], *plain;
+	u_int8_t	*box;
+	size_t		 len;
+
+	(void)snprintf(path, sizeof(path), "%s/master.key", tmpdir);
+	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_OK);
+	ASSERT_INT_EQ(stat(path, &st), 0);
+	ASSERT_INT_EQ(st.st_mode & 0777, 0600);
+
+	ASSERT_INT_EQ(secrets_seal("sk-live-0123456789", &box, &len),
+	    KORE_RESULT_OK);
+	ASSERT(memmem(box, len, "sk-live", 7) == NULL);
+
+	/* A restart reads the same key back and opens old boxes. */
+	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_OK);
+	plain = secrets_open(box, len);
+	ASSERT_STR_EQ(plain, "sk-live-0123456789");
+	free(plain);
+
+	/* A damaged box is refused, not half opened. */
+	box[len - 1] ^= 1;
+	ASSERT(secrets_open(box, len) == NULL);
+	ASSERT(secrets_open(box, 3) == NULL);
+	free(box);
+
+	secrets_mask("sk-live-0123456789", masked, sizeof(masked));
+	ASSERT_STR_EQ(masked, "sk-...6789");
+	secrets_mask("short", masked, sizeof(masked));
+	ASSERT_STR_EQ(masked, "****");
+}
+
+TEST(master_key_file_readable_by_others_is_refused)
+{
+	char	path[128];
+	FILE	*fp;
+
+	(void)snprintf(path, sizeof(path), "%s/open.key", tmpdir);
+	ASSERT((fp = fopen(path, "w")) != NULL);
+	fprintf(fp, "%064d\n", 0);
+	fclose(fp);
+	ASSERT_INT_EQ(chmod(path, 0644), 0);
+	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_ERROR);
+}
+
+TEST(master_key_from_environment)
+{
+	char	path[128];
+
+	(void)snprintf(path, sizeof(path), "%s/unused.key", tmpdir);
+	setenv("FUSION_MASTER_KEY", "not hex", 1);
+	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_ERROR);
+	setenv("FUSION_MASTER_KEY",
+	    "00112233445566778899aabbccddeeff"
+	    "00112233445566778899aabbccddeeff", 1);
+	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_OK);
+	ASSERT(access(path, F_OK) != 0);
+	unsetenv("FUSION_MASTER_KEY");
+}
+
+TEST(tokens_are_random_and_hashes_stable)
+{
+	char	a[80], b[80], ha[SECRET_HASH_HEX], hb[SECRET_HASH_HEX];
+
+	secrets_token("sk-fe-", a, sizeof(a));
+	secrets_token("sk-fe-", b, sizeof(b));
+	ASSERT(strncmp(a, "sk-fe-", 6) == 0);
+	ASSERT_INT_EQ(strlen(a), 6 + 43);
+	ASSERT(strcmp(a, b) != 0);
+
+	secrets_hash(a, ha);
+	secrets_hash(a, hb);
+	ASSERT_STR_EQ(ha, hb);
+	secrets_hash(b, hb);
+	ASSERT(strcmp(ha, hb) != 0);
+
+	ASSERT(secrets_equal(a, a));
+	ASSERT(!secrets_equal(a, b));
+	ASSERT(!secrets_equal("abc", "abcd"));
+}
+
+TEST(passwords_hash_with_argon2id)
+{
+	char	hash[crypto_pwhash_STRBYTES];
+
+	ASSERT_INT_EQ(secrets_password_hash("correct horse", hash,
+	    sizeof(hash)), KORE_RESULT_OK);
+	ASSERT(strncmp(hash, "$argon2id$", 10) == 0);
+	ASSERT(secrets_password_verify(hash, "correct horse"));
+	ASSERT(!secrets_password_verify(hash, "correct horse "));
+}
+
+static int64_t
+query_int(const char *sql)
+{
+	return (store_count(sql));
+}
+
+TEST(migrations_create_schema_and_are_idempotent)
+{
+	char	path[128], err[256];
+
+	(void)snprintf(path, sizeof(path), "%s/m.db", tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 1);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table' AND name IN ('users', 'sessions', 'groups', "
+	    "'providers', 'upstream_keys', 'client_keys', 'request_log')"), 7);
+
+	/* A second start changes nothing. */
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 1);
+	store_close();
+
+	/* WAL and foreign keys hold on every connection. */
+	ASSERT_INT_EQ(store_open(path, 0), KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("PRAGMA foreign_keys"), 1);
+	store_close();
+}
+
+TEST(deleting_a_group_cascades_to_providers_and_keys)
+{
+	char	path[128], err[256];
+
+	(void)snprintf(path, sizeof(path), "%s/c.db", tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_exec("INSERT INTO groups (name, created_at, "
+	    "updated_at) VALUES ('g', 0, 0); INSERT INTO providers (group_id,"
+	    " name, base_url, created_at, updated_at) VALUES (1, 'p', "
+	    "'http://x', 0, 0); INSERT INTO upstream_keys (provider_id, "
+	    "secret, secret_hash, key_masked, created_at, updated_at) VALUES "
+	    "(1, x'00', 'h', 'm', 0, 0)"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_exec("DELETE FROM groups"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM providers"), 0);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM upstream_keys"), 0);
+	store_close();
+}
+
+TEST(newer_schema_is_refused_with_a_reason)
+{
+	char	path[128], err[256];
+
+	(void)snprintf(path, sizeof(path), "%s/n.db", tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_exec("PRAGMA user_version = 99"), KORE_RESULT_OK);
+	err[0] = '\0';
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_ERROR);
+	ASSERT(strstr(err, "newer") != NULL);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM sqlite_master"), 0);
+	store_close();
+}
+
+#define RUN(name)	do {						\
+	test_failed = 0;						\
+	test_##name();							\
+	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
+	if (test_failed)						\
+		failed++;						\
+	else								\
+		passed++;						\
+} while (0)
+
+int
+main(void)
+{
+	int	passed, failed;
+	char	cmd[128];
+
+	passed = failed = 0;
+	if (sodium_init() < 0 || mkdtemp(tmpdir) == NULL) {
+		fprintf(stderr, "cannot set up\n");
+		return (1);
+	}
+
+	RUN(name_accepts_utf8_and_rejects_junk);
+	RUN(base_url_only_plain_http_and_https);
+	RUN(strategy_type_and_label);
+	RUN(time_parses_rfc3339_utc_only);
+	RUN(master_key_file_created_private_and_reused);
+	RUN(master_key_file_readable_by_others_is_refused);
+	RUN(master_key_from_environment);
+	RUN(tokens_are_random_and_hashes_stable);
+	RUN(passwords_hash_with_argon2id);
+	RUN(migrations_create_schema_and_are_idempotent);
+	RUN(deleting_a_group_cascades_to_providers_and_keys);
+	RUN(newer_schema_is_refused_with_a_reason);
+
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	(void)system(cmd);
+
+	printf("%d passed, %d failed\n", passed, failed);
+	return (failed != 0);
+}
