@@ -1,7 +1,7 @@
 /*
  * The admin API engine: list, get, create, replace (PUT), update (PATCH)
  * and delete for every resource described by a struct admin_resource,
- * plus the stats and not-found handlers.
+ * and the not-found handler.
  *
  * Every write is validated whole before anything is written, and runs in
  * one statement or one transaction: a request that fails changes nothing.
@@ -21,7 +21,6 @@
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
 
-int	admin_stats(struct http_request *);
 int	api_not_found(struct http_request *);
 
 static int	read_field(struct http_request *, struct api_body *,
@@ -791,56 +790,6 @@ admin_item(struct http_request *req, const struct admin_resource *res)
 		    "method_not_allowed", "use GET, PUT, PATCH or DELETE");
 		return (KORE_RESULT_OK);
 	}
-}
-
-/* GET /api/admin/stats */
-int
-admin_stats(struct http_request *req)
-{
-	struct admin_user	 user;
-	struct kore_buf		*buf;
-	sqlite3_stmt		*stmt;
-	int			 i;
-	static const char	*names[] = {
-		"total_groups", "enabled_groups", "total_providers",
-		"enabled_providers", "total_keys", "active_keys",
-		"total_client_keys", "enabled_client_keys",
-	};
-
-	if (auth_admin(req, &user) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-
-	if (req->method != HTTP_METHOD_GET) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use GET");
-		return (KORE_RESULT_OK);
-	}
-
-	if ((stmt = store_prepare("SELECT "
-	    "(SELECT count(*) FROM groups),"
-	    "(SELECT count(*) FROM groups WHERE enabled),"
-	    "(SELECT count(*) FROM providers),"
-	    "(SELECT count(*) FROM providers WHERE enabled),"
-	    "(SELECT count(*) FROM upstream_keys),"
-	    "(SELECT count(*) FROM upstream_keys "
-	    "  WHERE enabled AND status = 'active'),"
-	    "(SELECT count(*) FROM client_keys),"
-	    "(SELECT count(*) FROM client_keys WHERE enabled)")) == NULL ||
-	    sqlite3_step(stmt) != SQLITE_ROW) {
-		sqlite3_finalize(stmt);
-		api_db_error(req);
-		return (KORE_RESULT_OK);
-	}
-
-	buf = kore_buf_alloc(256);
-	kore_buf_appendf(buf, "{");
-	for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		json_kv_int(buf, names[i], sqlite3_column_int64(stmt, i), !i);
-	kore_buf_appendf(buf, "}");
-	sqlite3_finalize(stmt);
-
-	api_reply(req, 200, buf);
-	return (KORE_RESULT_OK);
 }
 
 /* Unknown paths under /api and /v1. */

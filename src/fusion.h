@@ -23,6 +23,13 @@ struct fusion_config {
 	u_int32_t	 session_idle;	/* seconds of inactivity */
 	u_int32_t	 login_max_fail;	/* failures before throttling */
 	u_int32_t	 login_window;	/* seconds a failure counts */
+	u_int32_t	 max_attempts;	/* upstream attempts per request */
+	u_int32_t	 deadline_ms;	/* whole request, all attempts */
+	u_int32_t	 cooldown_429;	/* when 429 has no Retry-After */
+	u_int32_t	 cooldown_base;	/* first cooldown after a 5xx */
+	u_int32_t	 cooldown_max;
+	u_int32_t	 log_flush_ms;
+	u_int32_t	 stream_buffer_max;	/* bytes queued for a client */
 };
 
 extern struct fusion_config	fusion_cfg;
@@ -199,6 +206,7 @@ void		admin_write_init(const struct admin_resource *,
 /* validate.c: pure checks of admin input, unit tested. */
 int		validate_name(const char *);
 int		validate_label(const char *);
+int		validate_pem(const char *);
 int		validate_time(const char *, int64_t *);
 int		validate_base_url(const char *);
 int		validate_strategy(const char *);

@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "fusion.h"
+#include "gateway.h"
 
 void		kore_parent_configure(int, char **);
 void		kore_worker_configure(void);
@@ -235,6 +236,17 @@ kore_parent_configure(int argc, char **argv)
 	fusion_cfg.login_window = env_uint("LOGIN_WINDOW_SECONDS", 300,
 	    1, 86400);
 
+	fusion_cfg.max_attempts = env_uint("MAX_ATTEMPTS", 4, 1, 64);
+	fusion_cfg.deadline_ms = env_uint("REQUEST_DEADLINE_MS", 120000,
+	    100, 3600000);
+	fusion_cfg.cooldown_429 = env_uint("COOLDOWN_429_SECONDS", 60, 1, 86400);
+	fusion_cfg.cooldown_base = env_uint("COOLDOWN_BASE_SECONDS", 5, 1, 3600);
+	fusion_cfg.cooldown_max = env_uint("COOLDOWN_MAX_SECONDS", 300, 1,
+	    86400);
+	fusion_cfg.log_flush_ms = env_uint("LOG_FLUSH_MS", 500, 10, 60000);
+	fusion_cfg.stream_buffer_max = env_uint("STREAM_BUFFER_MAX_BYTES",
+	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
+
 	worker_count = env_uint("WORKERS", worker_count, 1, 64);
 	http_body_max = env_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
 	    1024, 256 * 1024 * 1024);
@@ -243,6 +255,8 @@ kore_parent_configure(int argc, char **argv)
 	kore_pidfile = kore_strdup(env_str("PID_FILE", "fusion.pid"));
 
 	listeners_create();
+	counters_init();
+	proxy_load_ca();
 	store_prepare_parent(db_path);
 
 	/* No SQLite connection may cross the fork into the workers. */
@@ -255,10 +269,13 @@ kore_worker_configure(void)
 {
 	if (store_open(fusion_cfg.db_path, 0) != KORE_RESULT_OK)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
+
+	usage_init();
 }
 
 void
 kore_worker_teardown(void)
 {
+	usage_flush();
 	store_close();
 }

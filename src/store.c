@@ -62,6 +62,8 @@ static const char *migrations[] = {
 	"  weight INTEGER NOT NULL DEFAULT 1,"
 	"  enabled INTEGER NOT NULL DEFAULT 1,"
 	"  timeout_ms INTEGER NOT NULL DEFAULT 60000,"
+	"  tls_verify INTEGER NOT NULL DEFAULT 1,"
+	"  ca_cert TEXT NOT NULL DEFAULT '',"
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL,"
 	"  UNIQUE (group_id, name));"
@@ -101,6 +103,7 @@ static const char *migrations[] = {
 	"  updated_at INTEGER NOT NULL);"
 	"CREATE TABLE request_log ("
 	"  id INTEGER PRIMARY KEY,"
+	"  request_id TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  client_key_id INTEGER,"
 	"  model TEXT NOT NULL DEFAULT '',"
@@ -120,7 +123,8 @@ static const char *migrations[] = {
 	"  outcome TEXT NOT NULL DEFAULT '',"
 	"  error TEXT NOT NULL DEFAULT '',"
 	"  trace TEXT NOT NULL DEFAULT '[]');"
-	"CREATE INDEX request_log_time ON request_log(created_at);",
+	"CREATE INDEX request_log_time ON request_log(created_at);"
+	"CREATE INDEX request_log_request ON request_log(request_id);",
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

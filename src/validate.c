@@ -142,3 +142,15 @@ validate_time(const char *s, int64_t *out)
 	*out = (int64_t)timegm(&tm);
 	return (*out >= 0);
 }
+
+/* Empty, or PEM certificates of at most 64 KiB for an upstream's CA. */
+int
+validate_pem(const char *s)
+{
+	if (*s == '\0')
+		return (1);
+	if (strlen(s) > 65536)
+		return (0);
+	return (strstr(s, "-----BEGIN CERTIFICATE-----") != NULL &&
+	    strstr(s, "-----END CERTIFICATE-----") != NULL);
+}

@@ -136,6 +136,7 @@ test('providers: fields, model lists and aliases, filters, paging', async (t) =>
       id: r.json.id, group_id: g1.id, name: 'openai-main', type: 'openai',
       base_url: 'https://api.openai.com/v1', models: ['gpt-4o', 'gpt-4o-mini'],
       model_aliases: { fast: 'gpt-4o-mini' }, weight: 3, enabled: true, timeout_ms: 30000,
+      tls_verify: true, ca_cert: '',
     });
 
   for (const [body, field] of [
@@ -149,6 +150,8 @@ test('providers: fields, model lists and aliases, filters, paging', async (t) =>
     [{ model_aliases: { a: 1 } }, 'model_aliases'],
     [{ weight: -1 }, 'weight'],
     [{ timeout_ms: 5 }, 'timeout_ms'],
+    [{ tls_verify: 'no' }, 'tls_verify'],
+    [{ ca_cert: 'not a certificate' }, 'ca_cert'],
   ]) {
     assertError(await call('POST', '/api/admin/providers', { group_id: g1.id, name: 'n', base_url: 'http://x', ...body }), 400, field);
   }

@@ -1,0 +1,193 @@
+/*
+ * GET /api/admin/logs: the request log, newest first, with paging and
+ * filters (?model= &provider_id= &client_key_id= &status= &since=
+ * &until= as epoch seconds). Each row carries its routing trace.
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <string.h>
+
+#include "fusion.h"
+
+int	admin_logs(struct http_request *);
+
+static char	*query_string_param(struct http_request *, const char *);
+
+/* A text query parameter (URL-decoded), owned by the caller, or NULL. */
+static char *
+query_string_param(struct http_request *req, const char *name)
+{
+	char	*copy, *pair, *next, *eq, *out;
+
+	if (req->query_string == NULL)
+		return (NULL);
+
+	out = NULL;
+	copy = kore_strdup(req->query_string);
+	for (pair = copy; pair != NULL; pair = next) {
+		if ((next = strchr(pair, '&')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(pair, '=')) == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(pair, name) != 0)
+			continue;
+		if (http_argument_urldecode(eq)) {
+			kore_free(out);
+			out = kore_strdup(eq);
+		}
+	}
+	kore_free(copy);
+
+	return (out);
+}
+
+int
+admin_logs(struct http_request *req)
+{
+	struct admin_user	 user;
+	struct kore_buf		 where, sql, *items;
+	sqlite3_stmt		*st;
+	char			*model;
+	int64_t			 limit, offset, provider, client, status;
+	int64_t			 since, until, total;
+	int			 has_p, has_c, has_s, has_since, has_until, n;
+
+	if (auth_admin(req, &user) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+	if (req->method != HTTP_METHOD_GET) {
+		api_error(req, 405, "invalid_request_error",
+		    "method_not_allowed", "use GET");
+		return (KORE_RESULT_OK);
+	}
+
+	limit = 50;
+	offset = 0;
+	if (api_query_int(req, "limit", 1, 1000, &limit) < 0 ||
+	    api_query_int(req, "offset", 0, INT32_MAX, &offset) < 0 ||
+	    (has_p = api_query_int(req, "provider_id", 1, INT64_MAX,
+	    &provider)) < 0 ||
+	    (has_c = api_query_int(req, "client_key_id", 1, INT64_MAX,
+	    &client)) < 0 ||
+	    (has_s = api_query_int(req, "status", 0, 999, &status)) < 0 ||
+	    (has_since = api_query_int(req, "since", 0, INT64_MAX,
+	    &since)) < 0 ||
+	    (has_until = api_query_int(req, "until", 0, INT64_MAX,
+	    &until)) < 0)
+		return (KORE_RESULT_OK);
+	model = query_string_param(req, "model");
+
+	kore_buf_init(&where, 256);
+	kore_buf_appendf(&where, " WHERE 1");
+	if (model != NULL)
+		kore_buf_appendf(&where, " AND l.model = ?1");
+	if (has_p)
+		kore_buf_appendf(&where, " AND l.provider_id = ?2");
+	if (has_c)
+		kore_buf_appendf(&where, " AND l.client_key_id = ?3");
+	if (has_s)
+		kore_buf_appendf(&where, " AND l.status = ?4");
+	if (has_since)
+		kore_buf_appendf(&where, " AND l.created_at >= ?5");
+	if (has_until)
+		kore_buf_appendf(&where, " AND l.created_at < ?6");
+
+	kore_buf_init(&sql, 1024);
+	kore_buf_appendf(&sql, "SELECT count(*) FROM request_log l%s",
+	    kore_buf_stringify(&where, NULL));
+	total = 0;
+	if ((st = store_prepare(kore_buf_stringify(&sql, NULL))) != NULL) {
+		if (model != NULL)
+			sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, has_p ? provider : 0);
+		sqlite3_bind_int64(st, 3, has_c ? client : 0);
+		sqlite3_bind_int64(st, 4, has_s ? status : 0);
+		sqlite3_bind_int64(st, 5, has_since ? since : 0);
+		sqlite3_bind_int64(st, 6, has_until ? until : 0);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			total = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+
+	kore_buf_reset(&sql);
+	kore_buf_appendf(&sql, "SELECT l.id, l.request_id, l.created_at, "
+	    "l.client_key_id, c.name, l.model, l.upstream_model, l.group_id, "
+	    "l.provider_id, p.name, l.key_masked, l.path, l.status, l.stream, "
+	    "l.attempts, l.latency_ms, l.ttfb_ms, l.prompt_tokens, "
+	    "l.completion_tokens, l.outcome, l.error, l.trace "
+	    "FROM request_log l "
+	    "LEFT JOIN client_keys c ON c.id = l.client_key_id "
+	    "LEFT JOIN providers p ON p.id = l.provider_id"
+	    "%s ORDER BY l.id DESC LIMIT ?7 OFFSET ?8",
+	    kore_buf_stringify(&where, NULL));
+	st = store_prepare(kore_buf_stringify(&sql, NULL));
+	kore_buf_cleanup(&sql);
+	kore_buf_cleanup(&where);
+	if (st == NULL) {
+		kore_free(model);
+		api_db_error(req);
+		return (KORE_RESULT_OK);
+	}
+
+	if (model != NULL)
+		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, has_p ? provider : 0);
+	sqlite3_bind_int64(st, 3, has_c ? client : 0);
+	sqlite3_bind_int64(st, 4, has_s ? status : 0);
+	sqlite3_bind_int64(st, 5, has_since ? since : 0);
+	sqlite3_bind_int64(st, 6, has_until ? until : 0);
+	sqlite3_bind_int64(st, 7, limit);
+	sqlite3_bind_int64(st, 8, offset);
+
+	items = kore_buf_alloc(8192);
+	n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		kore_buf_appendf(items, n++ ? ",{" : "{");
+		json_kv_int(items, "id", sqlite3_column_int64(st, 0), 1);
+		json_kv_str(items, "request_id",
+		    (const char *)sqlite3_column_text(st, 1), 0);
+		json_kv_time(items, "created_at", sqlite3_column_int64(st, 2), 0);
+		json_key(items, "client_key_id", 0);
+		json_column(items, st, 3);
+		json_kv_str(items, "client_key_name",
+		    (const char *)sqlite3_column_text(st, 4), 0);
+		json_kv_str(items, "model",
+		    (const char *)sqlite3_column_text(st, 5), 0);
+		json_kv_str(items, "upstream_model",
+		    (const char *)sqlite3_column_text(st, 6), 0);
+		json_key(items, "group_id", 0);
+		json_column(items, st, 7);
+		json_key(items, "provider_id", 0);
+		json_column(items, st, 8);
+		json_kv_str(items, "provider_name",
+		    (const char *)sqlite3_column_text(st, 9), 0);
+		json_kv_str(items, "key_masked",
+		    (const char *)sqlite3_column_text(st, 10), 0);
+		json_kv_str(items, "path",
+		    (const char *)sqlite3_column_text(st, 11), 0);
+		json_kv_int(items, "status", sqlite3_column_int64(st, 12), 0);
+		json_kv_bool(items, "stream", sqlite3_column_int(st, 13), 0);
+		json_kv_int(items, "attempts", sqlite3_column_int64(st, 14), 0);
+		json_kv_int(items, "latency_ms", sqlite3_column_int64(st, 15),
+		    0);
+		json_kv_int(items, "ttfb_ms", sqlite3_column_int64(st, 16), 0);
+		json_kv_int(items, "prompt_tokens",
+		    sqlite3_column_int64(st, 17), 0);
+		json_kv_int(items, "completion_tokens",
+		    sqlite3_column_int64(st, 18), 0);
+		json_kv_str(items, "outcome",
+		    (const char *)sqlite3_column_text(st, 19), 0);
+		json_kv_str(items, "error",
+		    (const char *)sqlite3_column_text(st, 20), 0);
+		json_key(items, "trace", 0);
+		json_column(items, st, 21);
+		kore_buf_appendf(items, "}");
+	}
+	sqlite3_finalize(st);
+	kore_free(model);
+
+	api_reply_list(req, items, total);
+	return (KORE_RESULT_OK);
+}

@@ -1,0 +1,157 @@
+/*
+ * The request log, written off the request path: entries queue in the
+ * worker and go to the store in one transaction every LOG_FLUSH_MS (or
+ * when the queue fills), with the counters they imply (client tokens,
+ * key requests). A worker that stops flushes what it holds; a crash
+ * loses at most the last batch.
+ */
+
+#include <kore/kore.h>
+
+#include <string.h>
+
+#include "fusion.h"
+#include "gateway.h"
+
+#define USAGE_BATCH	512
+#define USAGE_HOLD_MAX	20000	/* entries kept while the store fails */
+
+static struct log_entry	*queue = NULL;
+static size_t		 queued = 0;
+static size_t		 capacity = 0;
+
+static void	usage_tick(void *, u_int64_t);
+
+void
+usage_init(void)
+{
+	(void)kore_timer_add(usage_tick, fusion_cfg.log_flush_ms, NULL, 0);
+}
+
+static void
+usage_tick(void *arg, u_int64_t now)
+{
+	usage_flush();
+}
+
+/* Queue entry e; its trace now belongs to the queue. */
+void
+usage_log(struct log_entry *e)
+{
+	if (queued == capacity) {
+		if (capacity >= USAGE_HOLD_MAX) {
+			kore_log(LOG_ERR, "request log: dropping an entry, "
+			    "the store has not accepted writes for a while");
+			kore_free(e->trace);
+			return;
+		}
+		capacity = capacity ? capacity * 2 : 64;
+		queue = kore_realloc(queue, capacity * sizeof(*queue));
+	}
+
+	queue[queued++] = *e;
+	e->trace = NULL;
+
+	if (queued >= USAGE_BATCH)
+		usage_flush();
+}
+
+/* Write every queued entry in one transaction. */
+void
+usage_flush(void)
+{
+	sqlite3_stmt		*ins, *key, *client;
+	struct log_entry	*e;
+	size_t			 i;
+	int			 ok;
+
+	if (queued == 0 || store_db() == NULL)
+		return;
+
+	if (store_begin() != KORE_RESULT_OK)
+		return;
+
+	ins = store_prepare("INSERT INTO request_log (request_id, created_at, "
+	    "client_key_id, model, upstream_model, group_id, provider_id, "
+	    "upstream_key_id, key_masked, path, status, stream, attempts, "
+	    "latency_ms, ttfb_ms, prompt_tokens, completion_tokens, outcome, "
+	    "error, trace) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	key = store_prepare("UPDATE upstream_keys SET requests = requests + 1, "
+	    "last_used_at = ? WHERE id = ?");
+	client = store_prepare("UPDATE client_keys SET tokens_used = "
+	    "tokens_used + ? WHERE id = ?");
+
+	ok = (ins != NULL && key != NULL && client != NULL);
+	for (i = 0; ok && i < queued; i++) {
+		e = &queue[i];
+		sqlite3_bind_text(ins, 1, e->request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 2, e->created_at);
+		if (e->client_key_id)
+			sqlite3_bind_int64(ins, 3, e->client_key_id);
+		else
+			sqlite3_bind_null(ins, 3);
+		sqlite3_bind_text(ins, 4, e->model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, e->upstream_model, -1, SQLITE_STATIC);
+		if (e->group_id)
+			sqlite3_bind_int64(ins, 6, e->group_id);
+		else
+			sqlite3_bind_null(ins, 6);
+		if (e->provider_id)
+			sqlite3_bind_int64(ins, 7, e->provider_id);
+		else
+			sqlite3_bind_null(ins, 7);
+		if (e->upstream_key_id)
+			sqlite3_bind_int64(ins, 8, e->upstream_key_id);
+		else
+			sqlite3_bind_null(ins, 8);
+		sqlite3_bind_text(ins, 9, e->key_masked, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 10, e->path, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 11, e->status);
+		sqlite3_bind_int(ins, 12, e->stream);
+		sqlite3_bind_int(ins, 13, e->attempts);
+		sqlite3_bind_int64(ins, 14, e->latency_ms);
+		sqlite3_bind_int64(ins, 15, e->ttfb_ms);
+		sqlite3_bind_int64(ins, 16, e->prompt_tokens);
+		sqlite3_bind_int64(ins, 17, e->completion_tokens);
+		sqlite3_bind_text(ins, 18, e->outcome, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 19, e->error, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 20, e->trace ? e->trace : "[]", -1,
+		    SQLITE_STATIC);
+		ok = (sqlite3_step(ins) == SQLITE_DONE);
+		sqlite3_reset(ins);
+
+		if (ok && e->upstream_key_id && strcmp(e->outcome, "ok") == 0) {
+			sqlite3_bind_int64(key, 1, e->created_at);
+			sqlite3_bind_int64(key, 2, e->upstream_key_id);
+			ok = (sqlite3_step(key) == SQLITE_DONE);
+			sqlite3_reset(key);
+		}
+
+		if (ok && e->client_key_id &&
+		    e->prompt_tokens + e->completion_tokens > 0) {
+			sqlite3_bind_int64(client, 1,
+			    e->prompt_tokens + e->completion_tokens);
+			sqlite3_bind_int64(client, 2, e->client_key_id);
+			ok = (sqlite3_step(client) == SQLITE_DONE);
+			sqlite3_reset(client);
+		}
+	}
+
+	sqlite3_finalize(ins);
+	sqlite3_finalize(key);
+	sqlite3_finalize(client);
+
+	if (!ok || store_commit() != KORE_RESULT_OK) {
+		kore_log(LOG_ERR, "request log: write failed (%s); keeping "
+		    "%zu entries", sqlite3_errmsg(store_db()), queued);
+		store_rollback();
+		return;
+	}
+
+	for (i = 0; i < queued; i++)
+		kore_free(queue[i].trace);
+	queued = 0;
+
+	/* Token counts changed: quotas must see them. */
+	config_invalidate();
+}
