@@ -89,10 +89,11 @@ node-deps: deps
 test: deps node-deps fusion fusion-asan tests/unit/run
 	tests/run
 
-UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c
+UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
+		   src/sse.c src/router.c
 
 tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
-    $(UNIT_SOURCES) src/fusion.h
+    $(UNIT_SOURCES) src/*.h
 	$(CC) -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -Isrc -I$(KORE_COPY)/include -o $@ tests/unit/*.c $(UNIT_SOURCES) \

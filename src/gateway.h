@@ -90,10 +90,6 @@ void			 config_release(struct cfg *);
 void			 config_invalidate(void);
 struct cfg_client	*config_client(struct cfg *, const char *);
 struct cfg_key		*config_key(struct cfg *, int64_t);
-const char		*config_upstream_model(const struct cfg_provider *,
-			    const char *);
-int			 config_client_allows(const struct cfg_client *,
-			    const char *, const struct cfg_group *);
 
 /* counters.c: shared memory set up by the parent before the fork. */
 void		counters_init(void);
@@ -113,6 +109,10 @@ int		router_plan(struct cfg *, const struct cfg_client *,
 		    const char *, int64_t, struct router_pick *, int,
 		    u_int64_t (*)(const char *, int64_t));
 int		router_key_usable(const struct cfg_key *, int64_t);
+const char	*router_upstream_model(const struct cfg_provider *,
+		    const char *);
+int		router_client_allows(const struct cfg_client *, const char *,
+		    const struct cfg_group *);
 
 /* health.c: upstream key health, shared through the store. */
 void		health_failure(struct cfg_key *, int, int64_t, const char *);

@@ -329,12 +329,12 @@ proxy_models(struct proxy *px)
 	for (i = 0; i < px->cfg->nproviders; i++) {
 		p = &px->cfg->providers[i];
 		if (!p->enabled || !p->group->enabled ||
-		    !config_client_allows(px->client, NULL, p->group))
+		    !router_client_allows(px->client, NULL, p->group))
 			continue;
 		for (j = 0; j < p->nmodels + p->naliases; j++) {
 			name = j < p->nmodels ? p->models[j] :
 			    p->alias_from[j - p->nmodels];
-			if (!config_client_allows(px->client, name, NULL))
+			if (!router_client_allows(px->client, name, NULL))
 				continue;
 			for (k = 0; k < nseen; k++) {
 				if (strcmp(seen[k], name) == 0)
@@ -444,7 +444,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		px->client_usage = (iu != NULL && iu->type == JSON_TRUE);
 	}
 
-	if (!config_client_allows(px->client, px->model, NULL)) {
+	if (!router_client_allows(px->client, px->model, NULL)) {
 		proxy_error(px, 403, "invalid_request_error",
 		    "model_not_allowed", "this API key may not use model '%s'",
 		    px->model);
@@ -458,7 +458,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	if (px->npicks == 0) {
 		serves = 0;
 		for (i = 0; i < (int)px->cfg->nproviders; i++) {
-			if (config_upstream_model(&px->cfg->providers[i],
+			if (router_upstream_model(&px->cfg->providers[i],
 			    px->model) != NULL)
 				serves = 1;
 		}
@@ -603,7 +603,7 @@ proxy_attempt(struct proxy *px)
 
 	px->cur = pk;
 	px->tried++;
-	upstream_model = config_upstream_model(pk->provider, px->model);
+	upstream_model = router_upstream_model(pk->provider, px->model);
 
 	px->status = 0;
 	px->headers_done = 0;
@@ -996,7 +996,7 @@ proxy_settle(struct proxy *px)
 		(void)kore_strlcpy(px->log.key_masked, pk->key->masked,
 		    sizeof(px->log.key_masked));
 		(void)kore_strlcpy(px->log.upstream_model,
-		    config_upstream_model(pk->provider, px->model),
+		    router_upstream_model(pk->provider, px->model),
 		    sizeof(px->log.upstream_model));
 
 		if (px->req->owner == NULL) {
@@ -1085,7 +1085,7 @@ proxy_settle(struct proxy *px)
 		(void)kore_strlcpy(px->log.key_masked, pk->key->masked,
 		    sizeof(px->log.key_masked));
 		(void)kore_strlcpy(px->log.upstream_model,
-		    config_upstream_model(pk->provider, px->model),
+		    router_upstream_model(pk->provider, px->model),
 		    sizeof(px->log.upstream_model));
 		px->first_byte = px->upstream_first;
 		http_response_header(px->req, "content-type",

@@ -92,9 +92,9 @@ router_plan(struct cfg *c, const struct cfg_client *cl, const char *model,
 		    c->providers[t].group->priority ==
 		    c->providers[i].group->priority; t++) {
 			p = &c->providers[t];
-			if (config_upstream_model(p, model) == NULL)
+			if (router_upstream_model(p, model) == NULL)
 				continue;
-			if (cl != NULL && !config_client_allows(cl, NULL,
+			if (cl != NULL && !router_client_allows(cl, NULL,
 			    p->group))
 				continue;
 			if (!p->group->enabled || !p->enabled) {
@@ -138,4 +138,53 @@ router_plan(struct cfg *c, const struct cfg_client *cl, const char *model,
 	}
 
 	return (n);
+}
+
+/*
+ * The name to send upstream for model on provider p: the alias target,
+ * the model itself when p serves it, or NULL when p does not.
+ */
+const char *
+router_upstream_model(const struct cfg_provider *p, const char *model)
+{
+	size_t	i;
+
+	for (i = 0; i < p->naliases; i++) {
+		if (strcmp(p->alias_from[i], model) == 0)
+			return (p->alias_to[i]);
+	}
+	for (i = 0; i < p->nmodels; i++) {
+		if (strcmp(p->models[i], model) == 0)
+			return (p->models[i]);
+	}
+
+	return (NULL);
+}
+
+/* May client use model (model != NULL) and group g (g != NULL)? */
+int
+router_client_allows(const struct cfg_client *cl, const char *model,
+    const struct cfg_group *g)
+{
+	size_t	i;
+
+	if (model != NULL && cl->nmodels > 0) {
+		for (i = 0; i < cl->nmodels; i++) {
+			if (strcmp(cl->models[i], model) == 0)
+				break;
+		}
+		if (i == cl->nmodels)
+			return (0);
+	}
+
+	if (g != NULL && cl->ngroups > 0) {
+		for (i = 0; i < cl->ngroups; i++) {
+			if (cl->groups[i] == g->id)
+				break;
+		}
+		if (i == cl->ngroups)
+			return (0);
+	}
+
+	return (1);
 }

@@ -22,6 +22,8 @@ struct fusion_config	fusion_cfg;
 
 static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
 
+void		run_dataplane_tests(int *, int *);
+
 TEST(name_accepts_utf8_and_rejects_junk)
 {
 	char	long_name[200];
@@ -275,6 +277,7 @@ main(void)
 	RUN(migrations_create_schema_and_are_idempotent);
 	RUN(deleting_a_group_cascades_to_providers_and_keys);
 	RUN(newer_schema_is_refused_with_a_reason);
+	run_dataplane_tests(&passed, &failed);
 
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	(void)system(cmd);
