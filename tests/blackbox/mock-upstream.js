@@ -4,7 +4,10 @@
 //   up.url                      base_url for a provider: http://127.0.0.1:P/v1
 //   up.requests                 every request received, in order of arrival:
 //       { n, method, path, query, headers, raw, body, key, at, behaviour,
-//         usage, aborted, abortedAt, finished, chunksSent, upstream }
+//         usage (what the answer reported), aborted (the client closed the
+//         connection before the answer ended), abortedAt, finished,
+//         endedAt, chunksSent (content chunks streamed), chunkTimes
+//         (when each was written), upstream (the mock's name) }
 //   up.behave(key, b)           how requests with Bearer `key` are answered;
 //   up.behave('default', b)     ... and those with any other (or no) key.
 //   up.served(key?)             how many requests a key (or all keys) got
@@ -148,12 +151,13 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     const rec = {
       n: ++counter, upstream: name, method: req.method, path: url.pathname, query: url.search,
       headers: { ...req.headers }, raw, body, key: m ? m[1] : null, at: Date.now(),
-      aborted: false, abortedAt: null, finished: false, chunksSent: 0, usage: null, behaviour: null,
+      aborted: false, abortedAt: null, finished: false, chunksSent: 0, chunkTimes: [], endedAt: null, usage: null, behaviour: null,
     };
     let closedByUs = false;
     res.on('close', () => {
       if (!res.writableFinished && !closedByUs) { rec.aborted = true; rec.abortedAt = Date.now(); }
       rec.finished = res.writableFinished;
+      rec.endedAt = Date.now();
       notify();
     });
     requests.push(rec);
@@ -292,6 +296,7 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
         if (res.destroyed) return;
         send(chunk(parts[i], null));
         rec.chunksSent++;
+        rec.chunkTimes.push(Date.now());
       }
       if (b.type === 'stall') return;
       if (b.type === 'reset') { await later(20); destroy(); return; }
