@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "fusion.h"
+#include "gateway.h"
 
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
@@ -693,6 +694,7 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 		api_db_error(req);
 		goto done;
 	}
+	config_invalidate();
 
 	buf = kore_buf_alloc(512);
 	(void)admin_print(buf, res, w.id);
@@ -734,6 +736,7 @@ admin_delete(struct http_request *req, const struct admin_resource *res,
 		api_error(req, 404, "invalid_request_error", "not_found",
 		    "no %s with id %" PRId64, res->noun, id);
 	} else {
+		config_invalidate();
 		http_response(req, 204, NULL, 0);
 	}
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "fusion.h"
+#include "gateway.h"
 
 #define KEY_LEN_MAX	4096
 #define BULK_MAX	1000
@@ -224,6 +225,7 @@ key_bulk(struct http_request *req, struct api_body *body)
 		api_db_error(req);
 		return (KORE_RESULT_OK);
 	}
+	config_invalidate();
 
 	items = kore_buf_alloc(4096);
 	for (i = 0; i < created; i++) {

@@ -14,6 +14,7 @@
 int	admin_logs(struct http_request *);
 
 static char	*query_string_param(struct http_request *, const char *);
+static int	 query_time(struct http_request *, const char *, int64_t *);
 
 /* A text query parameter (URL-decoded), owned by the caller, or NULL. */
 static char *
@@ -44,6 +45,35 @@ query_string_param(struct http_request *req, const char *name)
 	return (out);
 }
 
+/*
+ * A time query parameter: epoch seconds or RFC 3339 UTC. 1 when given,
+ * 0 when absent, -1 after a 400.
+ */
+static int
+query_time(struct http_request *req, const char *name, int64_t *out)
+{
+	char		*v;
+	long long	 n;
+	int		 err, rc;
+
+	if ((v = query_string_param(req, name)) == NULL)
+		return (0);
+
+	rc = 1;
+	n = kore_strtonum(v, 10, 0, INT64_MAX, &err);
+	if (err == KORE_RESULT_OK)
+		*out = n;
+	else if (!validate_time(v, out)) {
+		api_error(req, 400, "invalid_request_error",
+		    "invalid_parameter", "query parameter '%s' must be epoch "
+		    "seconds or an RFC 3339 UTC time", name);
+		rc = -1;
+	}
+
+	kore_free(v);
+	return (rc);
+}
+
 int
 admin_logs(struct http_request *req)
 {
@@ -72,10 +102,8 @@ admin_logs(struct http_request *req)
 	    (has_c = api_query_int(req, "client_key_id", 1, INT64_MAX,
 	    &client)) < 0 ||
 	    (has_s = api_query_int(req, "status", 0, 999, &status)) < 0 ||
-	    (has_since = api_query_int(req, "since", 0, INT64_MAX,
-	    &since)) < 0 ||
-	    (has_until = api_query_int(req, "until", 0, INT64_MAX,
-	    &until)) < 0)
+	    (has_since = query_time(req, "since", &since)) < 0 ||
+	    (has_until = query_time(req, "until", &until)) < 0)
 		return (KORE_RESULT_OK);
 	model = query_string_param(req, "model");
 
@@ -180,7 +208,8 @@ admin_logs(struct http_request *req)
 		json_kv_str(items, "outcome",
 		    (const char *)sqlite3_column_text(st, 19), 0);
 		json_kv_str(items, "error",
-		    (const char *)sqlite3_column_text(st, 20), 0);
+		    *sqlite3_column_text(st, 20) != '\0' ?
+		    (const char *)sqlite3_column_text(st, 20) : NULL, 0);
 		json_key(items, "trace", 0);
 		json_column(items, st, 21);
 		kore_buf_appendf(items, "}");

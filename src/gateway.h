@@ -103,6 +103,7 @@ struct router_pick {
 	struct cfg_provider	*provider;
 	struct cfg_key		*key;		/* NULL: skipped */
 	const char		*skip_reason;
+	int			 disabled;	/* by an operator */
 };
 
 int		router_plan(struct cfg *, const struct cfg_client *,

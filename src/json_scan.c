@@ -407,8 +407,9 @@ hex4(const unsigned char *p)
 
 /*
  * Decode the string at the key (key != 0) or value of m into out as a
- * NUL-terminated UTF-8 string. Returns its length, or -1 when it is not
- * a string, does not fit, holds a NUL or a lone surrogate.
+ * NUL-terminated UTF-8 string. Returns its length, or -1 (and an empty
+ * out) when it is not a string, does not fit, holds a NUL or a lone
+ * surrogate.
  */
 int
 json_scan_string(const void *data, const struct json_member *m, int key,
@@ -418,6 +419,10 @@ json_scan_string(const void *data, const struct json_member *m, int key,
 	unsigned long		 cp, lo;
 	size_t			 o;
 	int			 w;
+
+	if (outlen == 0)
+		return (-1);
+	out[0] = '\0';
 
 	p = (const unsigned char *)data + (key ? m->key : m->value);
 	end = p + (key ? m->key_len : m->value_len);
@@ -429,7 +434,7 @@ json_scan_string(const void *data, const struct json_member *m, int key,
 	for (o = 0; p < end; ) {
 		if (*p != '\\') {
 			if (o + 1 >= outlen)
-				return (-1);
+				goto fail;
 			out[o++] = (char)*p++;
 			continue;
 		}
@@ -445,15 +450,15 @@ json_scan_string(const void *data, const struct json_member *m, int key,
 			p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (end - p < 7 || p[1] != '\\' || p[2] != 'u')
-					return (-1);
+					goto fail;
 				lo = hex4(p + 3);
 				if (lo < 0xdc00 || lo > 0xdfff)
-					return (-1);
+					goto fail;
 				cp = 0x10000 + ((cp - 0xd800) << 10) +
 				    (lo - 0xdc00);
 				p += 6;
 			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
-				return (-1);
+				goto fail;
 			}
 			break;
 		default:
@@ -462,14 +467,18 @@ json_scan_string(const void *data, const struct json_member *m, int key,
 		}
 		p++;
 		if (cp == 0 || o + 1 >= outlen)
-			return (-1);
+			goto fail;
 		if ((w = utf8_put(cp, out + o, outlen - o - 1)) < 0)
-			return (-1);
+			goto fail;
 		o += (size_t)w;
 	}
 
 	out[o] = '\0';
 	return ((int)o);
+
+fail:
+	out[0] = '\0';
+	return (-1);
 }
 
 /* A whole non-negative integer value (e.g. a token count), else -1. */

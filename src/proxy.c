@@ -36,12 +36,14 @@
 #define PHASE_DONE		3	/* the client has its answer */
 
 int	proxy_v1(struct http_request *);
+int	admin_provider_test(struct http_request *);
 
 struct proxy {
 	struct http_request	*req;
 	struct cfg		*cfg;
 	struct cfg_client	*client;
 	int			 phase;
+	struct kore_buf		*test_body;	/* provider test, no client */
 
 	/* The client's request. */
 	char			 model[256];
@@ -117,6 +119,7 @@ static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
 static void	proxy_upstream_body(struct proxy *, const char *);
 static void	proxy_commit(struct proxy *);
+static void	proxy_keepalive(struct proxy *);
 static int	proxy_relay(struct proxy *, const char *, size_t);
 static void	proxy_usage(struct proxy *, const void *, size_t);
 static void	proxy_error_message(struct proxy *, char *, size_t);
@@ -124,6 +127,8 @@ static void	proxy_watchdog(void *, u_int64_t);
 static size_t	proxy_header_cb(char *, size_t, size_t, void *);
 static size_t	proxy_write_cb(char *, size_t, size_t, void *);
 static int	client_authenticate(struct proxy *);
+static int	provider_test_begin(struct http_request *, struct proxy *);
+static void	provider_test_report(struct proxy *, CURLcode, int64_t);
 static void	request_id(char *, size_t);
 static int	empty_array(const char *, size_t);
 
@@ -210,7 +215,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 {
 	struct log_entry	*e;
 
-	if (px->logged)
+	if (px->logged || px->test_body != NULL)
 		return;
 	px->logged = 1;
 
@@ -592,7 +597,7 @@ proxy_attempt(struct proxy *px)
 			    "the key failed earlier in this request", 0, 0);
 			continue;
 		}
-		if (!health_claim(pk->key)) {
+		if (px->test_body == NULL && !health_claim(pk->key)) {
 			proxy_trace(px, pk, "skipped", "skipped",
 			    "another request is trying the cooled-down key", 0,
 			    0);
@@ -604,6 +609,15 @@ proxy_attempt(struct proxy *px)
 	px->cur = pk;
 	px->tried++;
 	upstream_model = router_upstream_model(pk->provider, px->model);
+
+	/* The log names the last provider tried, whatever its outcome. */
+	px->log.provider_id = pk->provider->id;
+	px->log.group_id = pk->provider->group->id;
+	px->log.upstream_key_id = pk->key->id;
+	(void)kore_strlcpy(px->log.key_masked, pk->key->masked,
+	    sizeof(px->log.key_masked));
+	(void)kore_strlcpy(px->log.upstream_model, upstream_model,
+	    sizeof(px->log.upstream_model));
 
 	px->status = 0;
 	px->headers_done = 0;
@@ -773,6 +787,19 @@ proxy_commit(struct proxy *px)
 	px->req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
 }
 
+/*
+ * After the last chunk: read the connection's next request, as
+ * http_response() does for answers it writes itself.
+ */
+static void
+proxy_keepalive(struct proxy *px)
+{
+	struct connection	*c = px->req->owner;
+
+	if (!(c->flags & CONN_CLOSE_EMPTY) && !(c->flags & CONN_IS_BUSY))
+		http_start_recv(c);
+}
+
 /* Token counts from a JSON object holding "usage". */
 static void
 proxy_usage(struct proxy *px, const void *data, size_t len)
@@ -928,7 +955,7 @@ proxy_error_message(struct proxy *px, char *out, size_t outlen)
 	struct json_member		 top[32], err[16];
 	const struct json_member	*e, *m;
 	size_t				 end, eend, klen;
-	char				*hit;
+	char				*hit, text[2048];
 	int				 n, ne;
 
 	out[0] = '\0';
@@ -941,9 +968,10 @@ proxy_error_message(struct proxy *px, char *out, size_t outlen)
 		ne = json_scan_object(px->resp->data + e->value, e->value_len,
 		    err, 16, &eend);
 		if (ne > 0 && (m = json_scan_find(px->resp->data + e->value,
-		    err, ne, "message")) != NULL)
-			(void)json_scan_string(px->resp->data + e->value, m, 0,
-			    out, outlen);
+		    err, ne, "message")) != NULL &&
+		    json_scan_string(px->resp->data + e->value, m, 0, text,
+		    sizeof(text)) >= 0)
+			(void)kore_strlcpy(out, text, outlen);
 	}
 
 	if (out[0] == '\0') {
@@ -988,16 +1016,13 @@ proxy_settle(struct proxy *px)
 	}
 	latency = (int64_t)(kore_time_ms() - px->attempt_start);
 
+	if (px->test_body != NULL) {
+		provider_test_report(px, result, latency);
+		return;
+	}
+
 	/* A stream already under way ends here, cleanly or with an error. */
 	if (px->committed) {
-		px->log.provider_id = pk->provider->id;
-		px->log.group_id = pk->provider->group->id;
-		px->log.upstream_key_id = pk->key->id;
-		(void)kore_strlcpy(px->log.key_masked, pk->key->masked,
-		    sizeof(px->log.key_masked));
-		(void)kore_strlcpy(px->log.upstream_model,
-		    router_upstream_model(pk->provider, px->model),
-		    sizeof(px->log.upstream_model));
 
 		if (px->req->owner == NULL) {
 			proxy_trace(px, pk, "tried", "cancelled",
@@ -1010,6 +1035,7 @@ proxy_settle(struct proxy *px)
 		if (px->done_seen && !px->timed_out && !px->aborted &&
 		    result == CURLE_OK) {
 			net_send_queue(px->req->owner, "0\r\n\r\n", 5);
+			proxy_keepalive(px);
 			health_success(pk->key);
 			proxy_trace(px, pk, "tried", "ok", "", 200, latency);
 			px->phase = PHASE_DONE;
@@ -1045,6 +1071,7 @@ proxy_settle(struct proxy *px)
 			net_send_queue(px->req->owner, ev.data, ev.offset);
 			net_send_queue(px->req->owner, "\r\n0\r\n\r\n", 7);
 			kore_buf_cleanup(&ev);
+			proxy_keepalive(px);
 		}
 
 		if (px->abort_reason[0] == '\0' || px->timed_out)
@@ -1079,14 +1106,6 @@ proxy_settle(struct proxy *px)
 		health_success(pk->key);
 		proxy_trace(px, pk, "tried", "ok", "", (int)px->status, latency);
 		px->log.status = (int)px->status;
-		px->log.provider_id = pk->provider->id;
-		px->log.group_id = pk->provider->group->id;
-		px->log.upstream_key_id = pk->key->id;
-		(void)kore_strlcpy(px->log.key_masked, pk->key->masked,
-		    sizeof(px->log.key_masked));
-		(void)kore_strlcpy(px->log.upstream_model,
-		    router_upstream_model(pk->provider, px->model),
-		    sizeof(px->log.upstream_model));
 		px->first_byte = px->upstream_first;
 		http_response_header(px->req, "content-type",
 		    px->content_type[0] ? px->content_type :
@@ -1107,11 +1126,6 @@ proxy_settle(struct proxy *px)
 		proxy_trace(px, pk, "tried", "client_error", msg,
 		    (int)px->status, latency);
 		px->log.status = (int)px->status;
-		px->log.provider_id = pk->provider->id;
-		px->log.group_id = pk->provider->group->id;
-		px->log.upstream_key_id = pk->key->id;
-		(void)kore_strlcpy(px->log.key_masked, pk->key->masked,
-		    sizeof(px->log.key_masked));
 		(void)kore_strlcpy(px->log.error, msg, sizeof(px->log.error));
 		http_response_header(px->req, "content-type",
 		    px->content_type[0] ? px->content_type :
@@ -1158,8 +1172,16 @@ static void
 proxy_fail_final(struct proxy *px)
 {
 	char	retry[32];
+	int	i;
 
-	if (px->tried == 0) {
+	/* Only disabled providers serve it: as if none did. */
+	for (i = 0; i < px->npicks && px->picks[i].disabled; i++)
+		;
+	if (px->tried == 0 && i == px->npicks) {
+		proxy_error(px, 404, "invalid_request_error", "model_not_found",
+		    "The model '%s' does not exist or no enabled provider "
+		    "serves it", px->model);
+	} else if (px->tried == 0) {
 		proxy_error(px, 503, "server_error", "no_available_provider",
 		    "no available provider for model '%s': every candidate is "
 		    "disabled, cooling down or without keys", px->model);
@@ -1236,6 +1258,8 @@ proxy_onfree(struct http_request *req)
 
 	LIST_REMOVE(px, list);
 	sse_free(&px->sse);
+	if (px->test_body != NULL)
+		kore_buf_free(px->test_body);
 	if (px->upbody != NULL)
 		kore_buf_free(px->upbody);
 	if (px->resp != NULL)
@@ -1280,4 +1304,179 @@ proxy_v1(struct http_request *req)
 		return (KORE_RESULT_RETRY);
 
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * POST /api/admin/providers/:id/test {"model": optional}: one small chat
+ * request through that provider with one of its keys, answered as
+ * {"ok","status","latency_ms","model","message"}. Key health and the
+ * request log are left alone: this is an operator's probe.
+ */
+static int
+provider_test_begin(struct http_request *req, struct proxy *px)
+{
+	struct admin_user	 user;
+	struct api_body		 body;
+	struct cfg_provider	*p;
+	struct cfg_key		*k;
+	char			*model;
+	int64_t			 id;
+	size_t			 i;
+
+	px->req = req;
+	px->start = kore_time_ms();
+	px->trace = kore_buf_alloc(64);
+	px->test_body = kore_buf_alloc(256);
+	px->phase = PHASE_DONE;
+
+	if (auth_admin(req, &user) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+	if (req->method != HTTP_METHOD_POST) {
+		api_error(req, 405, "invalid_request_error",
+		    "method_not_allowed", "use POST");
+		return (KORE_RESULT_ERROR);
+	}
+	if (sscanf(req->path, "/api/admin/providers/%" SCNd64 "/test",
+	    &id) != 1) {
+		api_error(req, 404, "invalid_request_error", "not_found",
+		    "no such provider");
+		return (KORE_RESULT_ERROR);
+	}
+
+	model = NULL;
+	memset(&body, 0, sizeof(body));
+	if (req->content_length > 0) {
+		if (api_body_parse(req, &body) != KORE_RESULT_OK)
+			return (KORE_RESULT_ERROR);
+		if (api_get_string(req, &body, "model", 0, &model) < 0) {
+			api_body_cleanup(&body);
+			return (KORE_RESULT_ERROR);
+		}
+	}
+
+	if ((px->cfg = config_acquire()) == NULL) {
+		api_body_cleanup(&body);
+		api_db_error(req);
+		return (KORE_RESULT_ERROR);
+	}
+
+	for (p = NULL, i = 0; i < px->cfg->nproviders; i++) {
+		if (px->cfg->providers[i].id == id)
+			p = &px->cfg->providers[i];
+	}
+	if (p == NULL) {
+		api_body_cleanup(&body);
+		api_error(req, 404, "invalid_request_error", "not_found",
+		    "no provider with id %" PRId64, id);
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (model == NULL && p->nmodels > 0)
+		model = p->models[0];
+	if (model == NULL && p->naliases > 0)
+		model = p->alias_from[0];
+	if (model == NULL || *model == '\0') {
+		api_body_cleanup(&body);
+		api_error(req, 400, "invalid_request_error", "invalid_field",
+		    "the provider lists no model: give one in field 'model'");
+		return (KORE_RESULT_ERROR);
+	}
+	(void)kore_strlcpy(px->model, model, sizeof(px->model));
+	api_body_cleanup(&body);
+
+	/* A usable key if there is one, else any enabled key. */
+	for (k = NULL, i = 0; i < p->nkeys; i++) {
+		if (router_key_usable(p->keys[i], store_now())) {
+			k = p->keys[i];
+			break;
+		}
+		if (k == NULL && p->keys[i]->enabled)
+			k = p->keys[i];
+	}
+	if (k == NULL) {
+		api_error(req, 400, "invalid_request_error", "no_keys",
+		    "the provider has no enabled key to test with");
+		return (KORE_RESULT_ERROR);
+	}
+
+	kore_buf_appendf(px->test_body, "{\"model\":");
+	json_str(px->test_body, px->model);
+	kore_buf_appendf(px->test_body, ",\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"ping\"}],\"max_tokens\":1}");
+	px->body = px->test_body->data;
+	px->body_len = px->test_body->offset;
+	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
+	    PROXY_MEMBERS_MAX, &px->obj_end);
+	px->path = "/chat/completions";
+
+	px->picks[0].provider = p;
+	px->picks[0].key = k;
+	px->npicks = 1;
+	px->phase = PHASE_NEXT;
+
+	return (KORE_RESULT_OK);
+}
+
+static void
+provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
+{
+	struct kore_buf	*buf;
+	char		 msg[256];
+	int		 ok;
+
+	ok = (!px->timed_out && !px->aborted && result == CURLE_OK &&
+	    px->status >= 200 && px->status <= 299);
+
+	if (ok)
+		(void)snprintf(msg, sizeof(msg), "the provider answered %ld "
+		    "with key %s", px->status, px->cur->key->masked);
+	else if (px->timed_out)
+		(void)snprintf(msg, sizeof(msg), "no answer within %" PRId64
+		    " ms", px->cur->provider->timeout_ms);
+	else if (result != CURLE_OK)
+		(void)snprintf(msg, sizeof(msg), "%s", px->curl.errbuf[0] ?
+		    px->curl.errbuf : curl_easy_strerror(result));
+	else
+		proxy_error_message(px, msg, sizeof(msg));
+
+	buf = kore_buf_alloc(256);
+	kore_buf_appendf(buf, "{");
+	json_kv_bool(buf, "ok", ok, 1);
+	json_kv_int(buf, "status", result == CURLE_OK ? px->status : 0, 0);
+	json_kv_int(buf, "latency_ms", latency, 0);
+	json_kv_str(buf, "model", px->model, 0);
+	json_kv_str(buf, "message", msg, 0);
+	kore_buf_appendf(buf, "}");
+	api_reply(px->req, 200, buf);
+	px->phase = PHASE_DONE;
+}
+
+int
+admin_provider_test(struct http_request *req)
+{
+	struct proxy	*px;
+
+	if (watchdog == NULL) {
+		watchdog = kore_timer_add(proxy_watchdog, PROXY_WATCHDOG_MS,
+		    NULL, 0);
+	}
+
+	if (!http_state_exists(req)) {
+		px = http_state_create(req, sizeof(*px), proxy_onfree);
+		sse_init(&px->sse);
+		LIST_INSERT_HEAD(&inflight, px, list);
+		if (provider_test_begin(req, px) != KORE_RESULT_OK)
+			return (KORE_RESULT_OK);
+	} else {
+		px = http_state_get(req);
+		if (px->curl_live && px->curl.handle != NULL)
+			return (KORE_RESULT_RETRY);
+		proxy_settle(px);
+	}
+
+	while (px->phase == PHASE_NEXT)
+		proxy_attempt(px);
+
+	return (px->phase == PHASE_RUNNING ? KORE_RESULT_RETRY :
+	    KORE_RESULT_OK);
 }

@@ -46,6 +46,7 @@ add_provider(struct cfg_provider *p, int64_t now, struct router_pick *out,
 			out[n].key = NULL;
 			out[n].skip_reason = p->nkeys == 0 ? "no keys" :
 			    "every key is cooling down or disabled";
+			out[n].disabled = 0;
 			n++;
 		}
 		return (n);
@@ -60,6 +61,7 @@ add_provider(struct cfg_provider *p, int64_t now, struct router_pick *out,
 		out[n].provider = p;
 		out[n].key = k;
 		out[n].skip_reason = NULL;
+		out[n].disabled = 0;
 		n++;
 	}
 
@@ -104,6 +106,7 @@ router_plan(struct cfg *c, const struct cfg_client *cl, const char *model,
 					out[n].skip_reason = !p->group->enabled ?
 					    "group disabled" :
 					    "provider disabled";
+					out[n].disabled = 1;
 					n++;
 				}
 				continue;
