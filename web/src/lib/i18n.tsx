@@ -161,6 +161,10 @@ const en = {
   'ck.warning': 'Copy this key now. It is shown only once and cannot be recovered.',
   'ck.empty': 'No client keys yet. Create one for each application.',
   'ck.revoke': 'Revoke',
+  'ck.allowlist': 'Allowed',
+  'ck.modelsShort': 'models',
+  'ck.groupsShort': 'groups',
+  'ck.rpmShort': 'RPM',
 
   'logs.title': 'Logs',
   'logs.time': 'Time',
@@ -358,6 +362,10 @@ const zh: Record<MessageKey, string> = {
   'ck.warning': '请立即复制此密钥。它只显示一次，之后无法找回。',
   'ck.empty': '还没有客户端密钥。为每个应用创建一个。',
   'ck.revoke': '吊销',
+  'ck.allowlist': '允许范围',
+  'ck.modelsShort': '模型',
+  'ck.groupsShort': '分组',
+  'ck.rpmShort': '每分钟请求',
 
   'logs.title': '日志',
   'logs.time': '时间',

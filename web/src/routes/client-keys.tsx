@@ -189,9 +189,8 @@ export default function ClientKeysPage() {
             <tr>
               <Th>{t('common.name')}</Th>
               <Th>{t('ck.prefix')}</Th>
-              <Th>{t('ck.models')}</Th>
-              <Th>{t('ck.groups')}</Th>
-              <Th className="text-right">{t('ck.rpm')}</Th>
+              <Th>{t('ck.allowlist')}</Th>
+              <Th className="text-right">{t('ck.rpmShort')}</Th>
               <Th>{t('ck.used')}</Th>
               <Th>{t('common.status')}</Th>
               <Th className="text-right">{t('common.actions')}</Th>
@@ -202,8 +201,14 @@ export default function ClientKeysPage() {
               <tr key={k.id} data-testid={`client-key-${k.name}`}>
                 <Td className="font-medium">{k.name}</Td>
                 <Td className="font-mono text-xs">{k.key_prefix}…</Td>
-                <Td className="text-xs">{k.allowed_models.length ? k.allowed_models.join(', ') : t('common.all')}</Td>
-                <Td className="text-xs">{k.allowed_groups.length ? k.allowed_groups.map(groupName).join(', ') : t('common.all')}</Td>
+                <Td className="max-w-[16rem] truncate text-xs">
+                  <div className="truncate" title={k.allowed_models.join(', ')}>
+                    {t('ck.modelsShort')}: {k.allowed_models.length ? k.allowed_models.join(', ') : t('common.all')}
+                  </div>
+                  <div className="truncate text-slate-500">
+                    {t('ck.groupsShort')}: {k.allowed_groups.length ? k.allowed_groups.map(groupName).join(', ') : t('common.all')}
+                  </div>
+                </Td>
                 <Td className="text-right">{k.rpm_limit ? k.rpm_limit : t('common.unlimited')}</Td>
                 <Td className="min-w-[9rem]">
                   <div className="text-xs">

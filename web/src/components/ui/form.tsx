@@ -1,21 +1,24 @@
 import { forwardRef, InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from 'react';
 
+// Full width unless the caller gives a width (w-48): Tailwind's own order
+// would otherwise decide which of two widths wins.
+const width = (c: string) => (/(^|\s)w-/.test(c) ? '' : 'w-full');
 const base =
-  'block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 placeholder-slate-400 focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100';
+  'block rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 placeholder-slate-400 focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100';
 
 export const Input = forwardRef<HTMLInputElement, InputHTMLAttributes<HTMLInputElement>>(function Input(
   { className = '', ...rest },
   ref,
 ) {
-  return <input ref={ref} className={`${base} ${className}`} {...rest} />;
+  return <input ref={ref} className={`${base} ${width(className)} ${className}`} {...rest} />;
 });
 
 export function Textarea({ className = '', ...rest }: TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  return <textarea className={`${base} font-mono ${className}`} {...rest} />;
+  return <textarea className={`${base} ${width(className)} font-mono ${className}`} {...rest} />;
 }
 
 export function Select({ className = '', ...rest }: SelectHTMLAttributes<HTMLSelectElement>) {
-  return <select className={`${base} ${className}`} {...rest} />;
+  return <select className={`${base} ${width(className)} ${className}`} {...rest} />;
 }
 
 // A labelled field; the label wraps the control so clicking it focuses.
