@@ -117,6 +117,8 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await browser?.close();
     upstream?.server.close();
     if (gw) {
+      // A gateway that died during the run explains every later failure.
+      if (gw.exitCode !== undefined) console.log(`gateway exited early (${gw.exitCode}):\n${gw.output}`);
       await gw.stop();
       const p = gw.problems();
       fs.rmSync(gw.dir, { recursive: true, force: true });
