@@ -5,7 +5,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
         --no-install-recommends build-essential kore libcurl4-openssl-dev \
-        libsqlite3-dev libsodium-dev libssl-dev ca-certificates \
+        libsqlite3-dev libsodium-dev libssl-dev ca-certificates nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -13,6 +13,7 @@ COPY conf ./conf
 COPY src ./src
 COPY cert ./cert
 COPY assets ./assets
+COPY web ./web
 RUN make fusion
 
 FROM debian:bookworm-slim

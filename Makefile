@@ -13,12 +13,17 @@ BUILD		:= .build
 KORE_COPY	:= $(BUILD)/kore
 DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
 		   libsodium-dev libssl-dev openssl curl ca-certificates \
-		   sqlite3 procps
+		   sqlite3 procps chromium
 SOURCES		:= $(wildcard src/*.c src/*.h) conf/build.conf \
-		   conf/fusion.conf conf/routes.conf $(wildcard assets/*)
+		   conf/fusion.conf conf/routes.conf
+# The admin SPA: web/ builds into these fixed names, compiled in by kodev.
+UI_ASSETS	:= assets/index.html assets/app.js assets/app.css
+UI_SOURCES	:= $(shell find web/src -type f 2>/dev/null) web/index.html \
+		   web/package.json web/package-lock.json web/vite.config.ts \
+		   web/tailwind.config.js web/postcss.config.js web/tsconfig.json
 
 .PHONY: all run dev test test-unit test-blackbox test-asan deps node-deps \
-	clean distclean
+	ui clean distclean
 
 all: fusion
 
@@ -65,11 +70,23 @@ define stage
 	    KORE_FLAVOR="$(2)" kodev build
 endef
 
-fusion: $(KORE_COPY)/.patched $(SOURCES)
+# npm ci when node_modules is missing or older than the lockfile.
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# One build writes all three files (a grouped target).
+$(UI_ASSETS) &: web/node_modules/.installed $(UI_SOURCES)
+	rm -f $(UI_ASSETS)
+	cd web && npm run --silent build
+
+ui: $(UI_ASSETS)
+
+fusion: $(KORE_COPY)/.patched $(SOURCES) $(UI_ASSETS)
 	$(call stage,dev,CURL=1 TASKS=1)
 	cp $(BUILD)/dev/fusion/fusion $@.tmp && mv -f $@.tmp $@
 
-fusion-asan: $(KORE_COPY)/.patched $(SOURCES)
+fusion-asan: $(KORE_COPY)/.patched $(SOURCES) $(UI_ASSETS)
 	$(call stage,asan,CURL=1 TASKS=1 SANITIZE=address$(,)undefined)
 	cp $(BUILD)/asan/fusion/fusion $@.tmp && mv -f $@.tmp $@
 
@@ -79,14 +96,15 @@ run: deps fusion
 	./fusion -f
 
 # kodev run: rebuilds and runs in the foreground without privsep.
-dev: deps $(KORE_COPY)/.patched
+dev: deps $(KORE_COPY)/.patched $(UI_ASSETS)
 	$(call stage,dev,CURL=1 TASKS=1)
 	cd $(BUILD)/dev/fusion && DB_PATH=$(CURDIR)/fusion.db kodev run
 
 node-deps: deps
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
 
-test: deps node-deps fusion fusion-asan tests/unit/run
+test: deps node-deps web/node_modules/.installed fusion fusion-asan \
+    tests/unit/run
 	tests/run
 
 UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
@@ -100,7 +118,7 @@ tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
 	    -lsqlite3 -lsodium
 
 clean:
-	rm -rf $(BUILD) fusion fusion-asan tests/unit/run
+	rm -rf $(BUILD) fusion fusion-asan tests/unit/run $(UI_ASSETS)
 
 distclean: clean
-	rm -rf tests/node_modules
+	rm -rf tests/node_modules web/node_modules

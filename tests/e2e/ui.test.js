@@ -1,0 +1,305 @@
+// End to end: the admin SPA in Debian's headless Chromium, driven by
+// playwright-core, against the real ./fusion binary and a mock upstream.
+// One operator's first hour: log in, change the default password, create
+// a group, a provider pointing at the mock, a key and a client key, send a
+// chat request through the gateway, find it in the logs and on the
+// dashboard. Screenshots of every page (light and dark, desktop and phone)
+// go to tests/artifacts/screenshots/.
+//
+// Steps run in order and share one browser; a step that fails leaves the
+// next ones to report on their own.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { Gateway, ROOT, NEW_PASSWORD, freePort } from '../blackbox/harness.js';
+
+const SHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const MODEL = 'gpt-e2e';
+const UPSTREAM_KEY = 'sk-upstream-e2e-0123456789abcdef';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const STEP = { timeout: 60000 };
+
+// A tiny OpenAI-compatible upstream that records what it was sent.
+function mockUpstream() {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+      if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
+        return;
+      }
+      let model = MODEL;
+      try { model = JSON.parse(body).model || MODEL; } catch { /* keep default */ }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        id: 'chatcmpl-e2e',
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the mock.' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 },
+      }));
+    });
+  });
+  return { server, seen };
+}
+
+let gw;
+let upstream;
+let upstreamPort;
+let browser;
+let page;
+let clientKey;
+const problems = [];
+
+async function shot(name, { phone = false, dark = false } = {}) {
+  await page.setViewportSize(phone ? PHONE : DESKTOP);
+  await page.evaluate((d) => localStorage.setItem('fusion.theme', d ? 'dark' : 'light'), dark);
+  await page.reload();
+  await page.waitForLoadState('networkidle');
+  await page.locator('[role=status]').first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
+  const file = `${name}-${dark ? 'dark' : 'light'}-${phone ? 'phone' : 'desktop'}.png`;
+  await page.screenshot({ path: path.join(SHOTS, file), fullPage: true });
+}
+
+async function shots(name) {
+  for (const phone of [false, true]) {
+    for (const dark of [false, true]) await shot(name, { phone, dark });
+  }
+  await page.setViewportSize(DESKTOP);
+  await page.evaluate(() => localStorage.setItem('fusion.theme', 'light'));
+}
+
+async function go(route) {
+  await page.goto(`${gw.url}${route}`);
+  await page.waitForLoadState('networkidle');
+}
+
+describe('admin UI in Chromium', { timeout: 240000 }, () => {
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    upstreamPort = await freePort();
+    upstream = mockUpstream();
+    await new Promise((r) => upstream.server.listen(upstreamPort, '127.0.0.1', r));
+    gw = new Gateway();
+    await gw.start();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    });
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    page = await context.newPage();
+    page.setDefaultTimeout(10000);
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      // A CSP violation or a script error means the page is broken
+      // somewhere; 404s from absent API routes are expected.
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    upstream?.server.close();
+    if (gw) {
+      // A gateway that died during the run explains every later failure.
+      if (gw.exitCode !== undefined) console.log(`gateway exited early (${gw.exitCode}):\n${gw.output}`);
+      await gw.stop();
+      const p = gw.problems();
+      fs.rmSync(gw.dir, { recursive: true, force: true });
+      if (process.env.E2E_DEBUG) console.log(gw.output);
+      if (p.length) throw new Error(`gateway log shows problems:\n${p.join('\n')}`);
+    }
+  });
+
+  it('serves the SPA with security headers, ETags and client-side routes', STEP, async () => {
+    const r = await fetch(`${gw.url}/groups`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /text\/html/);
+    assert.match(r.headers.get('content-security-policy'), /default-src 'self'/);
+    assert.equal(r.headers.get('x-frame-options'), 'DENY');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+    const html = await r.text();
+    assert.match(html, /src="\/assets\/app\.js"/);
+    const js = await fetch(`${gw.url}/assets/app.js`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type'), /javascript/);
+    const etag = js.headers.get('etag');
+    assert.ok(etag);
+    const again = await fetch(`${gw.url}/assets/app.js`, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal((await fetch(`${gw.url}/assets/missing.js`)).status, 404);
+    const api = await fetch(`${gw.url}/api/no-such-thing`);
+    assert.equal(api.status, 404);
+    assert.match(api.headers.get('content-type'), /json/);
+  });
+
+  it('shows the login page and refuses a wrong password in words', STEP, async () => {
+    await go('/');
+    await page.waitForURL(/\/login/);
+    await shots('login');
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'wrong username or password' }).waitFor();
+  });
+
+  it('logs in with admin/admin and is made to change the password', STEP, async () => {
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('admin');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/change-password/);
+    // The admin API refuses work until the password changes.
+    const status = await page.evaluate(async () => (await fetch('/api/admin/groups')).status);
+    assert.equal(status, 403);
+    await shots('change-password');
+    await page.getByLabel('Current password').fill('admin');
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('New password again').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.getByTestId('stat-groups').waitFor();
+  });
+
+  it('creates a group', STEP, async () => {
+    await go('/groups');
+    await page.getByText('No groups yet').waitFor();
+    await page.getByRole('button', { name: 'New Group' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Name', { exact: true }).fill('e2e-group');
+    await dlg.getByLabel('Priority').fill('10');
+    await dlg.getByRole('button', { name: 'Create Group' }).click();
+    await page.getByTestId('group-e2e-group').waitFor();
+    await shots('groups');
+  });
+
+  it('creates a provider pointing at the mock upstream', STEP, async () => {
+    await go('/providers');
+    await page.getByRole('button', { name: 'New provider' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Name', { exact: true }).fill('mock');
+    await dlg.getByLabel('Base URL', { exact: true }).fill(`http://127.0.0.1:${upstreamPort}/v1`);
+    await dlg.getByRole('textbox', { name: /^Models/ }).fill(MODEL);
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    await page.getByTestId('provider-mock').waitFor();
+  });
+
+  it('adds an upstream key, shown masked', STEP, async () => {
+    await go('/keys');
+    await page.getByRole('button', { name: 'Add keys' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByRole('textbox', { name: /^Keys/ }).fill(UPSTREAM_KEY);
+    await dlg.getByLabel('Label').fill('e2e');
+    await dlg.getByRole('button', { name: /Add keys/ }).click();
+    const row = page.getByTestId('key-row').first();
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.ok(!text.includes(UPSTREAM_KEY), 'the whole key must never be shown');
+    assert.match(text, /active/);
+    await shots('keys');
+  });
+
+  it('creates a client key, shown once', STEP, async () => {
+    await go('/client-keys');
+    await page.getByRole('button', { name: 'New client key' }).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByLabel('Name', { exact: true }).fill('e2e-app');
+    await dlg.getByRole('button', { name: 'Create' }).click();
+    const code = page.getByTestId('new-client-key');
+    await code.waitFor();
+    clientKey = (await code.innerText()).trim();
+    assert.match(clientKey, /^sk-fe-/);
+    await page.screenshot({ path: path.join(SHOTS, 'client-key-created-light-desktop.png') });
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await page.getByTestId('client-key-e2e-app').waitFor();
+    await shots('client-keys');
+  });
+
+  it('tests the provider from its card', STEP, async () => {
+    await go('/providers');
+    await page.getByTestId('provider-mock').getByRole('button', { name: 'Test' }).click();
+    const result = page.getByTestId('provider-test-result');
+    await result.waitFor();
+    const outcome = await result.innerText();
+    await shots('providers');
+    assert.match(outcome, /^OK: HTTP 200/);
+  });
+
+  it('sends a chat request through the gateway with the client key', STEP, async () => {
+    assert.ok(clientKey, 'no client key from the step before');
+    const r = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${clientKey}` },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hello!' }] }),
+    });
+    const text = await r.text();
+    assert.equal(r.status, 200, text);
+    assert.equal(JSON.parse(text).choices[0].message.content, 'Hello from the mock.');
+    const call = upstream.seen.find((s) => s.url === '/v1/chat/completions');
+    assert.ok(call, 'the mock upstream was not called');
+    assert.equal(call.headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+  });
+
+  it('finds the request in the logs with its routing trace', STEP, async () => {
+    await go('/logs');
+    const row = page.getByTestId('log-row').first();
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(MODEL));
+    await shots('logs');
+    await row.click();
+    await page.getByTestId('log-trace').waitFor();
+    assert.match(await page.getByTestId('log-trace').innerText(), /mock/);
+    await page.screenshot({ path: path.join(SHOTS, 'log-detail-light-desktop.png') });
+  });
+
+  it('shows the traffic on the dashboard', STEP, async () => {
+    await go('/');
+    await page.getByTestId('stat-groups').waitFor();
+    assert.equal((await page.getByTestId('stat-groups').innerText()).trim(), '1');
+    assert.equal((await page.getByTestId('stat-keys').innerText()).trim(), '1');
+    await shots('dashboard');
+    await page.getByTestId('stat-requests').waitFor({ timeout: 5000 });
+    assert.ok(Number((await page.getByTestId('stat-requests').innerText()).trim()) >= 1);
+    await page.getByRole('img', { name: 'Requests per minute' }).waitFor({ timeout: 5000 });
+  });
+
+  it('switches to Simplified Chinese and back; settings page', STEP, async () => {
+    await go('/settings');
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await shots('settings');
+    await page.getByLabel('Language').first().selectOption('zh-CN');
+    await page.getByRole('heading', { name: '设置' }).waitFor();
+    await go('/groups');
+    await page.getByRole('heading', { name: '分组' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'groups-zh-light-desktop.png'), fullPage: true });
+    await page.getByLabel('语言').first().selectOption('en');
+    await page.getByRole('heading', { name: 'Groups' }).waitFor();
+  });
+
+  it('logs out; a reload of a deep link asks to log in again', STEP, async () => {
+    await go('/groups');
+    await page.getByRole('button', { name: 'Log out' }).first().click();
+    await page.waitForURL(/\/login/);
+    await go('/client-keys');
+    await page.waitForURL(/\/login\?next=%2Fclient-keys/);
+  });
+
+  it('ran without script errors or CSP violations', STEP, () => {
+    assert.deepEqual(problems, []);
+  });
+});

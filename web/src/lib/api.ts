@@ -1,0 +1,267 @@
+// The admin API, typed. Every call goes through request(): same origin,
+// the session cookie (HttpOnly, SameSite=Strict) rides along, errors come
+// back as ApiError carrying the API's own message, and a 401 sends the
+// user to the login page.
+
+export class ApiError extends Error {
+  status: number;
+  code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+type Unauthorized = () => void;
+let onUnauthorized: Unauthorized = () => {
+  if (typeof window !== 'undefined' && window.location.pathname !== '/login') {
+    const next = window.location.pathname + window.location.search;
+    window.location.assign(`/login?next=${encodeURIComponent(next)}`);
+  }
+};
+
+// Lets the app replace the redirect (it navigates inside the router).
+export function setUnauthorizedHandler(fn: Unauthorized) {
+  onUnauthorized = fn;
+}
+
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { noRedirect?: boolean } = {},
+): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const init: RequestInit = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'network_error', `network error: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  let json: unknown = undefined;
+  if (text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+  }
+  if (!res.ok) {
+    const err = (json as { error?: { message?: string; code?: string } } | undefined)?.error;
+    const message = err?.message || `${res.status} ${res.statusText || 'error'}`;
+    const e = new ApiError(res.status, err?.code || String(res.status), message);
+    if (res.status === 401 && !opts.noRedirect) onUnauthorized();
+    throw e;
+  }
+  return json as T;
+}
+
+export interface List<T> {
+  data: T[];
+  total: number;
+}
+
+export interface User {
+  id: number;
+  username: string;
+  must_change_password: boolean;
+}
+
+export interface Group {
+  id: number;
+  name: string;
+  priority: number;
+  enabled: boolean;
+  strategy: 'round_robin' | 'weighted';
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface Provider {
+  id: number;
+  group_id: number;
+  name: string;
+  type: string;
+  base_url: string;
+  models: string[];
+  model_aliases: Record<string, string>;
+  weight: number;
+  enabled: boolean;
+  timeout_ms: number;
+}
+
+export interface UpstreamKey {
+  id: number;
+  provider_id: number;
+  key_masked: string;
+  label: string | null;
+  enabled: boolean;
+  status: 'active' | 'cooldown' | 'disabled';
+  status_reason: string | null;
+  cooldown_until: string | null;
+  requests: number;
+  failures: number;
+  last_used_at: string | null;
+}
+
+export interface ClientKey {
+  id: number;
+  name: string;
+  key?: string;
+  key_prefix: string;
+  allowed_models: string[];
+  allowed_groups: number[];
+  enabled: boolean;
+  expires_at: string | null;
+  rpm_limit: number;
+  token_quota: number;
+  tokens_used: number;
+}
+
+export interface Stats {
+  total_groups: number;
+  enabled_groups: number;
+  total_providers: number;
+  enabled_providers: number;
+  total_keys: number;
+  active_keys: number;
+  total_client_keys: number;
+  enabled_client_keys: number;
+  requests?: number;
+  errors?: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  latency_p50_ms?: number;
+  latency_p95_ms?: number;
+  cooling_keys?: number;
+  disabled_keys?: number;
+  providers?: { id: number; name: string; requests: number; errors: number }[];
+}
+
+export interface Point {
+  t: string;
+  requests: number;
+  errors: number;
+  latency_p50_ms: number;
+  latency_p95_ms: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface Timeseries {
+  bucket_seconds: number;
+  data: Point[];
+}
+
+export interface TraceStep {
+  provider_id: number;
+  provider: string;
+  key_masked: string | null;
+  action: 'skipped' | 'tried';
+  outcome: string;
+  reason: string | null;
+  status: number | null;
+  latency_ms: number | null;
+}
+
+export interface LogEntry {
+  id: number;
+  created_at: string;
+  client_key_id: number | null;
+  client_key_name: string | null;
+  model: string;
+  upstream_model: string | null;
+  group_id: number | null;
+  provider_id: number | null;
+  provider_name: string | null;
+  key_masked: string | null;
+  path: string;
+  status: number;
+  stream: boolean;
+  attempts: number;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  outcome: 'ok' | 'error' | 'cancelled';
+  error: string | null;
+  trace: TraceStep[];
+}
+
+export interface ProviderTest {
+  ok: boolean;
+  status: number;
+  latency_ms: number;
+  model: string;
+  message: string;
+}
+
+function qs(params: Record<string, string | number | undefined | null>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  me: () => request<User>('GET', '/api/auth/me', undefined, { noRedirect: true }),
+  login: (username: string, password: string) =>
+    request<{ token: string; user: User }>('POST', '/api/auth/login', { username, password }, { noRedirect: true }),
+  logout: () => request<void>('POST', '/api/auth/logout', undefined, { noRedirect: true }),
+  changePassword: (old_password: string, new_password: string) =>
+    request<unknown>('PUT', '/api/auth/password', { old_password, new_password }),
+
+  stats: (window?: number) => request<Stats>('GET', `/api/admin/stats${qs({ window })}`),
+  timeseries: (window: number) =>
+    request<Timeseries>('GET', `/api/admin/stats/timeseries${qs({ window })}`),
+
+  groups: () => request<List<Group>>('GET', '/api/admin/groups?limit=1000'),
+  createGroup: (g: Partial<Group>) => request<Group>('POST', '/api/admin/groups', g),
+  updateGroup: (id: number, g: Partial<Group>) => request<Group>('PATCH', `/api/admin/groups/${id}`, g),
+  deleteGroup: (id: number) => request<unknown>('DELETE', `/api/admin/groups/${id}`),
+
+  providers: (group_id?: number) =>
+    request<List<Provider>>('GET', `/api/admin/providers${qs({ limit: 1000, group_id })}`),
+  createProvider: (p: Partial<Provider>) => request<Provider>('POST', '/api/admin/providers', p),
+  updateProvider: (id: number, p: Partial<Provider>) =>
+    request<Provider>('PATCH', `/api/admin/providers/${id}`, p),
+  deleteProvider: (id: number) => request<unknown>('DELETE', `/api/admin/providers/${id}`),
+  testProvider: (id: number, model?: string) =>
+    request<ProviderTest>('POST', `/api/admin/providers/${id}/test`, model ? { model } : {}),
+
+  keys: (provider_id?: number) =>
+    request<List<UpstreamKey>>('GET', `/api/admin/keys${qs({ limit: 1000, provider_id })}`),
+  addKeys: (provider_id: number, keys: string[]) =>
+    request<unknown>('POST', '/api/admin/keys', { provider_id, keys }),
+  updateKey: (id: number, k: Partial<UpstreamKey> & { status?: string }) =>
+    request<UpstreamKey>('PATCH', `/api/admin/keys/${id}`, k),
+  deleteKey: (id: number) => request<unknown>('DELETE', `/api/admin/keys/${id}`),
+
+  clientKeys: () => request<List<ClientKey>>('GET', '/api/admin/client-keys?limit=1000'),
+  createClientKey: (k: Partial<ClientKey>) => request<ClientKey>('POST', '/api/admin/client-keys', k),
+  updateClientKey: (id: number, k: Partial<ClientKey>) =>
+    request<ClientKey>('PATCH', `/api/admin/client-keys/${id}`, k),
+  deleteClientKey: (id: number) => request<unknown>('DELETE', `/api/admin/client-keys/${id}`),
+
+  logs: (f: LogFilter) => request<List<LogEntry>>('GET', `/api/admin/logs${qs({ ...f })}`),
+};
+
+export interface LogFilter {
+  limit?: number;
+  offset?: number;
+  model?: string;
+  provider_id?: number | string;
+  client_key_id?: number | string;
+  status?: number | string;
+  since?: number;
+  until?: number;
+}

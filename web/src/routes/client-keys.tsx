@@ -1,0 +1,273 @@
+// Client keys: create (the key shown once, with a copy button), allowlists,
+// limits, quota used, revoke (disable) or delete.
+import { FormEvent, useState } from 'react';
+import { Button } from '../components/ui/button';
+import { Badge, PageHeader } from '../components/ui/card';
+import { CopyButton } from '../components/ui/copy-button';
+import { ConfirmDialog, Dialog } from '../components/ui/dialog';
+import { Checkbox, Field, Input, Switch } from '../components/ui/form';
+import { Empty, ErrorBox, Spinner } from '../components/ui/state';
+import { Table, Td, Th } from '../components/ui/table';
+import { api, ClientKey, Group } from '../lib/api';
+import { fmtNumber, splitList } from '../lib/format';
+import { useI18n } from '../lib/i18n';
+import { useApi } from '../lib/use-api';
+
+interface Draft {
+  name: string;
+  models: string;
+  groups: number[];
+  rpm: string;
+  quota: string;
+  enabled: boolean;
+}
+
+function ClientKeyDialog({
+  ck,
+  groups,
+  onClose,
+  onSaved,
+}: {
+  ck: ClientKey | null;
+  groups: Group[];
+  onClose: () => void;
+  onSaved: (created: ClientKey | null) => void;
+}) {
+  const { t } = useI18n();
+  const [d, setD] = useState<Draft>({
+    name: ck?.name ?? '',
+    models: (ck?.allowed_models ?? []).join(', '),
+    groups: ck?.allowed_groups ?? [],
+    rpm: String(ck?.rpm_limit ?? 0),
+    quota: String(ck?.token_quota ?? 0),
+    enabled: ck?.enabled ?? true,
+  });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const body = {
+      name: d.name.trim(),
+      allowed_models: splitList(d.models),
+      allowed_groups: d.groups,
+      rpm_limit: Number(d.rpm) || 0,
+      token_quota: Number(d.quota) || 0,
+      enabled: d.enabled,
+    };
+    try {
+      if (ck) {
+        await api.updateClientKey(ck.id, body);
+        onSaved(null);
+      } else {
+        onSaved(await api.createClientKey(body));
+      }
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const toggleGroup = (id: number, on: boolean) =>
+    setD({ ...d, groups: on ? [...d.groups, id] : d.groups.filter((g) => g !== id) });
+
+  return (
+    <Dialog
+      title={ck ? t('ck.edit') : t('ck.new')}
+      open
+      onClose={onClose}
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            {t('common.cancel')}
+          </Button>
+          <Button type="submit" form="ck-form" disabled={busy}>
+            {ck ? t('common.save') : t('common.create')}
+          </Button>
+        </>
+      }
+    >
+      <form id="ck-form" onSubmit={submit} className="space-y-4">
+        <Field label={t('common.name')}>
+          <Input name="name" value={d.name} onChange={(e) => setD({ ...d, name: e.target.value })} required />
+        </Field>
+        <Field label={t('ck.models')} hint={t('ck.modelsHint')}>
+          <Input name="allowed_models" value={d.models} onChange={(e) => setD({ ...d, models: e.target.value })} />
+        </Field>
+        <fieldset className="space-y-1">
+          <legend className="text-sm font-medium text-slate-700 dark:text-slate-300">{t('ck.groups')}</legend>
+          <div className="flex flex-wrap gap-x-4 gap-y-1">
+            {groups.map((g) => (
+              <Checkbox key={g.id} label={g.name} checked={d.groups.includes(g.id)} onChange={(e) => toggleGroup(g.id, e.target.checked)} />
+            ))}
+          </div>
+          <span className="block text-xs text-slate-500 dark:text-slate-400">{t('ck.groupsHint')}</span>
+        </fieldset>
+        <div className="grid grid-cols-2 gap-4">
+          <Field label={t('ck.rpm')} hint={t('ck.limitHint')}>
+            <Input name="rpm_limit" type="number" min={0} value={d.rpm} onChange={(e) => setD({ ...d, rpm: e.target.value })} />
+          </Field>
+          <Field label={t('ck.quota')} hint={t('ck.limitHint')}>
+            <Input name="token_quota" type="number" min={0} value={d.quota} onChange={(e) => setD({ ...d, quota: e.target.value })} />
+          </Field>
+        </div>
+        <div className="flex items-center gap-3 text-sm">
+          <Switch checked={d.enabled} onChange={(v) => setD({ ...d, enabled: v })} label={t('common.enabled')} />
+          {t('common.enabled')}
+        </div>
+        {error !== undefined && <ErrorBox error={error} />}
+      </form>
+    </Dialog>
+  );
+}
+
+export function CreatedKeyDialog({ ck, onClose }: { ck: ClientKey; onClose: () => void }) {
+  const { t } = useI18n();
+  return (
+    <Dialog
+      title={t('ck.created')}
+      open
+      onClose={onClose}
+      footer={
+        <Button onClick={onClose}>
+          {t('common.close')}
+        </Button>
+      }
+    >
+      <div className="space-y-3">
+        <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:bg-amber-950/60 dark:text-amber-300">
+          {t('ck.warning')}
+        </p>
+        <div className="flex items-center gap-2">
+          <code data-testid="new-client-key" className="min-w-0 flex-1 select-all break-all rounded bg-slate-100 px-2 py-1.5 font-mono text-xs dark:bg-slate-800">
+            {ck.key}
+          </code>
+          <CopyButton text={ck.key ?? ''} />
+        </div>
+      </div>
+    </Dialog>
+  );
+}
+
+export default function ClientKeysPage() {
+  const { t } = useI18n();
+  const list = useApi(() => api.clientKeys(), []);
+  const groups = useApi(() => api.groups(), []);
+  const [editing, setEditing] = useState<ClientKey | null | undefined>(undefined);
+  const [created, setCreated] = useState<ClientKey | null>(null);
+  const [deleting, setDeleting] = useState<ClientKey | null>(null);
+  const [actionError, setActionError] = useState<unknown>();
+  const glist = groups.data?.data ?? [];
+  const groupName = (id: number) => glist.find((g) => g.id === id)?.name ?? `#${id}`;
+  const keys = list.data?.data ?? [];
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setActionError(undefined);
+    try {
+      await fn();
+    } catch (e) {
+      setActionError(e);
+    }
+    await list.reload();
+  };
+
+  return (
+    <div className="space-y-4">
+      <PageHeader title={t('ck.title')}>
+        <Button onClick={() => setEditing(null)}>+ {t('ck.new')}</Button>
+      </PageHeader>
+      {list.error !== undefined && <ErrorBox error={list.error} onRetry={list.reload} />}
+      {actionError !== undefined && <ErrorBox error={actionError} />}
+      {list.loading && !list.data && <Spinner />}
+      {list.data && keys.length === 0 && <Empty>{t('ck.empty')}</Empty>}
+      {keys.length > 0 && (
+        <Table>
+          <thead>
+            <tr>
+              <Th>{t('common.name')}</Th>
+              <Th>{t('ck.prefix')}</Th>
+              <Th>{t('ck.allowlist')}</Th>
+              <Th className="text-right">{t('ck.rpmShort')}</Th>
+              <Th>{t('ck.used')}</Th>
+              <Th>{t('common.status')}</Th>
+              <Th className="text-right">{t('common.actions')}</Th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+            {keys.map((k) => (
+              <tr key={k.id} data-testid={`client-key-${k.name}`}>
+                <Td className="font-medium">{k.name}</Td>
+                <Td className="font-mono text-xs">{k.key_prefix}…</Td>
+                <Td className="max-w-[16rem] truncate text-xs">
+                  <div className="truncate" title={k.allowed_models.join(', ')}>
+                    {t('ck.modelsShort')}: {k.allowed_models.length ? k.allowed_models.join(', ') : t('common.all')}
+                  </div>
+                  <div className="truncate text-slate-500">
+                    {t('ck.groupsShort')}: {k.allowed_groups.length ? k.allowed_groups.map(groupName).join(', ') : t('common.all')}
+                  </div>
+                </Td>
+                <Td className="text-right">{k.rpm_limit ? k.rpm_limit : t('common.unlimited')}</Td>
+                <Td className="min-w-[9rem]">
+                  <div className="text-xs">
+                    {fmtNumber(k.tokens_used)} / {k.token_quota ? fmtNumber(k.token_quota) : t('common.unlimited')}
+                  </div>
+                  {k.token_quota > 0 && (
+                    <progress
+                      className="h-1.5 w-full overflow-hidden rounded [&::-webkit-progress-bar]:bg-slate-200 [&::-webkit-progress-value]:bg-indigo-500 dark:[&::-webkit-progress-bar]:bg-slate-700"
+                      max={k.token_quota}
+                      value={Math.min(k.tokens_used, k.token_quota)}
+                    />
+                  )}
+                </Td>
+                <Td>
+                  <Badge tone={k.enabled ? 'green' : 'slate'}>{k.enabled ? t('common.enabled') : t('common.disabled')}</Badge>
+                </Td>
+                <Td className="text-right">
+                  <div className="flex justify-end gap-1">
+                    <Button size="sm" variant="ghost" onClick={() => act(() => api.updateClientKey(k.id, { enabled: !k.enabled }))}>
+                      {k.enabled ? t('ck.revoke') : t('common.enable')}
+                    </Button>
+                    <Button size="sm" variant="ghost" onClick={() => setEditing(k)}>
+                      {t('common.edit')}
+                    </Button>
+                    <Button size="sm" variant="ghost" className="text-red-600 dark:text-red-400" onClick={() => setDeleting(k)}>
+                      {t('common.delete')}
+                    </Button>
+                  </div>
+                </Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+      {editing !== undefined && (
+        <ClientKeyDialog
+          key={editing?.id ?? 'new'}
+          ck={editing}
+          groups={glist}
+          onClose={() => setEditing(undefined)}
+          onSaved={(c) => {
+            setEditing(undefined);
+            if (c) setCreated(c);
+            void list.reload();
+          }}
+        />
+      )}
+      {created && <CreatedKeyDialog ck={created} onClose={() => setCreated(null)} />}
+      <ConfirmDialog
+        open={deleting !== null}
+        message={t('common.confirmDelete', { name: deleting?.name ?? '' })}
+        onCancel={() => setDeleting(null)}
+        onConfirm={async () => {
+          if (!deleting) return;
+          const k = deleting;
+          setDeleting(null);
+          await act(() => api.deleteClientKey(k.id));
+        }}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,250 @@
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AppRoutes } from '../app';
+import { LogEntry } from '../lib/api';
+import { ME, mockApi, renderAt } from '../test-utils';
+import { LogDetail } from './logs';
+import { HealthBadge } from './keys';
+import { CreatedKeyDialog } from './client-keys';
+import { renderAt as r } from '../test-utils';
+
+afterEach(() => vi.unstubAllGlobals());
+
+const group = { id: 1, name: 'openai-group', priority: 10, enabled: true, strategy: 'round_robin' };
+const stats = {
+  total_groups: 2,
+  enabled_groups: 1,
+  total_providers: 3,
+  enabled_providers: 3,
+  total_keys: 5,
+  active_keys: 4,
+  total_client_keys: 1,
+  enabled_client_keys: 1,
+};
+
+describe('login', () => {
+  it('shows the API error message on a wrong password', async () => {
+    mockApi({
+      'GET /api/auth/me': { status: 401, body: { error: { message: 'not logged in' } } },
+      'POST /api/auth/login': { status: 401, body: { error: { message: 'wrong username or password' } } },
+    });
+    renderAt(<AppRoutes />, '/login');
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'nope' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('wrong username or password');
+  });
+
+  it('forces a password change while the default password is in place', async () => {
+    mockApi({
+      'GET /api/auth/me': { status: 401, body: { error: { message: 'not logged in' } } },
+      'POST /api/auth/login': {
+        body: { token: 'fs_x', user: { id: 1, username: 'admin', must_change_password: true } },
+      },
+    });
+    renderAt(<AppRoutes />, '/login');
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'admin' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    expect(await screen.findByText(/default password is still in place/)).toBeInTheDocument();
+  });
+
+  it('sends a logged-out visitor to the login page', async () => {
+    mockApi({ 'GET /api/auth/me': { status: 401, body: { error: { message: 'not logged in' } } } });
+    renderAt(<AppRoutes />, '/groups');
+    expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
+  });
+});
+
+describe('groups', () => {
+  it('shows an empty state, then creates a group', async () => {
+    let list: unknown[] = [];
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/groups': () => ({ body: { data: list, total: list.length } }),
+      'POST /api/admin/groups': (init) => {
+        list = [{ ...group, ...JSON.parse(String(init.body)), id: 1 }];
+        return { status: 201, body: list[0] };
+      },
+    });
+    renderAt(<AppRoutes />, '/groups');
+    expect(await screen.findByText(/No groups yet/)).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: /New Group/ }));
+    const dlg = screen.getByRole('dialog');
+    fireEvent.change(within(dlg).getByLabelText('Name'), { target: { value: 'openai-group' } });
+    fireEvent.change(within(dlg).getByLabelText(/Priority/), { target: { value: '10' } });
+    fireEvent.click(within(dlg).getByRole('button', { name: 'Create Group' }));
+    expect(await screen.findByTestId('group-openai-group')).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({
+      name: 'openai-group',
+      priority: 10,
+      enabled: true,
+      strategy: 'round_robin',
+    });
+  });
+
+  it('asks before deleting', async () => {
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/groups': { body: { data: [group], total: 1 } },
+      'DELETE /api/admin/groups/1': { status: 204 },
+    });
+    renderAt(<AppRoutes />, '/groups');
+    fireEvent.click(await screen.findByRole('button', { name: 'Delete' }));
+    expect(screen.getByRole('dialog')).toHaveTextContent('Delete openai-group?');
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
+  });
+
+  it('shows a 403 from the API in words', async () => {
+    mockApi({
+      ...ME,
+      'GET /api/admin/groups': {
+        status: 403,
+        body: { error: { message: 'the default password must be changed first', code: 'password_change_required' } },
+      },
+    });
+    renderAt(<AppRoutes />, '/groups');
+    expect(await screen.findByRole('alert')).toHaveTextContent('the default password must be changed first');
+  });
+});
+
+describe('dashboard', () => {
+  it('shows the cards and explains missing charts', async () => {
+    mockApi({
+      ...ME,
+      'GET /api/admin/stats': { body: stats },
+      'GET /api/admin/keys': { body: { data: [], total: 0 } },
+    });
+    renderAt(<AppRoutes />, '/');
+    expect(await screen.findByTestId('stat-groups')).toHaveTextContent('2');
+    expect(screen.getByTestId('stat-keys')).toHaveTextContent('5');
+    expect(await screen.findByText('Charts unavailable')).toBeInTheDocument();
+    expect(screen.getByText(/unknown path: GET \/api\/admin\/stats\/timeseries/)).toBeInTheDocument();
+  });
+
+  it('draws charts from the timeseries', async () => {
+    mockApi({
+      ...ME,
+      'GET /api/admin/stats': { body: { ...stats, requests: 10, errors: 1, latency_p50_ms: 120, latency_p95_ms: 300 } },
+      'GET /api/admin/keys': { body: { data: [], total: 0 } },
+      'GET /api/admin/stats/timeseries': {
+        body: {
+          bucket_seconds: 60,
+          data: [
+            { t: '2024-01-01T00:00:00Z', requests: 4, errors: 0, latency_p50_ms: 100, latency_p95_ms: 200, prompt_tokens: 10, completion_tokens: 5 },
+            { t: '2024-01-01T00:01:00Z', requests: 6, errors: 1, latency_p50_ms: 120, latency_p95_ms: 300, prompt_tokens: 20, completion_tokens: 9 },
+          ],
+        },
+      },
+    });
+    const { container } = renderAt(<AppRoutes />, '/');
+    expect(await screen.findByRole('img', { name: 'Requests per minute' })).toBeInTheDocument();
+    expect(container.querySelectorAll('polyline').length).toBe(6);
+    expect(screen.getByTestId('stat-error-rate')).toHaveTextContent('10.0%');
+  });
+});
+
+describe('keys and client keys', () => {
+  it('counts down a cooling key', () => {
+    const now = Date.parse('2024-01-01T00:00:00Z');
+    r(
+      <HealthBadge
+        now={now}
+        k={{
+          id: 1,
+          provider_id: 1,
+          key_masked: 'sk-…abcd',
+          label: null,
+          enabled: true,
+          status: 'cooldown',
+          status_reason: 'HTTP 429',
+          cooldown_until: '2024-01-01T00:01:30Z',
+          requests: 0,
+          failures: 1,
+          last_used_at: null,
+        }}
+      />,
+    );
+    expect(screen.getByText(/cooling · 1m 30s left/)).toBeInTheDocument();
+  });
+
+  it('shows a new client key once, with a warning and a copy button', () => {
+    r(
+      <CreatedKeyDialog
+        ck={{ id: 1, name: 'app', key: 'sk-fe-secret', key_prefix: 'sk-fe-secr', allowed_models: [], allowed_groups: [], enabled: true, expires_at: null, rpm_limit: 0, token_quota: 0, tokens_used: 0 }}
+        onClose={() => {}}
+      />,
+    );
+    expect(screen.getByTestId('new-client-key')).toHaveTextContent('sk-fe-secret');
+    expect(screen.getByRole('alert')).toHaveTextContent(/shown only once/);
+    expect(screen.getByRole('button', { name: 'Copy' })).toBeInTheDocument();
+  });
+
+  it('adds many keys at once through the bulk form', async () => {
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/providers': { body: { data: [{ id: 7, group_id: 1, name: 'p', type: 'openai', base_url: 'http://x/v1', models: [], model_aliases: {}, weight: 1, enabled: true, timeout_ms: 60000 }], total: 1 } },
+      'GET /api/admin/groups': { body: { data: [group], total: 1 } },
+      'GET /api/admin/keys': { body: { data: [], total: 0 } },
+      'POST /api/admin/keys': { status: 201, body: { data: [], total: 2 } },
+    });
+    renderAt(<AppRoutes />, '/keys');
+    expect(await screen.findByText(/No keys for this provider/)).toBeInTheDocument();
+    fireEvent.click(screen.getByRole('button', { name: /Add keys/ }));
+    fireEvent.change(within(screen.getByRole('dialog')).getByRole('textbox', { name: /^Keys/ }), { target: { value: 'sk-one\nsk-two\n' } });
+    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: /Add keys \(2\)/ }));
+    expect(await screen.findByText('Added 2 key(s).')).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ provider_id: 7, keys: ['sk-one', 'sk-two'] });
+  });
+});
+
+describe('logs', () => {
+  it('explains a missing logs endpoint', async () => {
+    mockApi({ ...ME, 'GET /api/admin/providers': { body: { data: [], total: 0 } }, 'GET /api/admin/client-keys': { body: { data: [], total: 0 } } });
+    renderAt(<AppRoutes />, '/logs');
+    expect(await screen.findByText(/unknown path: GET \/api\/admin\/logs/)).toBeInTheDocument();
+  });
+
+  it('shows the routing trace of a request', () => {
+    const entry: LogEntry = {
+      id: 9,
+      created_at: '2024-01-01T00:00:00Z',
+      client_key_id: 1,
+      client_key_name: 'app',
+      model: 'gpt-4o-mini',
+      upstream_model: 'gpt-4o-mini',
+      group_id: 1,
+      provider_id: 2,
+      provider_name: 'backup',
+      key_masked: 'sk-…wxyz',
+      path: '/v1/chat/completions',
+      status: 200,
+      stream: false,
+      attempts: 2,
+      latency_ms: 340,
+      ttfb_ms: 300,
+      prompt_tokens: 12,
+      completion_tokens: 7,
+      outcome: 'ok',
+      error: null,
+      trace: [
+        { provider_id: 1, provider: 'primary', key_masked: 'sk-…abcd', action: 'tried', outcome: 'error', reason: 'upstream 503', status: 503, latency_ms: 40 },
+        { provider_id: 2, provider: 'backup', key_masked: 'sk-…wxyz', action: 'tried', outcome: 'ok', reason: null, status: 200, latency_ms: 300 },
+      ],
+    };
+    r(<LogDetail entry={entry} onClose={() => {}} />);
+    const trace = screen.getByTestId('log-trace');
+    expect(trace).toHaveTextContent('primary');
+    expect(trace).toHaveTextContent('upstream 503');
+    expect(trace).toHaveTextContent('backup');
+  });
+});
+
+describe('i18n', () => {
+  it('renders the navigation in Simplified Chinese', async () => {
+    mockApi({ ...ME, 'GET /api/admin/groups': { body: { data: [], total: 0 } } });
+    renderAt(<AppRoutes />, '/groups', 'zh-CN');
+    expect(await screen.findByRole('heading', { name: '分组' })).toBeInTheDocument();
+    expect(screen.getAllByText('客户端密钥').length).toBeGreaterThan(0);
+  });
+});
