@@ -256,8 +256,12 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
   });
 
   it('finds the request in the logs with its routing trace', STEP, async () => {
-    await go('/logs');
+    // The log is written in batches: reload until the request is there.
     const row = page.getByTestId('log-row').first();
+    for (let i = 0; i < 10; i++) {
+      await go('/logs');
+      try { await row.waitFor({ timeout: 1000 }); break; } catch { /* not yet */ }
+    }
     await row.waitFor();
     assert.match(await row.innerText(), new RegExp(MODEL));
     await shots('logs');
