@@ -13,37 +13,7 @@
 
 int	admin_logs(struct http_request *);
 
-static char	*query_string_param(struct http_request *, const char *);
 static int	 query_time(struct http_request *, const char *, int64_t *);
-
-/* A text query parameter (URL-decoded), owned by the caller, or NULL. */
-static char *
-query_string_param(struct http_request *req, const char *name)
-{
-	char	*copy, *pair, *next, *eq, *out;
-
-	if (req->query_string == NULL)
-		return (NULL);
-
-	out = NULL;
-	copy = kore_strdup(req->query_string);
-	for (pair = copy; pair != NULL; pair = next) {
-		if ((next = strchr(pair, '&')) != NULL)
-			*next++ = '\0';
-		if ((eq = strchr(pair, '=')) == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(pair, name) != 0)
-			continue;
-		if (http_argument_urldecode(eq)) {
-			kore_free(out);
-			out = kore_strdup(eq);
-		}
-	}
-	kore_free(copy);
-
-	return (out);
-}
 
 /*
  * A time query parameter: epoch seconds or RFC 3339 UTC. 1 when given,
@@ -56,7 +26,7 @@ query_time(struct http_request *req, const char *name, int64_t *out)
 	long long	 n;
 	int		 err, rc;
 
-	if ((v = query_string_param(req, name)) == NULL)
+	if ((v = api_query_string(req, name)) == NULL)
 		return (0);
 
 	rc = 1;
@@ -74,16 +44,40 @@ query_time(struct http_request *req, const char *name, int64_t *out)
 	return (rc);
 }
 
+/* The filters of a log query: ?model= and the numeric ones below. */
+struct log_filter {
+	char		*model;
+	int		 has[5];
+	int64_t		 value[5];
+};
+
+static const char	*filter_sql[5] = {
+	" AND l.provider_id = ?2", " AND l.client_key_id = ?3",
+	" AND l.status = ?4", " AND l.created_at >= ?5",
+	" AND l.created_at < ?6",
+};
+
+/* Bind parameters ?1 to ?6 of a query built with filter_sql. */
+static void
+filter_bind(sqlite3_stmt *st, const struct log_filter *f)
+{
+	int	i;
+
+	if (f->model != NULL)
+		sqlite3_bind_text(st, 1, f->model, -1, SQLITE_STATIC);
+	for (i = 0; i < 5; i++)
+		sqlite3_bind_int64(st, i + 2, f->has[i] ? f->value[i] : 0);
+}
+
 int
 admin_logs(struct http_request *req)
 {
 	struct admin_user	 user;
+	struct log_filter	 f;
 	struct kore_buf		 where, sql, *items;
 	sqlite3_stmt		*st;
-	char			*model;
-	int64_t			 limit, offset, provider, client, status;
-	int64_t			 since, until, total;
-	int			 has_p, has_c, has_s, has_since, has_until, n;
+	int64_t			 limit, offset, total;
+	int			 i, n;
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
@@ -93,47 +87,37 @@ admin_logs(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 
+	memset(&f, 0, sizeof(f));
 	limit = 50;
 	offset = 0;
 	if (api_query_int(req, "limit", 1, 1000, &limit) < 0 ||
 	    api_query_int(req, "offset", 0, INT32_MAX, &offset) < 0 ||
-	    (has_p = api_query_int(req, "provider_id", 1, INT64_MAX,
-	    &provider)) < 0 ||
-	    (has_c = api_query_int(req, "client_key_id", 1, INT64_MAX,
-	    &client)) < 0 ||
-	    (has_s = api_query_int(req, "status", 0, 999, &status)) < 0 ||
-	    (has_since = query_time(req, "since", &since)) < 0 ||
-	    (has_until = query_time(req, "until", &until)) < 0)
+	    (f.has[0] = api_query_int(req, "provider_id", 1, INT64_MAX,
+	    &f.value[0])) < 0 ||
+	    (f.has[1] = api_query_int(req, "client_key_id", 1, INT64_MAX,
+	    &f.value[1])) < 0 ||
+	    (f.has[2] = api_query_int(req, "status", 0, 999,
+	    &f.value[2])) < 0 ||
+	    (f.has[3] = query_time(req, "since", &f.value[3])) < 0 ||
+	    (f.has[4] = query_time(req, "until", &f.value[4])) < 0)
 		return (KORE_RESULT_OK);
-	model = query_string_param(req, "model");
+	f.model = api_query_string(req, "model");
 
 	kore_buf_init(&where, 256);
 	kore_buf_appendf(&where, " WHERE 1");
-	if (model != NULL)
+	if (f.model != NULL)
 		kore_buf_appendf(&where, " AND l.model = ?1");
-	if (has_p)
-		kore_buf_appendf(&where, " AND l.provider_id = ?2");
-	if (has_c)
-		kore_buf_appendf(&where, " AND l.client_key_id = ?3");
-	if (has_s)
-		kore_buf_appendf(&where, " AND l.status = ?4");
-	if (has_since)
-		kore_buf_appendf(&where, " AND l.created_at >= ?5");
-	if (has_until)
-		kore_buf_appendf(&where, " AND l.created_at < ?6");
+	for (i = 0; i < 5; i++) {
+		if (f.has[i])
+			kore_buf_appendf(&where, "%s", filter_sql[i]);
+	}
 
 	kore_buf_init(&sql, 1024);
 	kore_buf_appendf(&sql, "SELECT count(*) FROM request_log l%s",
 	    kore_buf_stringify(&where, NULL));
 	total = 0;
 	if ((st = store_prepare(kore_buf_stringify(&sql, NULL))) != NULL) {
-		if (model != NULL)
-			sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, has_p ? provider : 0);
-		sqlite3_bind_int64(st, 3, has_c ? client : 0);
-		sqlite3_bind_int64(st, 4, has_s ? status : 0);
-		sqlite3_bind_int64(st, 5, has_since ? since : 0);
-		sqlite3_bind_int64(st, 6, has_until ? until : 0);
+		filter_bind(st, &f);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			total = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -154,21 +138,14 @@ admin_logs(struct http_request *req)
 	kore_buf_cleanup(&sql);
 	kore_buf_cleanup(&where);
 	if (st == NULL) {
-		kore_free(model);
+		kore_free(f.model);
 		api_db_error(req);
 		return (KORE_RESULT_OK);
 	}
 
-	if (model != NULL)
-		sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, has_p ? provider : 0);
-	sqlite3_bind_int64(st, 3, has_c ? client : 0);
-	sqlite3_bind_int64(st, 4, has_s ? status : 0);
-	sqlite3_bind_int64(st, 5, has_since ? since : 0);
-	sqlite3_bind_int64(st, 6, has_until ? until : 0);
+	filter_bind(st, &f);
 	sqlite3_bind_int64(st, 7, limit);
 	sqlite3_bind_int64(st, 8, offset);
-
 	items = kore_buf_alloc(8192);
 	n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -215,7 +192,7 @@ admin_logs(struct http_request *req)
 		kore_buf_appendf(items, "}");
 	}
 	sqlite3_finalize(st);
-	kore_free(model);
+	kore_free(f.model);
 
 	api_reply_list(req, items, total);
 	return (KORE_RESULT_OK);

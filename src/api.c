@@ -228,6 +228,36 @@ notfound:
 }
 
 /*
+ * A query parameter, URL-decoded, owned by the caller; NULL when absent.
+ * The last one wins when it is given twice.
+ */
+char *
+api_query_string(struct http_request *req, const char *name)
+{
+	char	*copy, *pair, *next, *eq, *out;
+
+	if (req->query_string == NULL)
+		return (NULL);
+
+	out = NULL;
+	copy = kore_strdup(req->query_string);
+	for (pair = copy; pair != NULL; pair = next) {
+		if ((next = strchr(pair, '&')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(pair, '=')) == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(pair, name) != 0 || !http_argument_urldecode(eq))
+			continue;
+		kore_free(out);
+		out = kore_strdup(eq);
+	}
+	kore_free(copy);
+
+	return (out);
+}
+
+/*
  * A whole-number query parameter in [min, max]. Returns 1 when present
  * and valid, 0 when absent, -1 after replying 400.
  */
@@ -235,40 +265,25 @@ int
 api_query_int(struct http_request *req, const char *name, int64_t min,
     int64_t max, int64_t *out)
 {
-	char		*copy, *pair, *next, *eq;
+	char		*v;
 	long long	 n;
-	int		 err, ret;
+	int		 err;
 
-	if (req->query_string == NULL)
+	if ((v = api_query_string(req, name)) == NULL)
 		return (0);
 
-	ret = 0;
-	copy = kore_strdup(req->query_string);
-
-	for (pair = copy; pair != NULL; pair = next) {
-		if ((next = strchr(pair, '&')) != NULL)
-			*next++ = '\0';
-		if ((eq = strchr(pair, '=')) == NULL)
-			continue;
-		*eq++ = '\0';
-		if (strcmp(pair, name) != 0)
-			continue;
-
-		n = kore_strtonum(eq, 10, min, max, &err);
-		if (err != KORE_RESULT_OK) {
-			api_error(req, 400, "invalid_request_error",
-			    "invalid_parameter", "query parameter '%s' must "
-			    "be a whole number from %" PRId64 " to %" PRId64,
-			    name, min, max);
-			ret = -1;
-			break;
-		}
-		*out = n;
-		ret = 1;
+	n = kore_strtonum(v, 10, min, max, &err);
+	kore_free(v);
+	if (err != KORE_RESULT_OK) {
+		api_error(req, 400, "invalid_request_error",
+		    "invalid_parameter", "query parameter '%s' must be a "
+		    "whole number from %" PRId64 " to %" PRId64, name, min,
+		    max);
+		return (-1);
 	}
 
-	kore_free(copy);
-	return (ret);
+	*out = n;
+	return (1);
 }
 
 /*

@@ -83,6 +83,7 @@ int		api_get_bool(struct http_request *, struct api_body *,
 int		api_path_id(struct http_request *, const char *, int64_t *);
 int		api_query_int(struct http_request *, const char *,
 		    int64_t, int64_t, int64_t *);
+char		*api_query_string(struct http_request *, const char *);
 void		api_error(struct http_request *, int, const char *,
 		    const char *, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));

@@ -127,6 +127,8 @@ static void	proxy_watchdog(void *, u_int64_t);
 static size_t	proxy_header_cb(char *, size_t, size_t, void *);
 static size_t	proxy_write_cb(char *, size_t, size_t, void *);
 static int	client_authenticate(struct proxy *);
+static int	proxy_run(struct http_request *,
+		    int (*)(struct http_request *, struct proxy *));
 static int	provider_test_begin(struct http_request *, struct proxy *);
 static void	provider_test_report(struct proxy *, CURLcode, int64_t);
 static void	request_id(char *, size_t);
@@ -608,7 +610,10 @@ proxy_attempt(struct proxy *px)
 
 	px->cur = pk;
 	px->tried++;
-	upstream_model = router_upstream_model(pk->provider, px->model);
+	/* A provider test may name a model the provider does not list. */
+	if ((upstream_model = router_upstream_model(pk->provider,
+	    px->model)) == NULL)
+		upstream_model = px->model;
 
 	/* The log names the last provider tried, whatever its outcome. */
 	px->log.provider_id = pk->provider->id;
@@ -1270,9 +1275,13 @@ proxy_onfree(struct http_request *req)
 		config_release(px->cfg);
 }
 
-/* Every /v1 path. */
-int
-proxy_v1(struct http_request *req)
+/*
+ * Drive a request through its phases: begin() once, then attempts until
+ * it is answered. The handler of every /v1 path and of provider tests.
+ */
+static int
+proxy_run(struct http_request *req,
+    int (*begin)(struct http_request *, struct proxy *))
 {
 	struct proxy	*px;
 
@@ -1285,7 +1294,7 @@ proxy_v1(struct http_request *req)
 		px = http_state_create(req, sizeof(*px), proxy_onfree);
 		sse_init(&px->sse);
 		LIST_INSERT_HEAD(&inflight, px, list);
-		if (proxy_begin(req, px) != KORE_RESULT_OK)
+		if (begin(req, px) != KORE_RESULT_OK)
 			return (KORE_RESULT_OK);
 	} else {
 		px = http_state_get(req);
@@ -1300,10 +1309,14 @@ proxy_v1(struct http_request *req)
 	while (px->phase == PHASE_NEXT)
 		proxy_attempt(px);
 
-	if (px->phase == PHASE_RUNNING)
-		return (KORE_RESULT_RETRY);
+	return (px->phase == PHASE_RUNNING ? KORE_RESULT_RETRY :
+	    KORE_RESULT_OK);
+}
 
-	return (KORE_RESULT_OK);
+int
+proxy_v1(struct http_request *req)
+{
+	return (proxy_run(req, proxy_begin));
 }
 
 /*
@@ -1454,29 +1467,5 @@ provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
 int
 admin_provider_test(struct http_request *req)
 {
-	struct proxy	*px;
-
-	if (watchdog == NULL) {
-		watchdog = kore_timer_add(proxy_watchdog, PROXY_WATCHDOG_MS,
-		    NULL, 0);
-	}
-
-	if (!http_state_exists(req)) {
-		px = http_state_create(req, sizeof(*px), proxy_onfree);
-		sse_init(&px->sse);
-		LIST_INSERT_HEAD(&inflight, px, list);
-		if (provider_test_begin(req, px) != KORE_RESULT_OK)
-			return (KORE_RESULT_OK);
-	} else {
-		px = http_state_get(req);
-		if (px->curl_live && px->curl.handle != NULL)
-			return (KORE_RESULT_RETRY);
-		proxy_settle(px);
-	}
-
-	while (px->phase == PHASE_NEXT)
-		proxy_attempt(px);
-
-	return (px->phase == PHASE_RUNNING ? KORE_RESULT_RETRY :
-	    KORE_RESULT_OK);
+	return (proxy_run(req, provider_test_begin));
 }
