@@ -38,9 +38,14 @@ static int	bind_value(sqlite3_stmt *, int, const struct admin_field *,
 static int	admin_list(struct http_request *,
 		    const struct admin_resource *);
 static int	admin_write(struct http_request *,
-		    const struct admin_resource *, int, int64_t);
+		    const struct admin_resource *, const struct admin_user *,
+		    int, int64_t);
 static int	admin_delete(struct http_request *,
-		    const struct admin_resource *, int64_t);
+		    const struct admin_resource *, const struct admin_user *,
+		    int64_t);
+static void	admin_audit(struct http_request *, const struct admin_user *,
+		    const struct admin_resource *, const char *, int64_t,
+		    struct api_body *);
 static int	admin_get(struct http_request *,
 		    const struct admin_resource *, int64_t);
 
@@ -617,7 +622,7 @@ dberr:
  */
 static int
 admin_write(struct http_request *req, const struct admin_resource *res,
-    int mode, int64_t id)
+    const struct admin_user *user, int mode, int64_t id)
 {
 	struct api_body			 body;
 	struct admin_write		 w;
@@ -695,6 +700,8 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 		goto done;
 	}
 	config_invalidate();
+	admin_audit(req, user, res, mode == ADMIN_CREATE ? "create" :
+	    mode == ADMIN_PUT ? "replace" : "update", w.id, &body);
 
 	buf = kore_buf_alloc(512);
 	(void)admin_print(buf, res, w.id);
@@ -711,7 +718,7 @@ done:
 
 static int
 admin_delete(struct http_request *req, const struct admin_resource *res,
-    int64_t id)
+    const struct admin_user *user, int64_t id)
 {
 	struct kore_buf		 sql;
 	sqlite3_stmt		*stmt;
@@ -737,6 +744,7 @@ admin_delete(struct http_request *req, const struct admin_resource *res,
 		    "no %s with id %" PRId64, res->noun, id);
 	} else {
 		config_invalidate();
+		admin_audit(req, user, res, "delete", id, NULL);
 		http_response(req, 204, NULL, 0);
 	}
 
@@ -756,7 +764,7 @@ admin_collection(struct http_request *req, const struct admin_resource *res)
 	case HTTP_METHOD_GET:
 		return (admin_list(req, res));
 	case HTTP_METHOD_POST:
-		return (admin_write(req, res, ADMIN_CREATE, 0));
+		return (admin_write(req, res, &user, ADMIN_CREATE, 0));
 	default:
 		http_response_header(req, "allow", "GET, POST");
 		api_error(req, 405, "invalid_request_error",
@@ -782,17 +790,46 @@ admin_item(struct http_request *req, const struct admin_resource *res)
 	case HTTP_METHOD_GET:
 		return (admin_get(req, res, id));
 	case HTTP_METHOD_PUT:
-		return (admin_write(req, res, ADMIN_PUT, id));
+		return (admin_write(req, res, &user, ADMIN_PUT, id));
 	case HTTP_METHOD_PATCH:
-		return (admin_write(req, res, ADMIN_PATCH, id));
+		return (admin_write(req, res, &user, ADMIN_PATCH, id));
 	case HTTP_METHOD_DELETE:
-		return (admin_delete(req, res, id));
+		return (admin_delete(req, res, &user, id));
 	default:
 		http_response_header(req, "allow", "GET, PUT, PATCH, DELETE");
 		api_error(req, 405, "invalid_request_error",
 		    "method_not_allowed", "use GET, PUT, PATCH or DELETE");
 		return (KORE_RESULT_OK);
 	}
+}
+
+/*
+ * Record an admin change: the resource and id, and the names of the
+ * fields the request gave (never their values: some are secrets).
+ */
+static void
+admin_audit(struct http_request *req, const struct admin_user *user,
+    const struct admin_resource *res, const char *action, int64_t id,
+    struct api_body *body)
+{
+	struct kore_json_item	*it;
+	struct kore_buf		 detail;
+	char			 target[96];
+
+	kore_buf_init(&detail, 128);
+	if (body != NULL && body->root != NULL) {
+		TAILQ_FOREACH(it, &body->root->data.items, list) {
+			if (it->name == NULL || !validate_name(it->name))
+				continue;
+			kore_buf_appendf(&detail, "%s%s",
+			    detail.offset ? ", " : "fields: ", it->name);
+		}
+	}
+
+	(void)snprintf(target, sizeof(target), "%s %" PRId64, res->noun, id);
+	audit_record(req, user, action, target,
+	    kore_buf_stringify(&detail, NULL));
+	kore_buf_cleanup(&detail);
 }
 
 /* Unknown paths under /api and /v1. */

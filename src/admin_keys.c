@@ -26,7 +26,8 @@ static int	key_valid(const char *);
 static void	key_seal(struct admin_write *, const char *);
 static int	key_prepare(struct http_request *, struct api_body *,
 		    struct admin_write *);
-static int	key_bulk(struct http_request *, struct api_body *);
+static int	key_bulk(struct http_request *, struct api_body *,
+		    const struct admin_user *);
 
 static const struct admin_field key_fields[] = {
 	{ "provider_id", AK_INT, AF_REQUIRED, 1, INT64_MAX, NULL, NULL,
@@ -141,12 +142,13 @@ key_prepare(struct http_request *req, struct api_body *body,
  * {"data": [created keys], "total": created, "skipped": duplicates}.
  */
 static int
-key_bulk(struct http_request *req, struct api_body *body)
+key_bulk(struct http_request *req, struct api_body *body,
+    const struct admin_user *user)
 {
 	struct kore_json_item	*list, *it;
 	struct admin_write	 w;
 	struct kore_buf		*items, *buf;
-	char			*label;
+	char			*label, target[64];
 	int64_t			 provider_id, created, skipped, w_id, i;
 	int			 count, rc;
 	int64_t			 ids[BULK_MAX];
@@ -226,6 +228,15 @@ key_bulk(struct http_request *req, struct api_body *body)
 		return (KORE_RESULT_OK);
 	}
 	config_invalidate();
+	{
+		char	detail[96];
+
+		(void)snprintf(detail, sizeof(detail), "%" PRId64 " keys added, "
+		    "%" PRId64 " already there", created, skipped);
+		(void)snprintf(target, sizeof(target), "provider %" PRId64,
+		    provider_id);
+		audit_record(req, user, "bulk_create", target, detail);
+	}
 
 	items = kore_buf_alloc(4096);
 	for (i = 0; i < created; i++) {
@@ -262,7 +273,7 @@ admin_keys(struct http_request *req)
 		return (KORE_RESULT_OK);
 
 	if (api_field(&body, "keys") != NULL) {
-		key_bulk(req, &body);
+		key_bulk(req, &body, &user);
 		api_body_cleanup(&body);
 		return (KORE_RESULT_OK);
 	}

@@ -32,8 +32,8 @@ int	auth_logout(struct http_request *);
 int	auth_me(struct http_request *);
 int	auth_password(struct http_request *);
 
-static void	remote_addr(struct http_request *, char *, size_t);
 static int	request_token(struct http_request *, char *, size_t);
+static int	cross_site(struct http_request *);
 static int	session_lookup(struct http_request *, struct admin_user *,
 		    int64_t *);
 static int64_t	login_blocked(const char *);
@@ -117,8 +117,9 @@ auth_bootstrap(const char *password)
 	return (KORE_RESULT_OK);
 }
 
-static void
-remote_addr(struct http_request *req, char *out, size_t len)
+/* The client's address as text ("unix" for a local socket). */
+void
+auth_remote_addr(struct http_request *req, char *out, size_t len)
 {
 	const void	*src;
 
@@ -228,13 +229,50 @@ session_lookup(struct http_request *req, struct admin_user *user,
 }
 
 /*
+ * Refuse (403, returns 1) a state-changing request that a browser sent
+ * from another site: its Origin (or, lacking one, Referer) must name the
+ * host the request was sent to. SameSite=Strict already keeps the cookie
+ * off cross-site requests; this holds even where a browser ignores it.
+ * Clients that send neither header (scripts) are not browsers.
+ */
+static int
+cross_site(struct http_request *req)
+{
+	const char	*origin, *host, *p;
+	size_t		 len;
+
+	if (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD)
+		return (0);
+	if (!http_request_header(req, "origin", &origin) &&
+	    !http_request_header(req, "referer", &origin))
+		return (0);
+	if (!http_request_header(req, "host", &host))
+		host = "";
+
+	if ((p = strstr(origin, "://")) != NULL)
+		origin = p + 3;
+	len = strcspn(origin, "/");
+
+	if (len == strlen(host) && strncasecmp(origin, host, len) == 0)
+		return (0);
+
+	api_error(req, 403, "permission_error", "cross_site_request",
+	    "a request from another site may not change anything here");
+	return (1);
+}
+
+/*
  * The guard of /api/admin: a live session whose password is not the
- * default. Replies 401 or 403 itself and returns KORE_RESULT_ERROR.
+ * default, and no cross-site write. Replies 401 or 403 itself and
+ * returns KORE_RESULT_ERROR.
  */
 int
 auth_admin(struct http_request *req, struct admin_user *user)
 {
 	int64_t		session_id;
+
+	if (cross_site(req))
+		return (KORE_RESULT_ERROR);
 
 	if (session_lookup(req, user, &session_id) != KORE_RESULT_OK) {
 		api_error(req, 401, "authentication_error", "unauthorized",
@@ -383,7 +421,10 @@ auth_login(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 
-	remote_addr(req, addr, sizeof(addr));
+	if (cross_site(req))
+		return (KORE_RESULT_OK);
+
+	auth_remote_addr(req, addr, sizeof(addr));
 	if ((wait = login_blocked(addr)) > 0) {
 		(void)snprintf(retry, sizeof(retry), "%lld", (long long)wait);
 		http_response_header(req, "retry-after", retry);
@@ -437,6 +478,7 @@ auth_login(struct http_request *req)
 
 	if (!ok) {
 		login_failed(addr);
+		audit_record(req, NULL, "login_failed", "user", "");
 		kore_log(LOG_NOTICE, "failed admin login from %s", addr);
 		api_error(req, 401, "authentication_error",
 		    "invalid_credentials", "wrong username or password");
@@ -477,6 +519,7 @@ auth_login(struct http_request *req)
 		sqlite3_finalize(stmt);
 	}
 
+	audit_record(req, &user, "login", "session", "");
 	kore_log(LOG_NOTICE, "admin '%s' logged in from %s",
 	    user.username, addr);
 
@@ -501,12 +544,16 @@ auth_logout(struct http_request *req)
 		return (KORE_RESULT_OK);
 	}
 
+	if (cross_site(req))
+		return (KORE_RESULT_OK);
+
 	if (session_lookup(req, &user, &session_id) == KORE_RESULT_OK &&
 	    (stmt = store_prepare("DELETE FROM sessions WHERE id = ?")) !=
 	    NULL) {
 		sqlite3_bind_int64(stmt, 1, session_id);
 		(void)sqlite3_step(stmt);
 		sqlite3_finalize(stmt);
+		audit_record(req, &user, "logout", "session", "");
 	}
 
 	session_cookie(req, NULL, 0);
@@ -558,6 +605,9 @@ auth_password(struct http_request *req)
 		    "method_not_allowed", "use PUT");
 		return (KORE_RESULT_OK);
 	}
+
+	if (cross_site(req))
+		return (KORE_RESULT_OK);
 
 	if (session_lookup(req, &user, &session_id) != KORE_RESULT_OK) {
 		api_error(req, 401, "authentication_error", "unauthorized",
@@ -643,6 +693,7 @@ auth_password(struct http_request *req)
 		goto done;
 	}
 
+	audit_record(req, &user, "password_change", "user", "");
 	kore_log(LOG_NOTICE, "admin '%s' changed the password",
 	    user.username);
 	user.must_change_password = 0;

@@ -124,7 +124,17 @@ static const char *migrations[] = {
 	"  error TEXT NOT NULL DEFAULT '',"
 	"  trace TEXT NOT NULL DEFAULT '[]');"
 	"CREATE INDEX request_log_time ON request_log(created_at);"
-	"CREATE INDEX request_log_request ON request_log(request_id);",
+	"CREATE INDEX request_log_request ON request_log(request_id);"
+	"CREATE TABLE audit_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  user_id INTEGER,"
+	"  username TEXT NOT NULL,"
+	"  remote_addr TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX audit_log_time ON audit_log(created_at);",
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

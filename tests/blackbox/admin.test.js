@@ -288,3 +288,54 @@ test('unknown methods are 405 and unknown paths 404, both in OpenAI error shape'
   assertError(await gw.api('GET', '/api/admin/nothing', { token }), 404, 'not_found');
   assertError(await gw.api('GET', '/api/admin/groups/abc', { token }), 404);
 });
+
+test('cross-site writes are refused; same-origin and script writes go through', async (t) => {
+  const { gw, token } = await setup(t);
+  const login = await gw.api('POST', '/api/auth/login', { body: { username: 'admin', password: 'correct-horse-battery' } });
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const host = new URL(gw.url).host;
+
+  for (const headers of [{ origin: 'https://evil.example' }, { referer: 'https://evil.example/page' }, { origin: `http://${host}.evil.example` }]) {
+    const r = await gw.api('POST', '/api/admin/groups', { headers: { cookie, ...headers }, body: { name: 'csrf' } });
+    assertError(r, 403, 'cross_site_request');
+  }
+  assertError(await gw.api('PUT', '/api/auth/password', { headers: { cookie, origin: 'https://evil.example' }, body: { old_password: 'x', new_password: 'yyyyyyyyyy' } }), 403, 'cross_site_request');
+  assert.equal(gw.sql('SELECT count(*) FROM groups'), '0');
+
+  assert.equal((await gw.api('POST', '/api/admin/groups', { headers: { cookie, origin: `http://${host}` }, body: { name: 'same-origin' } })).status, 201);
+  assert.equal((await gw.api('POST', '/api/admin/groups', { token, body: { name: 'script' } })).status, 201);
+  // Reads are not writes.
+  assert.equal((await gw.api('GET', '/api/admin/groups', { headers: { cookie, origin: 'https://evil.example' } })).status, 200);
+});
+
+test('the audit log records who changed what and when, never a secret value', async (t) => {
+  const { gw, call } = await setup(t);
+  const g = (await call('POST', '/api/admin/groups', { name: 'audited', priority: 2 })).json;
+  await call('PATCH', `/api/admin/groups/${g.id}`, { enabled: false });
+  const p = (await call('POST', '/api/admin/providers', { group_id: g.id, name: 'p', base_url: 'http://127.0.0.1:1' })).json;
+  await call('POST', '/api/admin/keys', { provider_id: p.id, key: 'sk-audit-secret-0000000000001' });
+  await call('POST', '/api/admin/keys', { provider_id: p.id, keys: ['sk-audit-secret-0000000000002', 'sk-audit-secret-0000000000003'] });
+  const ck = (await call('POST', '/api/admin/client-keys', { name: 'c' })).json;
+  await call('DELETE', `/api/admin/groups/${g.id}`);
+  await gw.api('POST', '/api/auth/login', { body: { username: 'admin', password: 'wrong-password' } });
+
+  const audit = await call('GET', '/api/admin/audit?limit=50');
+  assert.equal(audit.status, 200);
+  const rows = audit.json.data.map((r) => [r.username, r.action, r.target, r.detail]);
+  assert.deepEqual(rows.slice(0, 8), [
+    ['', 'login_failed', 'user', ''],
+    ['admin', 'delete', `group ${g.id}`, ''],
+    ['admin', 'create', `client key ${ck.id}`, 'fields: name'],
+    ['admin', 'bulk_create', `provider ${p.id}`, '2 keys added, 0 already there'],
+    ['admin', 'create', 'key 1', 'fields: provider_id, key'],
+    ['admin', 'create', `provider ${p.id}`, 'fields: group_id, name, base_url'],
+    ['admin', 'update', `group ${g.id}`, 'fields: enabled'],
+    ['admin', 'create', `group ${g.id}`, 'fields: name, priority'],
+  ]);
+  assert.ok(rows.some((r) => r[1] === 'password_change'));
+  assert.ok(rows.some((r) => r[1] === 'login'));
+  assert.ok(audit.json.data.every((r) => r.remote_addr === '127.0.0.1' && /Z$/.test(r.created_at)));
+  assert.ok(!audit.text.includes('sk-audit-secret'), 'an upstream key in the audit log');
+  assert.ok(!audit.text.includes(ck.key), 'a client key in the audit log');
+  assert.ok(!audit.text.includes('wrong-password') && !audit.text.includes('correct-horse'), 'a password in the audit log');
+});
