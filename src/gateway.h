@@ -122,6 +122,7 @@ int		health_claim(struct cfg_key *);
 
 /* proxy.c */
 void		proxy_load_ca(void);
+void		proxy_shutdown(void);
 
 /* usage.c: the request log and counters, written in batches. */
 struct log_entry {

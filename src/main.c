@@ -247,6 +247,9 @@ kore_parent_configure(int argc, char **argv)
 	fusion_cfg.stream_buffer_max = env_uint("STREAM_BUFFER_MAX_BYTES",
 	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
 
+	worker_drain_ms = 1000ULL * env_uint("SHUTDOWN_GRACE_SECONDS", 8, 0,
+	    3600);
+
 	worker_count = env_uint("WORKERS", worker_count, 1, 64);
 	http_body_max = env_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
 	    1024, 256 * 1024 * 1024);
@@ -273,9 +276,14 @@ kore_worker_configure(void)
 	usage_init();
 }
 
+/*
+ * The worker stops: what is still in flight after the grace period ends
+ * with an error, then the request log is written out.
+ */
 void
 kore_worker_teardown(void)
 {
+	proxy_shutdown();
 	usage_flush();
 	store_close();
 }

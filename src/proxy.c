@@ -120,6 +120,7 @@ static void	proxy_trace(struct proxy *, const struct router_pick *,
 static void	proxy_upstream_body(struct proxy *, const char *);
 static void	proxy_commit(struct proxy *);
 static void	proxy_keepalive(struct proxy *);
+static void	proxy_stream_error(struct proxy *, const char *);
 static int	proxy_relay(struct proxy *, const char *, size_t);
 static void	proxy_usage(struct proxy *, const void *, size_t);
 static void	proxy_error_message(struct proxy *, char *, size_t);
@@ -805,6 +806,30 @@ proxy_keepalive(struct proxy *px)
 		http_start_recv(c);
 }
 
+/*
+ * End a stream that has begun with an explicit error event and the last
+ * chunk: never a clean [DONE] after a failure.
+ */
+static void
+proxy_stream_error(struct proxy *px, const char *why)
+{
+	struct kore_buf	ev;
+	char		size[24];
+
+	kore_buf_init(&ev, 256);
+	kore_buf_appendf(&ev, "data: {\"error\":{");
+	json_kv_str(&ev, "message", why, 1);
+	json_kv_str(&ev, "type", "upstream_error", 0);
+	json_kv_str(&ev, "code", "stream_interrupted", 0);
+	kore_buf_appendf(&ev, "}}\n\n");
+	(void)snprintf(size, sizeof(size), "%zx\r\n", ev.offset);
+	net_send_queue(px->req->owner, size, strlen(size));
+	net_send_queue(px->req->owner, ev.data, ev.offset);
+	net_send_queue(px->req->owner, "\r\n0\r\n\r\n", 7);
+	kore_buf_cleanup(&ev);
+	proxy_keepalive(px);
+}
+
 /* Token counts from a JSON object holding "usage". */
 static void
 proxy_usage(struct proxy *px, const void *data, size_t len)
@@ -1061,23 +1086,7 @@ proxy_settle(struct proxy *px)
 			(void)kore_strlcpy(why, "the upstream stream ended "
 			    "without [DONE]", sizeof(why));
 
-		{
-			struct kore_buf	ev;
-			char		size[24];
-
-			kore_buf_init(&ev, 256);
-			kore_buf_appendf(&ev, "data: {\"error\":{");
-			json_kv_str(&ev, "message", why, 1);
-			json_kv_str(&ev, "type", "upstream_error", 0);
-			json_kv_str(&ev, "code", "stream_interrupted", 0);
-			kore_buf_appendf(&ev, "}}\n\n");
-			(void)snprintf(size, sizeof(size), "%zx\r\n", ev.offset);
-			net_send_queue(px->req->owner, size, strlen(size));
-			net_send_queue(px->req->owner, ev.data, ev.offset);
-			net_send_queue(px->req->owner, "\r\n0\r\n\r\n", 7);
-			kore_buf_cleanup(&ev);
-			proxy_keepalive(px);
-		}
+		proxy_stream_error(px, why);
 
 		if (px->abort_reason[0] == '\0' || px->timed_out)
 			health_failure(pk->key, 0, -1, why);
@@ -1207,6 +1216,45 @@ proxy_fail_final(struct proxy *px)
 		proxy_error(px, 502, "server_error", "upstream_error",
 		    "all %d attempts failed; last: %s", px->tried,
 		    px->last_error);
+	}
+}
+
+/*
+ * The worker is stopping and the grace period is over: end what is still
+ * in flight with an explicit error (an error event in a stream that has
+ * begun, 503 otherwise), stop the upstream transfers and log them.
+ */
+void
+proxy_shutdown(void)
+{
+	struct proxy		*px;
+	struct connection	*c;
+	const char		*why = "the gateway is shutting down";
+
+	LIST_FOREACH(px, &inflight, list) {
+		if (px->phase == PHASE_DONE || px->logged)
+			continue;
+		if (px->curl_live) {
+			kore_curl_cleanup(&px->curl);
+			px->curl_live = 0;
+		}
+		if ((c = px->req->owner) == NULL) {
+			proxy_finish(px, "cancelled");
+			continue;
+		}
+		if (px->committed) {
+			proxy_stream_error(px, why);
+		} else {
+			http_response_header(px->req, "x-fusion-request-id",
+			    px->log.request_id);
+			api_error(px->req, 503, "server_error", "shutting_down",
+			    "%s; retry the request", why);
+			px->log.status = 503;
+		}
+		(void)net_send_flush(c);
+		(void)kore_strlcpy(px->log.error, why, sizeof(px->log.error));
+		px->phase = PHASE_DONE;
+		proxy_finish(px, "error");
 	}
 }
 
