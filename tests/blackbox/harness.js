@@ -56,7 +56,21 @@ export class Gateway {
     this.allowBadLog = opts.allowBadLog || false;
   }
 
-  async start({ expectExit = false, timeoutMs = 20000 } = {}) {
+  // Ports come from freePort(), so another test may take one between the
+  // check and the bind: a start that fails on that alone tries new ports.
+  async start(opts = {}) {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.startOnce(opts);
+      } catch (err) {
+        if (tries === 3 || this.env.PORT || !/Address already in use/.test(this.output)) throw err;
+        this.output = '';
+        this.exitCode = undefined;
+      }
+    }
+  }
+
+  async startOnce({ expectExit = false, timeoutMs = 20000 } = {}) {
     this.port = this.env.PORT ? Number(this.env.PORT) : await freePort();
     this.tlsPort = this.env.TLS_PORT ? Number(this.env.TLS_PORT) : await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
@@ -135,8 +149,12 @@ export class Gateway {
       await this.exited;
       throw new Error(`gateway ignored ${signal} for ${graceMs} ms`);
     }
-    // Workers are in the same process group; make sure none is left.
-    try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* all gone */ }
+    // Workers are in the same process group; make sure none is left. Only
+    // while the group has members: an empty group's id may already belong
+    // to another test's gateway (pids wrap around at 32768 here).
+    if (groupAlive(this.proc.pid)) {
+      try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { /* all gone */ }
+    }
     return this.exitCode;
   }
 
@@ -196,6 +214,15 @@ export class Gateway {
   }
 }
 
+// Does any process still belong to process group pgid?
+function groupAlive(pgid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '-g', String(pgid)]).toString().trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
 function httpsRequest(url, method, headers, payload) {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method, headers, ca: CA }, (res) => {
@@ -222,6 +249,11 @@ export async function gateway(t, opts = {}) {
   await gw.start();
   t.after(async () => {
     await gw.stop();
+    // Every gateway's log is kept as a test artifact, for the post mortem.
+    const logs = path.join(ROOT, 'tests/artifacts/gateways');
+    fs.mkdirSync(logs, { recursive: true });
+    const name = `${t.name}`.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 80);
+    fs.writeFileSync(path.join(logs, `${name}-${gw.port}.log`), gw.output);
     const problems = gw.allowBadLog ? [] : gw.problems();
     fs.rmSync(gw.dir, { recursive: true, force: true });
     if (problems.length) {
