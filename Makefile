@@ -13,7 +13,7 @@ BUILD		:= .build
 KORE_COPY	:= $(BUILD)/kore
 DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
 		   libsodium-dev libssl-dev openssl curl ca-certificates \
-		   sqlite3 procps chromium
+		   sqlite3 procps chromium clang libclang-rt-14-dev
 SOURCES		:= $(wildcard src/*.c src/*.h) conf/build.conf \
 		   conf/fusion.conf conf/routes.conf
 # The admin SPA: web/ builds into these fixed names, compiled in by kodev.
@@ -23,7 +23,7 @@ UI_SOURCES	:= $(shell find web/src -type f 2>/dev/null) web/index.html \
 		   web/tailwind.config.js web/postcss.config.js web/tsconfig.json
 
 .PHONY: all run dev test test-unit test-blackbox test-asan deps node-deps \
-	ui clean distclean
+	ui fuzz clean distclean
 
 all: fusion
 
@@ -116,6 +116,12 @@ tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -Isrc -I$(KORE_COPY)/include -o $@ tests/unit/*.c $(UNIT_SOURCES) \
 	    -lsqlite3 -lsodium
+
+# Every libFuzzer harness in tests/fuzz for FUZZ_SECONDS each (tests/run
+# gives them 15 s); FUZZ=name runs one.
+FUZZ_SECONDS	?= 600
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ)
 
 clean:
 	rm -rf $(BUILD) fusion fusion-asan tests/unit/run $(UI_ASSETS)

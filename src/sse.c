@@ -60,6 +60,10 @@ grow(void *ptr, size_t *cap, size_t need)
 int
 sse_feed(struct sse_parser *p, const void *data, size_t len)
 {
+	/* Nothing to add; a fresh parser has no buffer to copy into. */
+	if (len == 0)
+		return (0);
+
 	if (p->off > 0) {
 		memmove(p->buf, p->buf + p->off, p->len - p->off);
 		p->len -= p->off;

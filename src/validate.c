@@ -11,8 +11,8 @@
 #define NAME_MAX_LEN	128
 
 /*
- * A name: 1 to 128 bytes of valid UTF-8, no control characters, not only
- * spaces.
+ * A name: 1 to 128 bytes of valid UTF-8, no control characters (C0, DEL,
+ * C1), not only spaces.
  */
 int
 validate_name(const char *s)
@@ -44,8 +44,13 @@ validate_name(const char *s)
 			if ((p[i] & 0xc0) != 0x80)
 				return (0);
 		}
-		/* Overlong 3- and 4-byte forms, surrogates, > U+10FFFF. */
-		if ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		/*
+		 * Overlong 3- and 4-byte forms, surrogates, > U+10FFFF, and
+		 * the C1 controls U+0080..U+009F (NEL, CSI) that terminals
+		 * and log viewers act upon.
+		 */
+		if ((p[0] == 0xc2 && p[1] <= 0x9f) ||
+		    (p[0] == 0xe0 && p[1] < 0xa0) ||
 		    (p[0] == 0xed && p[1] >= 0xa0) ||
 		    (p[0] == 0xf0 && p[1] < 0x90) ||
 		    (p[0] == 0xf4 && p[1] >= 0x90))
@@ -119,16 +124,28 @@ validate_label(const char *s)
 
 /*
  * An RFC 3339 time in UTC ("2027-01-31T12:00:00Z", fractions ignored)
- * into epoch seconds.
+ * into epoch seconds. strptime() alone also takes leading spaces and
+ * one-digit fields, and timegm() turns February 31 into March 3, so the
+ * shape is checked first and the fields must survive the round trip.
  */
 int
 validate_time(const char *s, int64_t *out)
 {
-	struct tm	 tm;
-	const char	*p;
+	static const char	 shape[] = "dddd-dd-ddTdd:dd:dd";
+	struct tm		 tm, back;
+	const char		*p;
+	time_t			 t;
+	size_t			 i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') :
+		    s[i] != shape[i])
+			return (0);
+	}
 
 	memset(&tm, 0, sizeof(tm));
-	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    p != s + sizeof(shape) - 1)
 		return (0);
 
 	if (*p == '.') {
@@ -139,8 +156,15 @@ validate_time(const char *s, int64_t *out)
 	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
 		return (0);
 
-	*out = (int64_t)timegm(&tm);
-	return (*out >= 0);
+	back = tm;
+	if ((t = timegm(&tm)) < 0 || gmtime_r(&t, &tm) == NULL ||
+	    tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon ||
+	    tm.tm_mday != back.tm_mday || tm.tm_hour != back.tm_hour ||
+	    tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec)
+		return (0);
+
+	*out = (int64_t)t;
+	return (1);
 }
 
 /* Empty, or PEM certificates of at most 64 KiB for an upstream's CA. */

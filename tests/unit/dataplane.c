@@ -136,6 +136,9 @@ TEST(sse_holds_an_incomplete_event)
 	struct sse_event	ev;
 
 	sse_init(&p);
+	/* Nothing fed yet: no buffer, and no memcpy() into NULL (fuzzer). */
+	ASSERT_INT_EQ(sse_feed(&p, NULL, 0), 0);
+	ASSERT_INT_EQ(sse_next(&p, &ev), 0);
 	ASSERT_INT_EQ(sse_feed(&p, "data: partial\n", 14), 0);
 	ASSERT_INT_EQ(sse_next(&p, &ev), 0);
 	ASSERT_INT_EQ(sse_feed(&p, "\r", 1), 0);

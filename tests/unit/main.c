@@ -37,6 +37,8 @@ TEST(name_accepts_utf8_and_rejects_junk)
 	ASSERT(!validate_name("\xe0\x80\xaf"));		/* overlong '/' */
 	ASSERT(!validate_name("\xed\xa0\x80"));		/* surrogate */
 	ASSERT(!validate_name("\xf4\x90\x80\x80"));	/* > U+10FFFF */
+	ASSERT(!validate_name("a\xc2\x85" "b"));		/* C1 control NEL */
+	ASSERT(validate_name("a\xc2\xa0" "b"));		/* no-break space */
 	memset(long_name, 'a', sizeof(long_name));
 	long_name[128] = '\0';
 	ASSERT(validate_name(long_name));
@@ -81,6 +83,10 @@ TEST(time_parses_rfc3339_utc_only)
 	ASSERT(!validate_time("2030-01-01T00:00:00+02:00", &t));
 	ASSERT(!validate_time("2030-01-01", &t));
 	ASSERT(!validate_time("tomorrow", &t));
+	ASSERT(!validate_time(" 2030-1-1T0:0:0Z", &t));	/* lax strptime */
+	ASSERT(!validate_time("2027-02-31T12:00:00Z", &t));	/* no such day */
+	ASSERT(!validate_time("2027-01-31T12:00:61Z", &t));
+	ASSERT(validate_time("2028-02-29T23:59:59Z", &t));
 }
 
 TEST(master_key_file_created_private_and_reused)
