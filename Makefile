@@ -2,6 +2,7 @@
 #
 #   make run     install what is missing, build, run on the defaults
 #   make test    install what is missing, build, run the whole test suite
+#   make bench   build, then run the benchmark suite (bench/run, BENCHMARKS.md)
 #
 # kodev names its binary after the directory it builds in and reads
 # conf/<name>.conf, so the build happens in .build/<flavor>/fusion, whose
@@ -22,8 +23,7 @@ UI_SOURCES	:= $(shell find web/src -type f 2>/dev/null) web/index.html \
 		   web/package.json web/package-lock.json web/vite.config.ts \
 		   web/tailwind.config.js web/postcss.config.js web/tsconfig.json
 
-.PHONY: all run dev test test-unit test-blackbox test-asan deps node-deps \
-	ui fuzz clean distclean
+.PHONY: all run dev test bench fuzz deps node-deps ui clean distclean
 
 all: fusion
 
@@ -106,6 +106,12 @@ node-deps: deps
 test: deps node-deps web/node_modules/.installed fusion fusion-asan \
     tests/unit/run
 	tests/run
+
+# Not part of `make test`: about 5 minutes of load on loopback against
+# nginx and the Portkey gateway (bench/run installs what it lacks).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--duration 5 --only proxy,fusion".
+bench: deps fusion
+	bench/run $(BENCH_ARGS)
 
 UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
 		   src/sse.c src/router.c
