@@ -39,8 +39,7 @@ static sqlite3_stmt		*version_stmt = NULL;
 static void	*arena_alloc(size_t);
 static char	*arena_strdup(const char *);
 static void	 arena_free(struct arena_block *);
-static char	**names_parse(const char *, size_t *);
-static int64_t	*ids_parse(const char *, size_t *);
+static void	*array_parse(const char *, size_t *, int);
 static void	 aliases_parse(struct cfg_provider *, const char *);
 static int	 config_load(void);
 static int64_t	 data_version(void);
@@ -92,13 +91,17 @@ arena_free(struct arena_block *a)
 	}
 }
 
-/* Our own canonical JSON array of names, as admin.c wrote it. */
-static char **
-names_parse(const char *json, size_t *n)
+/*
+ * Our own canonical JSON array of names (ids == NULL) or of ids, as
+ * admin.c wrote it, into arena memory. *n receives the count.
+ */
+static void *
+array_parse(const char *json, size_t *n, int ids)
 {
 	struct kore_json	 j;
 	struct kore_json_item	*it;
-	char			**out;
+	char			**names;
+	int64_t			*nums;
 	size_t			 count;
 
 	*n = 0;
@@ -111,43 +114,20 @@ names_parse(const char *json, size_t *n)
 	count = 0;
 	TAILQ_FOREACH(it, &j.root->data.items, list)
 		count++;
-	out = arena_alloc(sizeof(char *) * (count + 1));
+	names = arena_alloc((count + 1) *
+	    (ids ? sizeof(int64_t) : sizeof(char *)));
+	nums = (int64_t *)(void *)names;
+
 	TAILQ_FOREACH(it, &j.root->data.items, list) {
-		if (it->type == KORE_JSON_TYPE_STRING)
-			out[(*n)++] = arena_strdup(it->data.string);
+		if (ids && (it->type == KORE_JSON_TYPE_INTEGER ||
+		    it->type == KORE_JSON_TYPE_INTEGER_U64))
+			nums[(*n)++] = it->data.s64;
+		else if (!ids && it->type == KORE_JSON_TYPE_STRING)
+			names[(*n)++] = arena_strdup(it->data.string);
 	}
 
 	kore_json_cleanup(&j);
-	return (out);
-}
-
-static int64_t *
-ids_parse(const char *json, size_t *n)
-{
-	struct kore_json	 j;
-	struct kore_json_item	*it;
-	int64_t			*out;
-	size_t			 count;
-
-	*n = 0;
-	kore_json_init(&j, json, strlen(json));
-	if (!kore_json_parse(&j) || j.root->type != KORE_JSON_TYPE_ARRAY) {
-		kore_json_cleanup(&j);
-		return (NULL);
-	}
-
-	count = 0;
-	TAILQ_FOREACH(it, &j.root->data.items, list)
-		count++;
-	out = arena_alloc(sizeof(int64_t) * (count + 1));
-	TAILQ_FOREACH(it, &j.root->data.items, list) {
-		if (it->type == KORE_JSON_TYPE_INTEGER ||
-		    it->type == KORE_JSON_TYPE_INTEGER_U64)
-			out[(*n)++] = it->data.s64;
-	}
-
-	kore_json_cleanup(&j);
-	return (out);
+	return (names);
 }
 
 static void
@@ -248,8 +228,8 @@ config_load(void)
 		p->name = arena_strdup((const char *)sqlite3_column_text(st, 2));
 		p->base_url = arena_strdup(
 		    (const char *)sqlite3_column_text(st, 3));
-		p->models = names_parse((const char *)sqlite3_column_text(st, 4),
-		    &p->nmodels);
+		p->models = array_parse((const char *)sqlite3_column_text(st, 4),
+		    &p->nmodels, 0);
 		aliases_parse(p, (const char *)sqlite3_column_text(st, 5));
 		p->weight = sqlite3_column_int64(st, 6);
 		p->enabled = sqlite3_column_int(st, 7);
@@ -330,10 +310,10 @@ config_load(void)
 		cl->id = sqlite3_column_int64(st, 0);
 		cl->hash = arena_strdup((const char *)sqlite3_column_text(st, 1));
 		cl->name = arena_strdup((const char *)sqlite3_column_text(st, 2));
-		cl->models = names_parse(
-		    (const char *)sqlite3_column_text(st, 3), &cl->nmodels);
-		cl->groups = ids_parse((const char *)sqlite3_column_text(st, 4),
-		    &cl->ngroups);
+		cl->models = array_parse(
+		    (const char *)sqlite3_column_text(st, 3), &cl->nmodels, 0);
+		cl->groups = array_parse(
+		    (const char *)sqlite3_column_text(st, 4), &cl->ngroups, 1);
 		cl->enabled = sqlite3_column_int(st, 5);
 		cl->expires_at = sqlite3_column_int64(st, 6);
 		cl->rpm_limit = sqlite3_column_int64(st, 7);

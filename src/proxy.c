@@ -121,6 +121,7 @@ static void	proxy_upstream_body(struct proxy *, const char *);
 static void	proxy_commit(struct proxy *);
 static void	proxy_keepalive(struct proxy *);
 static void	proxy_stream_error(struct proxy *, const char *);
+static void	proxy_pass_answer(struct proxy *, const char *);
 static int	proxy_relay(struct proxy *, const char *, size_t);
 static void	proxy_usage(struct proxy *, const void *, size_t);
 static void	proxy_error_message(struct proxy *, char *, size_t);
@@ -1023,6 +1024,21 @@ proxy_error_message(struct proxy *px, char *out, size_t outlen)
 	}
 }
 
+/* Give the client the upstream's whole answer, status and body as sent. */
+static void
+proxy_pass_answer(struct proxy *px, const char *outcome)
+{
+	px->log.status = (int)px->status;
+	http_response_header(px->req, "content-type",
+	    px->content_type[0] ? px->content_type : "application/json");
+	http_response_header(px->req, "x-fusion-request-id",
+	    px->log.request_id);
+	http_response(px->req, (int)px->status, px->resp->data,
+	    px->resp->offset);
+	px->phase = PHASE_DONE;
+	proxy_finish(px, outcome);
+}
+
 /*
  * The attempt has ended (curl finished, or the watchdog stopped it).
  * Answer the client, or record the failure and let the next pick go.
@@ -1119,17 +1135,8 @@ proxy_settle(struct proxy *px)
 		proxy_usage(px, px->resp->data, px->resp->offset);
 		health_success(pk->key);
 		proxy_trace(px, pk, "tried", "ok", "", (int)px->status, latency);
-		px->log.status = (int)px->status;
 		px->first_byte = px->upstream_first;
-		http_response_header(px->req, "content-type",
-		    px->content_type[0] ? px->content_type :
-		    "application/json");
-		http_response_header(px->req, "x-fusion-request-id",
-		    px->log.request_id);
-		http_response(px->req, (int)px->status, px->resp->data,
-		    px->resp->offset);
-		px->phase = PHASE_DONE;
-		proxy_finish(px, "ok");
+		proxy_pass_answer(px, "ok");
 		return;
 	} else if (px->status == 400 || px->status == 404 ||
 	    px->status == 413 || px->status == 422 ||
@@ -1139,17 +1146,8 @@ proxy_settle(struct proxy *px)
 		proxy_error_message(px, msg, sizeof(msg));
 		proxy_trace(px, pk, "tried", "client_error", msg,
 		    (int)px->status, latency);
-		px->log.status = (int)px->status;
 		(void)kore_strlcpy(px->log.error, msg, sizeof(px->log.error));
-		http_response_header(px->req, "content-type",
-		    px->content_type[0] ? px->content_type :
-		    "application/json");
-		http_response_header(px->req, "x-fusion-request-id",
-		    px->log.request_id);
-		http_response(px->req, (int)px->status, px->resp->data,
-		    px->resp->offset);
-		px->phase = PHASE_DONE;
-		proxy_finish(px, "error");
+		proxy_pass_answer(px, "error");
 		return;
 	} else {
 		proxy_error_message(px, msg, sizeof(msg));
