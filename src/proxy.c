@@ -10,10 +10,6 @@
  * outcome and either answers or moves to the next pick.
  */
 
-#include <kore/kore.h>
-#include <kore/http.h>
-#include <kore/curl.h>
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,85 +17,9 @@
 
 #include <sodium.h>
 
-#include "fusion.h"
-#include "gateway.h"
-#include "json_scan.h"
-#include "sse.h"
-
-#define PROXY_MEMBERS_MAX	256
-#define PROXY_RESP_MAX		(64 * 1024 * 1024)
-#define PROXY_ERRBODY_MAX	(64 * 1024)
-#define PROXY_WATCHDOG_MS	50
-
-#define PHASE_NEXT		1	/* pick the next candidate */
-#define PHASE_RUNNING		2	/* an upstream transfer is under way */
-#define PHASE_DONE		3	/* the client has its answer */
+#include "proxy.h"
 
 int	proxy_v1(struct http_request *);
-int	admin_provider_test(struct http_request *);
-
-struct proxy {
-	struct http_request	*req;
-	struct cfg		*cfg;
-	struct cfg_client	*client;
-	int			 phase;
-	struct kore_buf		*test_body;	/* provider test, no client */
-
-	/* The client's request. */
-	char			 model[256];
-	const char		*path;		/* after /v1 */
-	const u_int8_t		*body;
-	size_t			 body_len;
-	struct json_member	 members[PROXY_MEMBERS_MAX];
-	int			 nmembers;
-	size_t			 obj_end;
-	int			 stream;
-	int			 client_usage;
-
-	/* The plan. */
-	struct router_pick	 picks[ROUTER_MAX];
-	int			 npicks;
-	int			 next;
-	struct router_pick	*cur;
-	int64_t			 skip_provider;
-	int			 attempts;
-	int			 tried;
-
-	/* The current attempt. */
-	struct kore_curl	 curl;
-	int			 curl_live;
-	int			 timed_out;
-	struct kore_buf		*upbody;
-	long			 status;
-	int			 headers_done;
-	int64_t			 retry_after;
-	char			 content_type[128];
-	struct kore_buf		*resp;
-	struct sse_parser	 sse;
-	int			 sse_active;
-	int			 committed;
-	int			 done_seen;
-	int			 aborted;	/* we stopped the transfer */
-	char			 abort_reason[128];
-	u_int64_t		 attempt_start;
-	u_int64_t		 last_activity;
-	u_int64_t		 upstream_first;
-
-	/* What happened, for the answer and the log. */
-	u_int64_t		 start;
-	u_int64_t		 first_byte;
-	int			 last_status;
-	int			 last_timeout;
-	int64_t			 last_retry_after;
-	char			 last_error[512];
-	int64_t			 prompt_tokens;
-	int64_t			 completion_tokens;
-	struct kore_buf		*trace;
-	struct log_entry	 log;
-	int			 logged;
-
-	LIST_ENTRY(proxy)	 list;
-};
 
 static LIST_HEAD(, proxy)	inflight = LIST_HEAD_INITIALIZER(inflight);
 static struct kore_timer	*watchdog = NULL;
@@ -110,31 +30,15 @@ static int	proxy_begin(struct http_request *, struct proxy *);
 static void	proxy_attempt(struct proxy *);
 static void	proxy_settle(struct proxy *);
 static void	proxy_fail_final(struct proxy *);
-static void	proxy_error(struct proxy *, int, const char *, const char *,
-		    const char *, ...) __attribute__((format(printf, 5, 6)));
-static void	proxy_finish(struct proxy *, const char *);
 static void	proxy_onfree(struct http_request *);
-static void	proxy_models(struct proxy *);
 static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
 static void	proxy_upstream_body(struct proxy *, const char *);
-static void	proxy_commit(struct proxy *);
-static void	proxy_keepalive(struct proxy *);
-static void	proxy_stream_error(struct proxy *, const char *);
 static void	proxy_pass_answer(struct proxy *, const char *);
-static int	proxy_relay(struct proxy *, const char *, size_t);
-static void	proxy_usage(struct proxy *, const void *, size_t);
-static void	proxy_error_message(struct proxy *, char *, size_t);
 static void	proxy_watchdog(void *, u_int64_t);
 static size_t	proxy_header_cb(char *, size_t, size_t, void *);
 static size_t	proxy_write_cb(char *, size_t, size_t, void *);
-static int	client_authenticate(struct proxy *);
-static int	proxy_run(struct http_request *,
-		    int (*)(struct http_request *, struct proxy *));
-static int	provider_test_begin(struct http_request *, struct proxy *);
-static void	provider_test_report(struct proxy *, CURLcode, int64_t);
 static void	request_id(char *, size_t);
-static int	empty_array(const char *, size_t);
 
 /*
  * The system CA bundle, read once by the parent: chrooted workers cannot
@@ -167,18 +71,6 @@ proxy_load_ca(void)
 }
 
 /* "[]", possibly with white space inside. */
-static int
-empty_array(const char *p, size_t len)
-{
-	size_t	i;
-
-	for (i = 1; i + 1 < len; i++) {
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
-			return (0);
-	}
-	return (len >= 2);
-}
-
 static void
 request_id(char *out, size_t len)
 {
@@ -190,7 +82,7 @@ request_id(char *out, size_t len)
 }
 
 /* An error answer in OpenAI's shape, recorded for the log. */
-static void
+void
 proxy_error(struct proxy *px, int status, const char *type, const char *code,
     const char *fmt, ...)
 {
@@ -214,7 +106,7 @@ proxy_error(struct proxy *px, int status, const char *type, const char *code,
  * Write the log entry of this request, exactly once. outcome is "ok",
  * "error" or "cancelled".
  */
-static void
+void
 proxy_finish(struct proxy *px, const char *outcome)
 {
 	struct log_entry	*e;
@@ -261,117 +153,7 @@ proxy_trace(struct proxy *px, const struct router_pick *pk,
 	kore_buf_appendf(px->trace, "}");
 }
 
-/*
- * Find the client key of the request (Authorization: Bearer, or
- * x-api-key) and check it. Replies itself and returns KORE_RESULT_ERROR.
- */
-static int
-client_authenticate(struct proxy *px)
-{
-	const char	*hdr;
-	char		 hash[SECRET_HASH_HEX];
-	int64_t		 now;
-
-	if (http_request_header(px->req, "authorization", &hdr)) {
-		if (strncasecmp(hdr, "Bearer ", 7) != 0)
-			hdr = "";
-		else
-			hdr += 7;
-	} else if (!http_request_header(px->req, "x-api-key", &hdr)) {
-		hdr = "";
-	}
-
-	while (*hdr == ' ')
-		hdr++;
-
-	if (*hdr == '\0') {
-		proxy_error(px, 401, "invalid_request_error", "invalid_api_key",
-		    "You didn't provide an API key: send it in "
-		    "'Authorization: Bearer <key>'");
-		return (KORE_RESULT_ERROR);
-	}
-
-	secrets_hash(hdr, hash);
-	if ((px->client = config_client(px->cfg, hash)) == NULL) {
-		proxy_error(px, 401, "invalid_request_error", "invalid_api_key",
-		    "Incorrect API key provided");
-		return (KORE_RESULT_ERROR);
-	}
-
-	if (!px->client->enabled) {
-		proxy_error(px, 401, "invalid_request_error",
-		    "api_key_disabled", "This API key has been disabled");
-		return (KORE_RESULT_ERROR);
-	}
-
-	now = store_now();
-	if (px->client->expires_at > 0 && px->client->expires_at <= now) {
-		proxy_error(px, 401, "invalid_request_error",
-		    "api_key_expired", "This API key has expired");
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (KORE_RESULT_OK);
-}
-
 /* GET /v1/models: what this client key may ask for. */
-static void
-proxy_models(struct proxy *px)
-{
-	struct kore_buf		*buf;
-	struct cfg_provider	*p;
-	const char		*name;
-	char			**seen;
-	size_t			 i, j, k, nseen, total;
-	int			 first;
-
-	total = 0;
-	for (i = 0; i < px->cfg->nproviders; i++)
-		total += px->cfg->providers[i].nmodels +
-		    px->cfg->providers[i].naliases;
-	seen = kore_calloc(total + 1, sizeof(char *));
-	nseen = 0;
-
-	buf = kore_buf_alloc(1024);
-	kore_buf_appendf(buf, "{\"object\":\"list\",\"data\":[");
-	first = 1;
-	for (i = 0; i < px->cfg->nproviders; i++) {
-		p = &px->cfg->providers[i];
-		if (!p->enabled || !p->group->enabled ||
-		    !router_client_allows(px->client, NULL, p->group))
-			continue;
-		for (j = 0; j < p->nmodels + p->naliases; j++) {
-			name = j < p->nmodels ? p->models[j] :
-			    p->alias_from[j - p->nmodels];
-			if (!router_client_allows(px->client, name, NULL))
-				continue;
-			for (k = 0; k < nseen; k++) {
-				if (strcmp(seen[k], name) == 0)
-					break;
-			}
-			if (k < nseen)
-				continue;
-			seen[nseen++] = (char *)(uintptr_t)name;
-			kore_buf_appendf(buf, first ? "{" : ",{");
-			first = 0;
-			json_kv_str(buf, "id", name, 1);
-			json_kv_str(buf, "object", "model", 0);
-			json_kv_int(buf, "created", 0, 0);
-			json_kv_str(buf, "owned_by", p->group->name, 0);
-			kore_buf_appendf(buf, "}");
-		}
-	}
-	kore_buf_appendf(buf, "]}");
-	kore_free(seen);
-
-	px->log.status = 200;
-	http_response_header(px->req, "x-fusion-request-id",
-	    px->log.request_id);
-	api_reply(px->req, 200, buf);
-	px->phase = PHASE_DONE;
-	proxy_finish(px, "ok");
-}
-
 /*
  * Everything before the first upstream attempt: client key, body, limits,
  * the plan. Returns KORE_RESULT_ERROR once the request is answered.
@@ -401,7 +183,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (client_authenticate(px) != KORE_RESULT_OK)
+	if (proxy_client_authenticate(px) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
 	if (req->method == HTTP_METHOD_GET && strcmp(px->path, "/models") == 0) {
@@ -768,174 +550,7 @@ proxy_header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return (len);
 }
 
-/*
- * Send the head of a streamed answer: from here on the client has bytes
- * and no other candidate may be tried.
- */
-static void
-proxy_commit(struct proxy *px)
-{
-	struct kore_buf		head;
-
-	kore_buf_init(&head, 256);
-	kore_buf_appendf(&head, "HTTP/1.1 200 OK\r\n"
-	    "server: fusion\r\n"
-	    "content-type: text/event-stream; charset=utf-8\r\n"
-	    "cache-control: no-cache\r\n"
-	    "transfer-encoding: chunked\r\n"
-	    "connection: keep-alive\r\n"
-	    "x-fusion-request-id: %s\r\n\r\n", px->log.request_id);
-	net_send_queue(px->req->owner, head.data, head.offset);
-	kore_buf_cleanup(&head);
-
-	px->committed = 1;
-	px->first_byte = kore_time_ms();
-	px->log.status = 200;
-	px->req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
-}
-
-/*
- * After the last chunk: read the connection's next request, as
- * http_response() does for answers it writes itself.
- */
-static void
-proxy_keepalive(struct proxy *px)
-{
-	struct connection	*c = px->req->owner;
-
-	if (!(c->flags & CONN_CLOSE_EMPTY) && !(c->flags & CONN_IS_BUSY))
-		http_start_recv(c);
-}
-
-/*
- * End a stream that has begun with an explicit error event and the last
- * chunk: never a clean [DONE] after a failure.
- */
-static void
-proxy_stream_error(struct proxy *px, const char *why)
-{
-	struct kore_buf	ev;
-	char		size[24];
-
-	kore_buf_init(&ev, 256);
-	kore_buf_appendf(&ev, "data: {\"error\":{");
-	json_kv_str(&ev, "message", why, 1);
-	json_kv_str(&ev, "type", "upstream_error", 0);
-	json_kv_str(&ev, "code", "stream_interrupted", 0);
-	kore_buf_appendf(&ev, "}}\n\n");
-	(void)snprintf(size, sizeof(size), "%zx\r\n", ev.offset);
-	net_send_queue(px->req->owner, size, strlen(size));
-	net_send_queue(px->req->owner, ev.data, ev.offset);
-	net_send_queue(px->req->owner, "\r\n0\r\n\r\n", 7);
-	kore_buf_cleanup(&ev);
-	proxy_keepalive(px);
-}
-
 /* Token counts from a JSON object holding "usage". */
-static void
-proxy_usage(struct proxy *px, const void *data, size_t len)
-{
-	struct json_member		 top[64], u[16];
-	const struct json_member	*m, *t;
-	size_t				 end, uend;
-	int				 n, nu;
-	long long			 v;
-
-	if ((n = json_scan_object(data, len, top, 64, &end)) <= 0)
-		return;
-	if ((m = json_scan_find(data, top, n, "usage")) == NULL ||
-	    m->type != JSON_OBJECT)
-		return;
-	nu = json_scan_object((const u_int8_t *)data + m->value, m->value_len,
-	    u, 16, &uend);
-	if (nu <= 0)
-		return;
-	if ((t = json_scan_find((const u_int8_t *)data + m->value, u, nu,
-	    "prompt_tokens")) != NULL &&
-	    (v = json_scan_uint((const u_int8_t *)data + m->value, t)) >= 0)
-		px->prompt_tokens = v;
-	if ((t = json_scan_find((const u_int8_t *)data + m->value, u, nu,
-	    "completion_tokens")) != NULL &&
-	    (v = json_scan_uint((const u_int8_t *)data + m->value, t)) >= 0)
-		px->completion_tokens = v;
-}
-
-/*
- * Relay complete events to the client. Returns 0 when the client is gone
- * or too slow (the transfer must stop), 1 otherwise.
- */
-static int
-proxy_relay(struct proxy *px, const char *data, size_t len)
-{
-	struct sse_event		 ev;
-	struct json_member		 top[64];
-	const struct json_member	*ch;
-	struct netbuf			*nb;
-	struct connection		*c;
-	size_t				 end, queued;
-	int				 n, drop;
-	char				 size[24];
-
-	if (sse_feed(&px->sse, data, len) == -1) {
-		(void)kore_strlcpy(px->abort_reason, "an upstream event "
-		    "exceeds the size limit", sizeof(px->abort_reason));
-		return (0);
-	}
-
-	while (sse_next(&px->sse, &ev)) {
-		drop = 0;
-		if (ev.done) {
-			px->done_seen = 1;
-		} else if (ev.has_data) {
-			n = json_scan_object(ev.data, ev.data_len, top, 64,
-			    &end);
-			if (n > 0 && json_scan_find(ev.data, top, n,
-			    "usage") != NULL) {
-				proxy_usage(px, ev.data, ev.data_len);
-				ch = json_scan_find(ev.data, top, n, "choices");
-				/* The usage chunk we asked for ourselves. */
-				if (!px->client_usage && ch != NULL &&
-				    ch->type == JSON_ARRAY &&
-				    empty_array(ev.data + ch->value, ch->value_len))
-					drop = 1;
-			}
-		}
-
-		if (drop)
-			continue;
-		if (!px->committed)
-			proxy_commit(px);
-
-		c = px->req->owner;
-		(void)snprintf(size, sizeof(size), "%zx\r\n", ev.raw_len);
-		net_send_queue(c, size, strlen(size));
-		net_send_queue(c, ev.raw, ev.raw_len);
-		net_send_queue(c, "\r\n", 2);
-	}
-
-	if (!px->committed)
-		return (1);
-
-	c = px->req->owner;
-	if (net_send_flush(c) == KORE_RESULT_ERROR) {
-		(void)kore_strlcpy(px->abort_reason, "the client went away",
-		    sizeof(px->abort_reason));
-		return (0);
-	}
-
-	/* A client that does not read must not make us buffer forever. */
-	queued = 0;
-	TAILQ_FOREACH(nb, &c->send_queue, list)
-		queued += nb->b_len - nb->s_off;
-	if (queued > fusion_cfg.stream_buffer_max) {
-		(void)kore_strlcpy(px->abort_reason, "the client does not "
-		    "read the stream", sizeof(px->abort_reason));
-		return (0);
-	}
-
-	return (1);
-}
-
 /* Body bytes of the upstream's answer. */
 static size_t
 proxy_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
@@ -980,7 +595,7 @@ proxy_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
  * The message of an upstream error body ({"error":{"message":...}}),
  * with the upstream key masked wherever it appears.
  */
-static void
+void
 proxy_error_message(struct proxy *px, char *out, size_t outlen)
 {
 	struct json_member		 top[32], err[16];
@@ -1325,7 +940,7 @@ proxy_onfree(struct http_request *req)
  * Drive a request through its phases: begin() once, then attempts until
  * it is answered. The handler of every /v1 path and of provider tests.
  */
-static int
+int
 proxy_run(struct http_request *req,
     int (*begin)(struct http_request *, struct proxy *))
 {
@@ -1363,155 +978,4 @@ int
 proxy_v1(struct http_request *req)
 {
 	return (proxy_run(req, proxy_begin));
-}
-
-/*
- * POST /api/admin/providers/:id/test {"model": optional}: one small chat
- * request through that provider with one of its keys, answered as
- * {"ok","status","latency_ms","model","message"}. Key health and the
- * request log are left alone: this is an operator's probe.
- */
-static int
-provider_test_begin(struct http_request *req, struct proxy *px)
-{
-	struct admin_user	 user;
-	struct api_body		 body;
-	struct cfg_provider	*p;
-	struct cfg_key		*k;
-	char			*model;
-	int64_t			 id;
-	size_t			 i;
-
-	px->req = req;
-	px->start = kore_time_ms();
-	px->trace = kore_buf_alloc(64);
-	px->test_body = kore_buf_alloc(256);
-	px->phase = PHASE_DONE;
-
-	if (auth_admin(req, &user) != KORE_RESULT_OK)
-		return (KORE_RESULT_ERROR);
-	if (req->method != HTTP_METHOD_POST) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use POST");
-		return (KORE_RESULT_ERROR);
-	}
-	if (sscanf(req->path, "/api/admin/providers/%" SCNd64 "/test",
-	    &id) != 1) {
-		api_error(req, 404, "invalid_request_error", "not_found",
-		    "no such provider");
-		return (KORE_RESULT_ERROR);
-	}
-
-	model = NULL;
-	memset(&body, 0, sizeof(body));
-	if (req->content_length > 0) {
-		if (api_body_parse(req, &body) != KORE_RESULT_OK)
-			return (KORE_RESULT_ERROR);
-		if (api_get_string(req, &body, "model", 0, &model) < 0) {
-			api_body_cleanup(&body);
-			return (KORE_RESULT_ERROR);
-		}
-	}
-
-	if ((px->cfg = config_acquire()) == NULL) {
-		api_body_cleanup(&body);
-		api_db_error(req);
-		return (KORE_RESULT_ERROR);
-	}
-
-	for (p = NULL, i = 0; i < px->cfg->nproviders; i++) {
-		if (px->cfg->providers[i].id == id)
-			p = &px->cfg->providers[i];
-	}
-	if (p == NULL) {
-		api_body_cleanup(&body);
-		api_error(req, 404, "invalid_request_error", "not_found",
-		    "no provider with id %" PRId64, id);
-		return (KORE_RESULT_ERROR);
-	}
-
-	if (model == NULL && p->nmodels > 0)
-		model = p->models[0];
-	if (model == NULL && p->naliases > 0)
-		model = p->alias_from[0];
-	if (model == NULL || *model == '\0') {
-		api_body_cleanup(&body);
-		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "the provider lists no model: give one in field 'model'");
-		return (KORE_RESULT_ERROR);
-	}
-	(void)kore_strlcpy(px->model, model, sizeof(px->model));
-	api_body_cleanup(&body);
-
-	/* A usable key if there is one, else any enabled key. */
-	for (k = NULL, i = 0; i < p->nkeys; i++) {
-		if (router_key_usable(p->keys[i], store_now())) {
-			k = p->keys[i];
-			break;
-		}
-		if (k == NULL && p->keys[i]->enabled)
-			k = p->keys[i];
-	}
-	if (k == NULL) {
-		api_error(req, 400, "invalid_request_error", "no_keys",
-		    "the provider has no enabled key to test with");
-		return (KORE_RESULT_ERROR);
-	}
-
-	kore_buf_appendf(px->test_body, "{\"model\":");
-	json_str(px->test_body, px->model);
-	kore_buf_appendf(px->test_body, ",\"messages\":[{\"role\":\"user\","
-	    "\"content\":\"ping\"}],\"max_tokens\":1}");
-	px->body = px->test_body->data;
-	px->body_len = px->test_body->offset;
-	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
-	    PROXY_MEMBERS_MAX, &px->obj_end);
-	px->path = "/chat/completions";
-
-	px->picks[0].provider = p;
-	px->picks[0].key = k;
-	px->npicks = 1;
-	px->phase = PHASE_NEXT;
-
-	return (KORE_RESULT_OK);
-}
-
-static void
-provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
-{
-	struct kore_buf	*buf;
-	char		 msg[256];
-	int		 ok;
-
-	ok = (!px->timed_out && !px->aborted && result == CURLE_OK &&
-	    px->status >= 200 && px->status <= 299);
-
-	if (ok)
-		(void)snprintf(msg, sizeof(msg), "the provider answered %ld "
-		    "with key %s", px->status, px->cur->key->masked);
-	else if (px->timed_out)
-		(void)snprintf(msg, sizeof(msg), "no answer within %" PRId64
-		    " ms", px->cur->provider->timeout_ms);
-	else if (result != CURLE_OK)
-		(void)snprintf(msg, sizeof(msg), "%s", px->curl.errbuf[0] ?
-		    px->curl.errbuf : curl_easy_strerror(result));
-	else
-		proxy_error_message(px, msg, sizeof(msg));
-
-	buf = kore_buf_alloc(256);
-	kore_buf_appendf(buf, "{");
-	json_kv_bool(buf, "ok", ok, 1);
-	json_kv_int(buf, "status", result == CURLE_OK ? px->status : 0, 0);
-	json_kv_int(buf, "latency_ms", latency, 0);
-	json_kv_str(buf, "model", px->model, 0);
-	json_kv_str(buf, "message", msg, 0);
-	kore_buf_appendf(buf, "}");
-	api_reply(px->req, 200, buf);
-	px->phase = PHASE_DONE;
-}
-
-int
-admin_provider_test(struct http_request *req)
-{
-	return (proxy_run(req, provider_test_begin));
 }

@@ -1,0 +1,112 @@
+/*
+ * The request state shared by the files of the data plane: proxy.c (the
+ * life of a request), proxy_stream.c (relaying streams), proxy_clients.c
+ * (client keys and /v1/models) and admin_provider_test.c.
+ */
+
+#ifndef __H_PROXY_H
+#define __H_PROXY_H
+
+#include <kore/kore.h>
+#include <kore/http.h>
+#include <kore/curl.h>
+
+#include "fusion.h"
+#include "gateway.h"
+#include "json_scan.h"
+#include "sse.h"
+
+#define PROXY_MEMBERS_MAX	256
+#define PROXY_RESP_MAX		(64 * 1024 * 1024)
+#define PROXY_ERRBODY_MAX	(64 * 1024)
+#define PROXY_WATCHDOG_MS	50
+
+#define PHASE_NEXT		1	/* pick the next candidate */
+#define PHASE_RUNNING		2	/* an upstream transfer is under way */
+#define PHASE_DONE		3	/* the client has its answer */
+
+struct proxy {
+	struct http_request	*req;
+	struct cfg		*cfg;
+	struct cfg_client	*client;
+	int			 phase;
+	struct kore_buf		*test_body;	/* provider test, no client */
+
+	/* The client's request. */
+	char			 model[256];
+	const char		*path;		/* after /v1 */
+	const u_int8_t		*body;
+	size_t			 body_len;
+	struct json_member	 members[PROXY_MEMBERS_MAX];
+	int			 nmembers;
+	size_t			 obj_end;
+	int			 stream;
+	int			 client_usage;
+
+	/* The plan. */
+	struct router_pick	 picks[ROUTER_MAX];
+	int			 npicks;
+	int			 next;
+	struct router_pick	*cur;
+	int64_t			 skip_provider;
+	int			 attempts;
+	int			 tried;
+
+	/* The current attempt. */
+	struct kore_curl	 curl;
+	int			 curl_live;
+	int			 timed_out;
+	struct kore_buf		*upbody;
+	long			 status;
+	int			 headers_done;
+	int64_t			 retry_after;
+	char			 content_type[128];
+	struct kore_buf		*resp;
+	struct sse_parser	 sse;
+	int			 sse_active;
+	int			 committed;
+	int			 done_seen;
+	int			 aborted;	/* we stopped the transfer */
+	char			 abort_reason[128];
+	u_int64_t		 attempt_start;
+	u_int64_t		 last_activity;
+	u_int64_t		 upstream_first;
+
+	/* What happened, for the answer and the log. */
+	u_int64_t		 start;
+	u_int64_t		 first_byte;
+	int			 last_status;
+	int			 last_timeout;
+	int64_t			 last_retry_after;
+	char			 last_error[512];
+	int64_t			 prompt_tokens;
+	int64_t			 completion_tokens;
+	struct kore_buf		*trace;
+	struct log_entry	 log;
+	int			 logged;
+
+	LIST_ENTRY(proxy)	 list;
+};
+
+/* proxy.c */
+void	proxy_error(struct proxy *, int, const char *, const char *,
+	    const char *, ...) __attribute__((format(printf, 5, 6)));
+void	proxy_finish(struct proxy *, const char *);
+void	proxy_error_message(struct proxy *, char *, size_t);
+int	proxy_run(struct http_request *,
+	    int (*)(struct http_request *, struct proxy *));
+
+/* proxy_stream.c */
+int	proxy_relay(struct proxy *, const char *, size_t);
+void	proxy_stream_error(struct proxy *, const char *);
+void	proxy_keepalive(struct proxy *);
+void	proxy_usage(struct proxy *, const void *, size_t);
+
+/* proxy_clients.c */
+int	proxy_client_authenticate(struct proxy *);
+void	proxy_models(struct proxy *);
+
+/* admin_provider_test.c */
+void	provider_test_report(struct proxy *, CURLcode, int64_t);
+
+#endif

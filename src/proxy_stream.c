@@ -1,0 +1,193 @@
+/*
+ * Relaying a streamed answer: complete SSE events go to the client as
+ * HTTP/1.1 chunks the moment they arrive; the usage chunk the gateway
+ * asked for is read and, unless the client asked too, held back; a
+ * stream that breaks ends with an explicit error event.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy.h"
+
+static int	empty_array(const char *, size_t);
+static void	proxy_commit(struct proxy *);
+
+static int
+empty_array(const char *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 1; i + 1 < len; i++) {
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return (0);
+	}
+	return (len >= 2);
+}
+
+/*
+ * Send the head of a streamed answer: from here on the client has bytes
+ * and no other candidate may be tried.
+ */
+static void
+proxy_commit(struct proxy *px)
+{
+	struct kore_buf		head;
+
+	kore_buf_init(&head, 256);
+	kore_buf_appendf(&head, "HTTP/1.1 200 OK\r\n"
+	    "server: fusion\r\n"
+	    "content-type: text/event-stream; charset=utf-8\r\n"
+	    "cache-control: no-cache\r\n"
+	    "transfer-encoding: chunked\r\n"
+	    "connection: keep-alive\r\n"
+	    "x-fusion-request-id: %s\r\n\r\n", px->log.request_id);
+	net_send_queue(px->req->owner, head.data, head.offset);
+	kore_buf_cleanup(&head);
+
+	px->committed = 1;
+	px->first_byte = kore_time_ms();
+	px->log.status = 200;
+	px->req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
+}
+
+/*
+ * After the last chunk: read the connection's next request, as
+ * http_response() does for answers it writes itself.
+ */
+void
+proxy_keepalive(struct proxy *px)
+{
+	struct connection	*c = px->req->owner;
+
+	if (!(c->flags & CONN_CLOSE_EMPTY) && !(c->flags & CONN_IS_BUSY))
+		http_start_recv(c);
+}
+
+/*
+ * End a stream that has begun with an explicit error event and the last
+ * chunk: never a clean [DONE] after a failure.
+ */
+void
+proxy_stream_error(struct proxy *px, const char *why)
+{
+	struct kore_buf	ev;
+	char		size[24];
+
+	kore_buf_init(&ev, 256);
+	kore_buf_appendf(&ev, "data: {\"error\":{");
+	json_kv_str(&ev, "message", why, 1);
+	json_kv_str(&ev, "type", "upstream_error", 0);
+	json_kv_str(&ev, "code", "stream_interrupted", 0);
+	kore_buf_appendf(&ev, "}}\n\n");
+	(void)snprintf(size, sizeof(size), "%zx\r\n", ev.offset);
+	net_send_queue(px->req->owner, size, strlen(size));
+	net_send_queue(px->req->owner, ev.data, ev.offset);
+	net_send_queue(px->req->owner, "\r\n0\r\n\r\n", 7);
+	kore_buf_cleanup(&ev);
+	proxy_keepalive(px);
+}
+
+void
+proxy_usage(struct proxy *px, const void *data, size_t len)
+{
+	struct json_member		 top[64], u[16];
+	const struct json_member	*m, *t;
+	size_t				 end, uend;
+	int				 n, nu;
+	long long			 v;
+
+	if ((n = json_scan_object(data, len, top, 64, &end)) <= 0)
+		return;
+	if ((m = json_scan_find(data, top, n, "usage")) == NULL ||
+	    m->type != JSON_OBJECT)
+		return;
+	nu = json_scan_object((const u_int8_t *)data + m->value, m->value_len,
+	    u, 16, &uend);
+	if (nu <= 0)
+		return;
+	if ((t = json_scan_find((const u_int8_t *)data + m->value, u, nu,
+	    "prompt_tokens")) != NULL &&
+	    (v = json_scan_uint((const u_int8_t *)data + m->value, t)) >= 0)
+		px->prompt_tokens = v;
+	if ((t = json_scan_find((const u_int8_t *)data + m->value, u, nu,
+	    "completion_tokens")) != NULL &&
+	    (v = json_scan_uint((const u_int8_t *)data + m->value, t)) >= 0)
+		px->completion_tokens = v;
+}
+
+/*
+ * Relay complete events to the client. Returns 0 when the client is gone
+ * or too slow (the transfer must stop), 1 otherwise.
+ */
+int
+proxy_relay(struct proxy *px, const char *data, size_t len)
+{
+	struct sse_event		 ev;
+	struct json_member		 top[64];
+	const struct json_member	*ch;
+	struct netbuf			*nb;
+	struct connection		*c;
+	size_t				 end, queued;
+	int				 n, drop;
+	char				 size[24];
+
+	if (sse_feed(&px->sse, data, len) == -1) {
+		(void)kore_strlcpy(px->abort_reason, "an upstream event "
+		    "exceeds the size limit", sizeof(px->abort_reason));
+		return (0);
+	}
+
+	while (sse_next(&px->sse, &ev)) {
+		drop = 0;
+		if (ev.done) {
+			px->done_seen = 1;
+		} else if (ev.has_data) {
+			n = json_scan_object(ev.data, ev.data_len, top, 64,
+			    &end);
+			if (n > 0 && json_scan_find(ev.data, top, n,
+			    "usage") != NULL) {
+				proxy_usage(px, ev.data, ev.data_len);
+				ch = json_scan_find(ev.data, top, n, "choices");
+				/* The usage chunk we asked for ourselves. */
+				if (!px->client_usage && ch != NULL &&
+				    ch->type == JSON_ARRAY &&
+				    empty_array(ev.data + ch->value, ch->value_len))
+					drop = 1;
+			}
+		}
+
+		if (drop)
+			continue;
+		if (!px->committed)
+			proxy_commit(px);
+
+		c = px->req->owner;
+		(void)snprintf(size, sizeof(size), "%zx\r\n", ev.raw_len);
+		net_send_queue(c, size, strlen(size));
+		net_send_queue(c, ev.raw, ev.raw_len);
+		net_send_queue(c, "\r\n", 2);
+	}
+
+	if (!px->committed)
+		return (1);
+
+	c = px->req->owner;
+	if (net_send_flush(c) == KORE_RESULT_ERROR) {
+		(void)kore_strlcpy(px->abort_reason, "the client went away",
+		    sizeof(px->abort_reason));
+		return (0);
+	}
+
+	/* A client that does not read must not make us buffer forever. */
+	queued = 0;
+	TAILQ_FOREACH(nb, &c->send_queue, list)
+		queued += nb->b_len - nb->s_off;
+	if (queued > fusion_cfg.stream_buffer_max) {
+		(void)kore_strlcpy(px->abort_reason, "the client does not "
+		    "read the stream", sizeof(px->abort_reason));
+		return (0);
+	}
+
+	return (1);
+}
