@@ -339,3 +339,14 @@ test('the audit log records who changed what and when, never a secret value', as
   assert.ok(!audit.text.includes(ck.key), 'a client key in the audit log');
   assert.ok(!audit.text.includes('wrong-password') && !audit.text.includes('correct-horse'), 'a password in the audit log');
 });
+
+test('JSON escapes of any character work, as Python clients send them', async (t) => {
+  const { gw, token } = await setup(t);
+  const r = await gw.api('POST', '/api/admin/groups', { token, raw: '{"name":"\\u7ec4 \\ud83d\\ude00 caf\\u00e9"}' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.json.name, '组 😀 café');
+  for (const raw of ['{"name":"a\\u0000b"}', '{"name":"\\ud800"}', '{"name":"\\udc00x"}', '{"name":"\\u12"}']) {
+    assertError(await gw.api('POST', '/api/admin/groups', { token, raw }), 400);
+  }
+  assert.equal(gw.sql('SELECT count(*) FROM groups'), '1');
+});
