@@ -20,7 +20,6 @@
 #include "gateway.h"
 
 #define LIST_LIMIT_DEFAULT	100
-#define LIST_LIMIT_MAX		1000
 
 int	api_not_found(struct http_request *);
 
@@ -557,12 +556,9 @@ admin_list(struct http_request *req, const struct admin_resource *res)
 	int64_t			 limit, offset, filter, total;
 	int			 has_filter, n;
 
-	limit = LIST_LIMIT_DEFAULT;
-	offset = 0;
 	has_filter = 0;
-
-	if (api_query_int(req, "limit", 1, LIST_LIMIT_MAX, &limit) < 0 ||
-	    api_query_int(req, "offset", 0, INT32_MAX, &offset) < 0)
+	if (api_paging(req, LIST_LIMIT_DEFAULT, &limit, &offset) !=
+	    KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
 	if (res->filter != NULL &&

@@ -81,17 +81,11 @@ admin_logs(struct http_request *req)
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	if (req->method != HTTP_METHOD_GET) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use GET");
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 
 	memset(&f, 0, sizeof(f));
-	limit = 50;
-	offset = 0;
-	if (api_query_int(req, "limit", 1, 1000, &limit) < 0 ||
-	    api_query_int(req, "offset", 0, INT32_MAX, &offset) < 0 ||
+	if (api_paging(req, 50, &limit, &offset) != KORE_RESULT_OK ||
 	    (f.has[0] = api_query_int(req, "provider_id", 1, INT64_MAX,
 	    &f.value[0])) < 0 ||
 	    (f.has[1] = api_query_int(req, "client_key_id", 1, INT64_MAX,

@@ -38,11 +38,8 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
-	if (req->method != HTTP_METHOD_POST) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use POST");
+	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
-	}
 	if (sscanf(req->path, "/api/admin/providers/%" SCNd64 "/test",
 	    &id) != 1) {
 		api_error(req, 404, "invalid_request_error", "not_found",

@@ -71,11 +71,8 @@ admin_stats(struct http_request *req)
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	if (req->method != HTTP_METHOD_GET) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use GET");
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 	if (stats_window(req, &window) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 	since = store_now() - window;
@@ -203,6 +200,8 @@ admin_timeseries(struct http_request *req)
 	int			 first, row;
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 	if (stats_window(req, &window) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);

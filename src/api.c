@@ -287,6 +287,39 @@ api_query_int(struct http_request *req, const char *name, int64_t min,
 }
 
 /*
+ * Is the request's method one of allowed (HTTP_METHOD_* bits)? If not,
+ * reply 405 with an Allow header naming them (allow, e.g. "GET") and
+ * return KORE_RESULT_ERROR.
+ */
+int
+api_method(struct http_request *req, int allowed, const char *allow)
+{
+	if (req->method & allowed)
+		return (KORE_RESULT_OK);
+
+	http_response_header(req, "allow", allow);
+	api_error(req, 405, "invalid_request_error", "method_not_allowed",
+	    "use %s", allow);
+	return (KORE_RESULT_ERROR);
+}
+
+/*
+ * A page of a list: ?limit= (1 to API_LIMIT_MAX, default def) and
+ * ?offset=. KORE_RESULT_ERROR after a 400.
+ */
+int
+api_paging(struct http_request *req, int64_t def, int64_t *limit,
+    int64_t *offset)
+{
+	*limit = def;
+	*offset = 0;
+	if (api_query_int(req, "limit", 1, API_LIMIT_MAX, limit) < 0 ||
+	    api_query_int(req, "offset", 0, INT32_MAX, offset) < 0)
+		return (KORE_RESULT_ERROR);
+	return (KORE_RESULT_OK);
+}
+
+/*
  * Reply with OpenAI's error shape:
  * {"error":{"message":"...","type":"...","code":"..."}}.
  */

@@ -56,16 +56,10 @@ admin_audit_log(struct http_request *req)
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	if (req->method != HTTP_METHOD_GET) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use GET");
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 
-	limit = 100;
-	offset = 0;
-	if (api_query_int(req, "limit", 1, 1000, &limit) < 0 ||
-	    api_query_int(req, "offset", 0, INT32_MAX, &offset) < 0)
+	if (api_paging(req, 100, &limit, &offset) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
 	total = store_count("SELECT count(*) FROM audit_log");

@@ -415,11 +415,8 @@ auth_login(struct http_request *req)
 	int64_t			 wait, now;
 	int			 ok;
 
-	if (req->method != HTTP_METHOD_POST) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use POST");
+	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 
 	if (cross_site(req))
 		return (KORE_RESULT_OK);
@@ -538,11 +535,8 @@ auth_logout(struct http_request *req)
 	sqlite3_stmt		*stmt;
 	int64_t			 session_id;
 
-	if (req->method != HTTP_METHOD_POST) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use POST");
+	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 
 	if (cross_site(req))
 		return (KORE_RESULT_OK);
@@ -569,11 +563,8 @@ auth_me(struct http_request *req)
 	struct admin_user	user;
 	int64_t			session_id;
 
-	if (req->method != HTTP_METHOD_GET) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use GET");
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 
 	if (session_lookup(req, &user, &session_id) != KORE_RESULT_OK) {
 		api_error(req, 401, "authentication_error", "unauthorized",
@@ -600,11 +591,9 @@ auth_password(struct http_request *req)
 	int64_t			 session_id;
 	int			 ok;
 
-	if (req->method != HTTP_METHOD_PUT && req->method != HTTP_METHOD_POST) {
-		api_error(req, 405, "invalid_request_error",
-		    "method_not_allowed", "use PUT");
+	if (api_method(req, HTTP_METHOD_PUT | HTTP_METHOD_POST, "PUT") !=
+	    KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	}
 
 	if (cross_site(req))
 		return (KORE_RESULT_OK);

@@ -63,6 +63,7 @@ int		secrets_password_verify(const char *, const char *);
 
 /* api.c: JSON in and out of the admin API, OpenAI's error shape. */
 #define API_FIELD_MAX		32
+#define API_LIMIT_MAX		1000	/* rows in one page of a list */
 
 struct api_body {
 	struct kore_json_item	*root;
@@ -84,6 +85,9 @@ int		api_path_id(struct http_request *, const char *, int64_t *);
 int		api_query_int(struct http_request *, const char *,
 		    int64_t, int64_t, int64_t *);
 char		*api_query_string(struct http_request *, const char *);
+int		api_method(struct http_request *, int, const char *);
+int		api_paging(struct http_request *, int64_t, int64_t *,
+		    int64_t *);
 void		api_error(struct http_request *, int, const char *,
 		    const char *, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));
