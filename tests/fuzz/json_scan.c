@@ -16,15 +16,7 @@
 
 #include "json_scan.h"
 
-#define CHECK(x)	do {						\
-	if (!(x)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n",		\
-		    __FILE__, __LINE__, #x);				\
-		abort();						\
-	}								\
-} while (0)
-
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz.h"
 
 /* The reference checker: a cursor over the bytes and the nesting depth. */
 struct ref {
