@@ -85,6 +85,8 @@ export class Gateway {
         BIND_ADDRESS: '127.0.0.1',
         WORKERS: '2',
         PID_FILE: path.join(this.dir, 'fusion.pid'),
+        // Well inside stop()'s own patience; shutdown tests set their own.
+        SHUTDOWN_GRACE_SECONDS: '2',
         ASAN_OPTIONS: `detect_leaks=0:abort_on_error=1:log_path=${asanLog}`,
         UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${asanLog}`,
         ...this.env,
