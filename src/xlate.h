@@ -1,0 +1,166 @@
+/*
+ * Translation between the wire formats the gateway speaks: OpenAI chat
+ * completions (the pivot every other pair goes through), Anthropic
+ * Messages and Gemini generateContent. Requests, whole answers, streams,
+ * errors and token counts. Pure: kore_json to read, kore_buf to write,
+ * sse.c to split streams; unit-tested without a Kore process.
+ *
+ * xlate.c dispatches and chains (Anthropic <-> Gemini goes through
+ * OpenAI); xlate_anthropic.c and xlate_gemini.c hold one format each.
+ */
+
+#ifndef __H_XLATE_H
+#define __H_XLATE_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kore/kore.h>
+
+#include "sse.h"
+
+#define XF_OPENAI		0	/* chat.completions */
+#define XF_ANTHROPIC		1	/* messages */
+#define XF_GEMINI		2	/* generateContent */
+
+/* Default max_tokens for Anthropic when an OpenAI client sets none. */
+#define XLATE_ANTHROPIC_MAX_TOKENS	4096
+
+struct xlate_usage {
+	int64_t		prompt_tokens;		/* -1: not reported */
+	int64_t		completion_tokens;	/* -1: not reported */
+};
+
+/*
+ * The state of one translated stream. Only xlate*.c look inside; the
+ * proxy keeps it per attempt and reads done and usage.
+ */
+struct xlate_stream {
+	int			 from;		/* the upstream's format */
+	int			 to;		/* the client's format */
+	char			 model[128];	/* the name the client used */
+	char			 id[64];	/* message / completion id */
+	int64_t			 created;
+	int			 done;		/* the upstream ended properly */
+	struct xlate_usage	 usage;
+
+	/* Per-format state (one of the two stages of a chain). */
+	int			 started;	/* first event sent */
+	int			 block;		/* open content block, -1 */
+	int			 block_type;
+	int			 nblocks;	/* blocks opened so far */
+	int			 tool_index;	/* OpenAI tool_calls index */
+	int			 ntools;
+	char			 finish[32];	/* finish / stop reason */
+	char			 err[256];	/* why the stream failed */
+
+	/* Anthropic <-> Gemini: the OpenAI stage in the middle. */
+	struct xlate_stream	*next;
+	struct sse_parser	 mid;
+	struct kore_buf		*midbuf;
+};
+
+/* xlate.c */
+int	xlate_format(const char *);
+const char	*xlate_format_name(int);
+
+/*
+ * A request body in format from (XF_OPENAI or XF_ANTHROPIC) as a body in
+ * format to, asking for model (Gemini names it in the URL, not the body)
+ * and for a stream when stream is set (OpenAI: with include_usage).
+ * Returns 0, or -1 with a message for the client's 400 in err.
+ */
+int	xlate_request(int from, int to, const void *body, size_t len,
+	    const char *model, int stream, struct kore_buf *out, char *err,
+	    size_t errlen);
+
+/*
+ * A complete successful answer in format from as an answer in format to
+ * naming model; usage is filled from it. Returns 0, or -1 when the
+ * upstream's answer is not what its format promises.
+ */
+int	xlate_response(int from, int to, const void *body, size_t len,
+	    const char *model, struct kore_buf *out, struct xlate_usage *);
+
+/*
+ * An upstream error answer (status, body in format from) as the body of
+ * the same error in format to. The message is kept; type and code are
+ * mapped from the status where the formats differ.
+ */
+void	xlate_error(int from, int to, int status, const void *body,
+	    size_t len, struct kore_buf *out);
+
+/* The message inside an error body of any of the formats, or "". */
+void	xlate_error_message(const void *body, size_t len, char *out,
+	    size_t outlen);
+
+/* A gateway error in format to: {"error":{...}} or Anthropic's shape. */
+void	xlate_error_body(int to, int status, const char *type,
+	    const char *code, const char *message, struct kore_buf *out);
+
+/*
+ * Streams. Feed each upstream event's data (JSON, or "[DONE]"); the
+ * client's events are appended to out, framed as SSE ("event: ...\n"
+ * for Anthropic, "data: ...\n\n"). xlate_stream_event returns -1 when the
+ * upstream sent an error event or bytes its format does not allow
+ * (st->err says why). xlate_stream_finish, at the end of the upstream
+ * stream, appends the closing events and returns 1 when the upstream
+ * ended properly, 0 when it was cut short (nothing is appended then).
+ */
+void	xlate_stream_init(struct xlate_stream *, int from, int to,
+	    const char *model, const char *id, int64_t created);
+void	xlate_stream_free(struct xlate_stream *);
+int	xlate_stream_event(struct xlate_stream *, const void *, size_t,
+	    struct kore_buf *);
+int	xlate_stream_finish(struct xlate_stream *, struct kore_buf *);
+
+/* An error event that ends a stream that has begun, in format to. */
+void	xlate_stream_error(int to, const char *message, struct kore_buf *);
+
+/*
+ * /v1/messages/count_tokens: an Anthropic count request as format to's
+ * (XF_ANTHROPIC: as is, with model; XF_GEMINI: countTokens), and its
+ * answer as {"input_tokens":N}. -1 on failure, with err for requests.
+ */
+int	xlate_count_request(int to, const void *, size_t, const char *,
+	    struct kore_buf *, char *, size_t);
+int	xlate_count_response(int from, const void *, size_t,
+	    struct kore_buf *, int64_t *);
+
+/*
+ * One format each, called by xlate.c only. "from"/"to" are seen from the
+ * format of the file: anthropic_request_from_openai turns an OpenAI
+ * request into an Anthropic one.
+ */
+
+/* xlate_anthropic.c */
+int	anthropic_request_from_openai(const void *, size_t, const char *,
+	    int, struct kore_buf *, char *, size_t);
+int	anthropic_request_to_openai(const void *, size_t, const char *, int,
+	    struct kore_buf *, char *, size_t);
+int	anthropic_response_to_openai(const void *, size_t, const char *,
+	    struct kore_buf *, struct xlate_usage *);
+int	anthropic_response_from_openai(const void *, size_t, const char *,
+	    struct kore_buf *, struct xlate_usage *);
+int	anthropic_stream_to_openai(struct xlate_stream *, const void *,
+	    size_t, struct kore_buf *);
+int	anthropic_stream_from_openai(struct xlate_stream *, const void *,
+	    size_t, struct kore_buf *);
+int	anthropic_stream_finish_from_openai(struct xlate_stream *,
+	    struct kore_buf *);
+void	anthropic_error_body(int, const char *, struct kore_buf *);
+
+/* xlate_gemini.c */
+int	gemini_request_from_openai(const void *, size_t, const char *, int,
+	    struct kore_buf *, char *, size_t);
+int	gemini_response_to_openai(const void *, size_t, const char *,
+	    struct kore_buf *, struct xlate_usage *);
+int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
+	    struct kore_buf *);
+int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
+	    size_t);
+int	gemini_count_response(const void *, size_t, int64_t *);
+
+#endif
