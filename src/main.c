@@ -36,8 +36,20 @@ extern char	*keymgr_runas_user;
 
 struct fusion_config	fusion_cfg;
 
-/* What the workers need beyond Kore's own filter: SQLite's file I/O. */
+/*
+ * What the workers need beyond Kore's own filter: SQLite's file I/O, and
+ * the thread curl starts to resolve an upstream's host name. glibc starts
+ * threads with clone3 and falls back to clone (which Kore's curl filter
+ * allows) when clone3 answers ENOSYS; unlisted, clone3 killed the worker
+ * on the first upstream named by host (any real provider). A new thread
+ * registers rseq (glibc aborts the thread if that fails); ASan's thread
+ * start also asks gettid and sched_getaffinity.
+ */
 KORE_SECCOMP_FILTER("fusion",
+	KORE_SYSCALL_DENY(clone3, ENOSYS),
+	KORE_SYSCALL_ALLOW(rseq),
+	KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
 	KORE_SYSCALL_ALLOW(pread64),
 	KORE_SYSCALL_ALLOW(pwrite64),
 	KORE_SYSCALL_ALLOW(fsync),
