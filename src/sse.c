@@ -67,6 +67,8 @@ sse_feed(struct sse_parser *p, const void *data, size_t len)
 	if (p->off > 0) {
 		memmove(p->buf, p->buf + p->off, p->len - p->off);
 		p->len -= p->off;
+		p->pos -= p->off;
+		p->scan -= p->off;
 		p->off = 0;
 	}
 
@@ -81,10 +83,10 @@ sse_feed(struct sse_parser *p, const void *data, size_t len)
 }
 
 /*
- * Find the end of the line starting at pos: *eol is where its text ends,
- * *next where the following line starts. 0 when the line is incomplete.
- * A lone "\r" at the end of the buffer may still be followed by "\n", so
- * it only counts once another byte is there.
+ * Find the end of a line, looking from pos on: *eol is where its text
+ * ends, *next where the following line starts. 0 when the line is
+ * incomplete. A lone "\r" at the end of the buffer may still be followed
+ * by "\n", so it only counts once another byte is there.
  */
 static int
 line_end(const char *buf, size_t len, size_t pos, size_t *eol, size_t *next)
@@ -112,58 +114,70 @@ line_end(const char *buf, size_t len, size_t pos, size_t *eol, size_t *next)
 /*
  * The next complete event, if any (1), else 0. The pointers in ev stay
  * valid until the next sse_feed() or sse_next().
+ *
+ * An event that arrives in many pieces is read once: the lines already
+ * read and where the search for the current line's end stopped are kept
+ * between calls, so a long event costs time in proportion to its length,
+ * not to its length times the number of pieces.
  */
 int
 sse_next(struct sse_parser *p, struct sse_event *ev)
 {
-	size_t		pos, eol, next, dlen, vstart;
+	size_t		eol, next, vstart;
 	const char	*line;
 
 	memset(ev, 0, sizeof(*ev));
-	dlen = 0;
-	pos = p->off;
 
 	for (;;) {
-		if (!line_end(p->buf, p->len, pos, &eol, &next))
+		if (!line_end(p->buf, p->len, p->scan, &eol, &next)) {
+			/* Nothing before here ends the line; a final "\r" is
+			 * looked at again with the byte after it. */
+			p->scan = p->len;
+			if (p->scan > p->pos && p->buf[p->scan - 1] == '\r')
+				p->scan--;
 			return (0);
+		}
 
-		if (eol == pos) {
+		if (eol == p->pos) {
 			/* Blank line: the event ends here. */
-			if (pos == p->off) {
+			if (p->pos == p->off) {
 				/* Stray blank line between events. */
-				p->off = next;
-				pos = next;
+				p->off = p->pos = p->scan = next;
 				continue;
 			}
 			break;
 		}
 
-		line = p->buf + pos;
-		if (eol - pos >= 5 && memcmp(line, "data:", 5) == 0) {
+		line = p->buf + p->pos;
+		if (eol - p->pos >= 5 && memcmp(line, "data:", 5) == 0) {
 			vstart = 5;
-			if (eol - pos > 5 && line[5] == ' ')
+			if (eol - p->pos > 5 && line[5] == ' ')
 				vstart = 6;
 			p->data = grow(p->data, &p->data_cap,
-			    dlen + (eol - pos - vstart) + 2);
-			if (ev->has_data)
-				p->data[dlen++] = '\n';
-			memcpy(p->data + dlen, line + vstart,
-			    eol - pos - vstart);
-			dlen += eol - pos - vstart;
-			ev->has_data = 1;
+			    p->data_len + (eol - p->pos - vstart) + 2);
+			if (p->has_data)
+				p->data[p->data_len++] = '\n';
+			memcpy(p->data + p->data_len, line + vstart,
+			    eol - p->pos - vstart);
+			p->data_len += eol - p->pos - vstart;
+			p->has_data = 1;
 		}
-		pos = next;
+		p->pos = p->scan = next;
 	}
 
 	ev->raw = p->buf + p->off;
 	ev->raw_len = next - p->off;
-	if (ev->has_data) {
-		p->data[dlen] = '\0';
+	if (p->has_data) {
+		p->data[p->data_len] = '\0';
+		ev->has_data = 1;
 		ev->data = p->data;
-		ev->data_len = dlen;
-		ev->done = (dlen == 6 && memcmp(p->data, "[DONE]", 6) == 0);
+		ev->data_len = p->data_len;
+		ev->done = (p->data_len == 6 &&
+		    memcmp(p->data, "[DONE]", 6) == 0);
 	}
-	p->off = next;
+	p->off = p->pos = p->scan = next;
+	p->data_len = 0;
+	p->has_data = 0;
 
 	return (1);
 }

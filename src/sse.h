@@ -14,8 +14,13 @@ struct sse_parser {
 	size_t		 len;		/* bytes held */
 	size_t		 cap;
 	size_t		 off;		/* start of the next event */
-	char		*data;		/* data of the last event returned */
+	size_t		 pos;		/* next line of that event to read */
+	size_t		 scan;		/* where its line end is sought */
+	char		*data;		/* data of the event being read, or
+					   of the last one returned */
+	size_t		 data_len;
 	size_t		 data_cap;
+	int		 has_data;
 };
 
 /* One event: its raw bytes (with the blank line) and its joined data. */
