@@ -55,6 +55,10 @@ $(KORE_COPY)/.patched: $(KORE_PATCHES)
 # $(1): flavor (dev or asan), $(2): Kore flavor.
 define stage
 	mkdir -p $(BUILD)/$(1)/fusion/conf
+	# kodev does not know which objects include a header: after a header
+	# changes, everything is compiled again.
+	if [ -n "$$(find src -name '*.h' -newer $(BUILD)/$(1)/fusion/fusion \
+	    2>/dev/null)" ]; then rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	ln -sfn ../../../src $(BUILD)/$(1)/fusion/src
 	ln -sfn ../../../cert $(BUILD)/$(1)/fusion/cert
 	mkdir -p assets && ln -sfn ../../../assets $(BUILD)/$(1)/fusion/assets
