@@ -30,6 +30,7 @@ struct fusion_config {
 	u_int32_t	 cooldown_max;
 	u_int32_t	 log_flush_ms;
 	u_int32_t	 stream_buffer_max;	/* bytes queued for a client */
+	u_int32_t	 response_max;	/* bytes of a non-streamed answer */
 };
 
 extern struct fusion_config	fusion_cfg;

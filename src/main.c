@@ -258,6 +258,8 @@ kore_parent_configure(int argc, char **argv)
 	fusion_cfg.log_flush_ms = env_uint("LOG_FLUSH_MS", 500, 10, 60000);
 	fusion_cfg.stream_buffer_max = env_uint("STREAM_BUFFER_MAX_BYTES",
 	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
+	fusion_cfg.response_max = env_uint("RESPONSE_MAX_BYTES",
+	    64 * 1024 * 1024, 65536, 1024 * 1024 * 1024);
 
 	worker_drain_ms = 1000ULL * env_uint("SHUTDOWN_GRACE_SECONDS", 8, 0,
 	    3600);

@@ -580,7 +580,7 @@ proxy_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return (len);
 	}
 
-	if (px->resp->offset + len > PROXY_RESP_MAX) {
+	if (px->resp->offset + len > fusion_cfg.response_max) {
 		(void)kore_strlcpy(px->abort_reason, "the upstream answer "
 		    "exceeds the size limit", sizeof(px->abort_reason));
 		px->aborted = 1;
@@ -704,7 +704,7 @@ proxy_settle(struct proxy *px)
 			return;
 		}
 
-		if (px->timed_out)
+		if (px->timed_out && px->abort_reason[0] == '\0')
 			(void)snprintf(why, sizeof(why), "the upstream stream "
 			    "stalled for more than %" PRId64 " ms",
 			    pk->provider->timeout_ms);
@@ -729,7 +729,11 @@ proxy_settle(struct proxy *px)
 	}
 
 	failover_key = 0;
-	if (px->timed_out) {
+	if (px->timed_out && px->abort_reason[0] != '\0') {
+		(void)kore_strlcpy(why, px->abort_reason, sizeof(why));
+		px->last_timeout = 1;
+		px->last_status = 0;
+	} else if (px->timed_out) {
 		(void)snprintf(why, sizeof(why), "no answer within %" PRId64
 		    " ms", pk->provider->timeout_ms);
 		px->last_timeout = 1;
@@ -892,7 +896,11 @@ proxy_watchdog(void *arg, u_int64_t now)
 			continue;
 
 		px->timed_out = 1;
-		px->status = px->status ? px->status : 0;
+		if (now - px->start >= fusion_cfg.deadline_ms) {
+			(void)snprintf(px->abort_reason,
+			    sizeof(px->abort_reason), "the request passed its "
+			    "deadline of %u ms", fusion_cfg.deadline_ms);
+		}
 		kore_curl_cleanup(&px->curl);
 		px->curl.result = CURLE_OPERATION_TIMEDOUT;
 		px->curl_live = 0;

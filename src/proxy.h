@@ -17,7 +17,6 @@
 #include "sse.h"
 
 #define PROXY_MEMBERS_MAX	256
-#define PROXY_RESP_MAX		(64 * 1024 * 1024)
 #define PROXY_ERRBODY_MAX	(64 * 1024)
 #define PROXY_WATCHDOG_MS	50
 
