@@ -36,7 +36,17 @@
 //   'hang'       never answers (no headers).
 //   'malformed'  200, content-type application/json, a body that is not JSON.
 //   'truncated'  200 with a content-length larger than what is sent, then
-//                the connection is closed.
+//                the connection is closed. Streaming: `after` content chunks
+//                (default 1), then an event whose JSON is cut short, then
+//                a clean end (no [DONE]).
+//   'endless'    never finishes but never goes quiet: streaming, a content
+//                chunk every intervalMs (default 100) until the client
+//                leaves; not streaming, the start of a JSON body and then
+//                a space every intervalMs.
+//   'huge'       an answer of about `bytes` bytes (default 80 MiB):
+//                not streaming, one chat completion whose content is that
+//                long; streaming, the role chunk and then one event that
+//                long, then [DONE].
 //
 // Shorthands: 'ok', 'hang', 'stall', 'reset', 'malformed', 'truncated' and
 // numeric statuses: 500 or '500' is { type: 'error', status: 500 }.
@@ -139,7 +149,10 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     req.on('end', () => { handle(req, res, Buffer.concat(chunks)).catch(() => res.destroy()); });
   });
   server.keepAliveTimeout = 5000;
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  // A mock never keeps the test process alive by itself, even when a
+  // failed test's later after-hooks (which close it) did not run.
+  server.unref();
+  server.on('connection', (s) => { s.unref(); sockets.add(s); s.on('close', () => sockets.delete(s)); });
 
   async function handle(req, res, rawBuf) {
     const url = new URL(req.url, 'http://x');
@@ -201,7 +214,8 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
       res.end(text);
       return;
     }
-    if (b.type === 'truncated') {
+    const wantsStream = typeof body === 'object' && body !== null && body.stream === true;
+    if (b.type === 'truncated' && !wantsStream) {
       const text = '{"id":"chatcmpl-truncated","object":"chat.completion","choices":[';
       res.writeHead(200, { ...common, 'content-type': 'application/json', 'content-length': '4096' });
       res.write(text);
@@ -231,6 +245,35 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
       else sendJson(404, openaiErrorBody(404, { model: id }));
       return;
     }
+    // Writes n bytes of filler, waiting when the socket is full.
+    const filler = async (n) => {
+      const piece = Buffer.alloc(64 * 1024, 'x');
+      for (let left = n; left > 0 && !res.destroyed; left -= piece.length) {
+        if (!res.write(left >= piece.length ? piece : piece.subarray(0, left))) {
+          await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+        }
+      }
+    };
+    if (b.type === 'huge' && !wantsStream) {
+      const head = `{"id":"chatcmpl-huge","object":"chat.completion","created":1,"model":"${model}","choices":[{"index":0,"message":{"role":"assistant","content":"`;
+      const tail = '"},"finish_reason":"stop"}]}';
+      const n = b.bytes ?? 80 * 1024 * 1024;
+      res.writeHead(200, { ...common, 'content-type': 'application/json', 'content-length': String(head.length + n + tail.length) });
+      res.write(head);
+      await filler(n);
+      if (!res.destroyed) res.end(tail);
+      return;
+    }
+    if (b.type === 'endless' && !wantsStream) {
+      res.writeHead(200, { ...common, 'content-type': 'application/json' });
+      res.write('{"id":"chatcmpl-endless","object":"chat.completion","choices":[');
+      while (!res.destroyed) {
+        await later(b.intervalMs ?? 100);
+        if (!res.destroyed) res.write(' ');
+      }
+      return;
+    }
+
     if (req.method !== 'POST') { sendJson(404, openaiErrorBody(0, { path: p, method: req.method })); return; }
     if (typeof body !== 'object' || body === null) {
       sendJson(400, { error: { message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)", type: 'invalid_request_error', param: null, code: null } });
@@ -287,9 +330,25 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
         : { ...base, choices: [{ text, index: 0, logprobs: null, finish_reason: finish }], ...u });
       const send = (obj) => { if (!res.destroyed) res.write(`data: ${JSON.stringify(obj)}\n\n`); };
       const delay = b.chunkDelayMs ?? 0;
-      const stopAfter = (b.type === 'stall' || b.type === 'reset') ? (b.after ?? 1) : Infinity;
+      const stopAfter = (b.type === 'stall' || b.type === 'reset' || b.type === 'truncated') ? (b.after ?? 1) : Infinity;
 
       if (chat) send(chunk('', null, true));
+      if (b.type === 'huge') {
+        const head = `data: ${JSON.stringify(chunk('', null))}`;
+        const cut = head.indexOf('"content":"') + '"content":"'.length;
+        res.write(head.slice(0, cut));
+        await filler(b.bytes ?? 80 * 1024 * 1024);
+        if (!res.destroyed) res.end(`${head.slice(cut)}\n\ndata: [DONE]\n\n`);
+        return;
+      }
+      if (b.type === 'endless') {
+        while (!res.destroyed) {
+          await later(b.intervalMs ?? 100);
+          send(chunk('more ', null));
+          rec.chunksSent++;
+        }
+        return;
+      }
       for (let i = 0; i < parts.length; i++) {
         if (rec.chunksSent >= stopAfter) break;
         if (delay && (i > 0 || chat)) await later(delay);
@@ -300,6 +359,10 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
       }
       if (b.type === 'stall') return;
       if (b.type === 'reset') { await later(20); destroy(); return; }
+      if (b.type === 'truncated') {
+        if (!res.destroyed) res.end(`data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"cut sh`);
+        return;
+      }
       if (delay) await later(delay);
       if (res.destroyed) return;
       send(chunk('', 'stop'));
