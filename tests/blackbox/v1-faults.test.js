@@ -144,6 +144,10 @@ async function cell(f, row, c, expect, { ck, fault, healthy }) {
     if (expect.status === 429) assert.equal(r.headers['retry-after'], '7', `${what}: Retry-After passed on`);
     if (c.healthy) assert.equal(healthy.requests.filter((q) => q.body?.model === model).length, 0, what);
   }
+  if (/endless/.test(row)) {
+    const message = expect.event ? r.events.at(-1)?.json?.error?.message : r.json?.error?.message;
+    assert.match(message ?? '', /deadline/, `${what}: the error names the deadline`);
+  }
   if (fault) {
     assert.ok(fault.requests.filter((q) => q.body?.model === model).length <= 1, `${what}: the faulty candidate was tried once`);
   }

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { freePort } from './harness.js';
-import { fusion, chatBody, contentEvents, rawRequest, assertOpenAIError, within, sleep } from './v1-helpers.js';
+import { fusion, chatBody, contentEvents, sleep } from './v1-helpers.js';
 
 const streamBody = (extra = {}) => chatBody('gpt-4o', { stream: true, ...extra });
 
@@ -110,35 +109,8 @@ test('completions stream too, with the same usage handling', async (t) => {
   assert.equal(up.requests[0].body.stream_options?.include_usage, true);
 });
 
-for (const [label, behaviour, refused] of [['500', 500, false], ['429', { type: 'error', status: 429, retryAfter: 30 }, false], ['a refused connection', null, true], ['a slow first byte', { delayMs: 5000 }, false]]) {
-  test(`failover before the first byte (${label}): the client sees one clean stream`, async (t) => {
-    const f = await fusion(t);
-    const first = await f.upstream({ name: 'first' });
-    const second = await f.upstream({ name: 'second' });
-    first.behave('default', behaviour ?? 'ok');
-    second.behave('default', { content: 'clean stream here', chunks: 3 });
-    const gHi = await f.group({ priority: 10 });
-    const gLo = await f.group({ priority: 0 });
-    await f.provider(gHi, refused ? null : first, { timeout_ms: 500, ...(refused ? { base_url: `http://127.0.0.1:${await freePort()}/v1` } : {}) });
-    await f.provider(gLo, second);
-    const ck = await f.clientKey();
-    const s = await f.stream(ck.key, streamBody(), { timeoutMs: 10000 });
-    assert.equal(s.status, 200);
-    assert.equal(s.error, null, String(s.error));
-    assert.equal(s.done, true);
-    assert.equal(contentEvents(s.events).map((e) => e.json.choices[0].delta.content).join(''), 'clean stream here');
-    assert.equal(s.events.filter((e) => e.json?.choices?.[0]?.delta?.role).length, 1, 'one role chunk: one stream');
-    assert.equal(s.events.filter((e) => e.json?.error).length, 0);
-    assert.equal(second.served(), 1);
-  });
-}
-
-test('a streamed request whose every attempt fails before the first byte gets a JSON error, not a stream', async (t) => {
-  const { f, ck } = await setup(t, { behaviour: 500 });
-  const r = await within(10000, f.chat(ck.key, streamBody()));
-  assertOpenAIError(r, 502, 'upstream_error');
-  assert.match(r.headers['content-type'], /application\/json/);
-});
+// Failover before the first byte, and the JSON error when every attempt
+// fails before it: the fault matrix in v1-faults.test.js.
 
 test('a reset after the first bytes: an explicit error event, no [DONE], no failover', async (t) => {
   const { f, up, up2, ck } = await setup(t, { behaviour: { type: 'reset', after: 2, content: 'a b c d e', chunks: 5 }, second: true });
