@@ -56,9 +56,11 @@ $(KORE_COPY)/.patched: $(KORE_PATCHES)
 define stage
 	mkdir -p $(BUILD)/$(1)/fusion/conf
 	# kodev does not know which objects include a header: after a header
-	# changes, everything is compiled again.
-	if [ -n "$$(find src -name '*.h' -newer $(BUILD)/$(1)/fusion/fusion \
-	    2>/dev/null)" ]; then rm -rf $(BUILD)/$(1)/fusion/.objs; fi
+	# (ours or a patched Kore's) changes, everything is compiled again.
+	if [ -n "$$(find src $(KORE_COPY)/.patched -name '*.h' -newer \
+	    $(BUILD)/$(1)/fusion/fusion -o -name .patched -newer \
+	    $(BUILD)/$(1)/fusion/fusion 2>/dev/null)" ]; then \
+	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	ln -sfn ../../../src $(BUILD)/$(1)/fusion/src
 	ln -sfn ../../../cert $(BUILD)/$(1)/fusion/cert
 	mkdir -p assets && ln -sfn ../../../assets $(BUILD)/$(1)/fusion/assets
