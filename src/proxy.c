@@ -223,10 +223,23 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
+	/* The fields the gateway reads itself are checked here; the rest
+	 * is the upstream's to judge. */
 	m = json_scan_find(px->body, px->members, px->nmembers, "stream");
+	if (m != NULL && m->type != JSON_TRUE && m->type != JSON_FALSE &&
+	    m->type != JSON_NULL) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_type",
+		    "'stream' must be a boolean");
+		return (KORE_RESULT_ERROR);
+	}
 	px->stream = (m != NULL && m->type == JSON_TRUE);
 	so = json_scan_find(px->body, px->members, px->nmembers,
 	    "stream_options");
+	if (so != NULL && so->type != JSON_OBJECT && so->type != JSON_NULL) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_type",
+		    "'stream_options' must be an object");
+		return (KORE_RESULT_ERROR);
+	}
 	if (px->stream && so != NULL && so->type == JSON_OBJECT) {
 		nsub = json_scan_object(px->body + so->value, so->value_len,
 		    sub, 16, &sub_end);
