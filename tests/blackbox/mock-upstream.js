@@ -81,6 +81,28 @@ export function openaiErrorBody(status, { key = '', model = 'gpt-4o', path = '/v
   }
 }
 
+// What OpenAI expects of each top-level chat field (null is allowed for
+// the optional ones), and its answer to a value of another type.
+const CHAT_TYPES = {
+  model: ['string'], messages: ['array'], stream: ['boolean'], stream_options: ['object'],
+  temperature: ['number'], top_p: ['number'], presence_penalty: ['number'], frequency_penalty: ['number'],
+  n: ['integer'], max_tokens: ['integer'], max_completion_tokens: ['integer'], seed: ['integer'],
+  stop: ['string', 'array'], logit_bias: ['object'], user: ['string'], tools: ['array'],
+  tool_choice: ['string', 'object'], response_format: ['object'], logprobs: ['boolean'],
+  top_logprobs: ['integer'], parallel_tool_calls: ['boolean'], metadata: ['object'], store: ['boolean'],
+};
+const jsonType = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
+export function chatTypeError(body) {
+  for (const [field, want] of Object.entries(CHAT_TYPES)) {
+    if (!(field in body) || (body[field] === null && field !== 'model' && field !== 'messages')) continue;
+    const got = jsonType(body[field]);
+    if (want.includes(got) || (got === 'integer' && want.includes('number'))) continue;
+    const names = { string: 'a string', array: 'an array', object: 'an object', number: 'a decimal', integer: 'an integer', boolean: 'a boolean', null: 'null' };
+    return { error: { message: `Invalid type for '${field}': expected ${want.map((w) => names[w]).join(' or ')}, but got ${names[got]} instead.`, type: 'invalid_request_error', param: field, code: 'invalid_type' } };
+  }
+  return null;
+}
+
 function normalise(b) {
   if (b === undefined || b === null) return { type: 'ok' };
   if (typeof b === 'number' || (typeof b === 'string' && /^\d{3}$/.test(b))) return { type: 'error', status: Number(b) };
@@ -278,6 +300,12 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     if (typeof body !== 'object' || body === null) {
       sendJson(400, { error: { message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)", type: 'invalid_request_error', param: null, code: null } });
       return;
+    }
+
+    // Types of chat fields, checked as OpenAI does (400 invalid_type).
+    if (p === '/v1/chat/completions') {
+      const bad = chatTypeError(body);
+      if (bad) { sendJson(400, bad); return; }
     }
 
     const streaming = body.stream === true;

@@ -1,0 +1,289 @@
+// Bad clients and bad input: malformed, truncated and non-UTF-8 bodies,
+// wrong types, bodies and headers over the limits, slow-loris clients,
+// thousands of idle connections, pipelining and a client that stops
+// reading a stream. Each gets a clear answer in OpenAI's error shape or a
+// timely close, and the gateway keeps serving everyone else meanwhile.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import { fusion, chatBody, assertOpenAIError, sleep } from './v1-helpers.js';
+
+// conf/fusion.conf: http_header_max 8192, http_header_timeout 10 (s).
+const HEADER_TIMEOUT_MS = 10000;
+
+async function setup(t, env = {}) {
+  const f = await fusion(t, { env });
+  const up = await f.upstream({ name: 'first' });
+  const other = await f.upstream({ name: 'second' });
+  const gHi = await f.group({ priority: 10 });
+  const gLo = await f.group({ priority: 0 });
+  const p = await f.provider(gHi, up);
+  await f.provider(gLo, other);
+  const ck = await f.clientKey();
+  return { f, up, other, p, ck };
+}
+
+// Parses HTTP/1.1 responses (content-length or chunked bodies) off a
+// stream of bytes; returns the complete ones and the bytes left over.
+function parseResponses(buf) {
+  const out = [];
+  let rest = buf;
+  for (;;) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.subarray(0, end).toString('latin1').split('\r\n');
+    const status = Number(head[0].split(' ')[1]);
+    const headers = {};
+    for (const l of head.slice(1)) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+    }
+    let body;
+    let next;
+    if (headers['transfer-encoding'] === 'chunked') {
+      let pos = end + 4;
+      const parts = [];
+      for (;;) {
+        const le = rest.indexOf('\r\n', pos);
+        if (le < 0) return { out, rest };
+        const size = parseInt(rest.subarray(pos, le).toString(), 16);
+        if (rest.length < le + 2 + size + 2) return { out, rest };
+        parts.push(rest.subarray(le + 2, le + 2 + size));
+        pos = le + 2 + size + 2;
+        if (size === 0) break;
+      }
+      body = Buffer.concat(parts);
+      next = pos;
+    } else {
+      const len = Number(headers['content-length'] || 0);
+      if (rest.length < end + 4 + len) break;
+      body = rest.subarray(end + 4, end + 4 + len);
+      next = end + 4 + len;
+    }
+    const text = body.toString('utf8');
+    let json;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    out.push({ status, headers, text, json });
+    rest = rest.subarray(next);
+  }
+  return { out, rest };
+}
+
+// Writes bytes on a fresh connection and collects what comes back until
+// `count` responses arrived, the gateway closed, or ms passed.
+function exchange(port, data, { count = 1, ms = 5000 } = {}) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    const t0 = Date.now();
+    let settled = false;
+    const done = (closed) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const { out } = parseResponses(buf);
+      s.destroy();
+      resolve({ responses: out, closed, after: Date.now() - t0, raw: buf.toString('latin1') });
+    };
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (parseResponses(buf).out.length >= count) done(false);
+    });
+    s.on('close', () => done(true));
+    s.on('error', () => {});
+    const timer = setTimeout(() => done(false), ms);
+    for (const part of [].concat(data)) s.write(part);
+  });
+}
+
+const request = (method, path, { key, body, headers = {} } = {}) => {
+  const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  let h = `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n`;
+  if (key) h += `authorization: Bearer ${key}\r\n`;
+  for (const [k, v] of Object.entries(headers)) h += `${k}: ${v}\r\n`;
+  if (b) h += `content-type: application/json\r\ncontent-length: ${b.length}\r\n`;
+  return Buffer.concat([Buffer.from(`${h}\r\n`), b ?? Buffer.alloc(0)]);
+};
+
+const workerFds = (gw) => gw.pids().filter((p) => /\[wrk/.test(p.title))
+  .reduce((n, p) => n + fs.readdirSync(`/proc/${p.pid}/fd`).length, 0);
+
+test('malformed, truncated and non-UTF-8 bodies: 400 in OpenAI shape, nothing forwarded', async (t) => {
+  const { f, up, ck } = await setup(t);
+  const bodies = [
+    '{"model":"gpt-4o","messages":[', '{', '{"model":"gpt-4o",}', '{"model":"gpt-4o"}{}', '[]', '"gpt-4o"',
+    'null', '{"model":"gpt-4o","messages":[{"role":"user","content":"x"}]} trailing', '',
+    // Not UTF-8: a lone continuation byte, an overlong "/", a surrogate, a cut sequence.
+    Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"\x80"}]}', 'latin1'),
+    Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"\xc0\xaf"}]}', 'latin1'),
+    Buffer.from('{"model":"gpt-4o","messages":[{"role":"user","content":"\xed\xa0\x80"}]}', 'latin1'),
+    Buffer.from('{"model":"gpt-4o\xe2\x82","messages":[]}', 'latin1'),
+  ];
+  for (const raw of bodies) {
+    const [r] = (await exchange(f.gw.port, request('POST', '/v1/chat/completions', { key: ck.key, body: raw }))).responses;
+    assert.ok(r, `no answer to ${JSON.stringify(raw.toString('latin1'))}`);
+    assertOpenAIError(r, 400);
+    assert.match(r.json.error.code, /^invalid_(json|request)$/, r.text);
+  }
+  // The admin API refuses non-UTF-8 input too.
+  const [a] = (await exchange(f.gw.port, request('POST', '/api/admin/groups', {
+    headers: { authorization: `Bearer ${f.token}` }, body: Buffer.from('{"name":"g\xff"}', 'latin1'),
+  }))).responses;
+  assertOpenAIError(a, 400);
+  assert.equal(up.requests.length, 0, 'nothing reached the upstream');
+  assert.equal((await f.chat(ck.key)).status, 200, 'the gateway serves on');
+});
+
+test('wrong types in every top-level chat field: one clear 400, no failover, no key damage', async (t) => {
+  const { f, up, other, p, ck } = await setup(t);
+  const wrong = {
+    model: 42, messages: 'hello', stream: 'yes', stream_options: 'usage', temperature: 'hot', top_p: [], n: '2',
+    max_tokens: 1.5, max_completion_tokens: '9', stop: 5, logit_bias: [], user: 7, tools: {}, tool_choice: 3,
+    response_format: 'json', seed: 's', presence_penalty: 'p', frequency_penalty: {}, logprobs: 'yes',
+    top_logprobs: true, parallel_tool_calls: 1, metadata: 'm', store: 'no',
+  };
+  for (const [field, value] of Object.entries(wrong)) {
+    const body = { ...chatBody(), [field]: value };
+    const r = await f.chat(ck.key, body);
+    assertOpenAIError(r, 400);
+    assert.ok(r.json.error.message.includes(`'${field}'`), `${field}: the message names the field: ${r.text}`);
+  }
+  assert.equal(other.served(), 0, 'a client error never fails over');
+  assert.equal((await f.keyState(p.keys[0].id)).status, 'active');
+  // model, stream and stream_options are the gateway's own to check.
+  assert.equal(up.requests.filter((q) => ['model', 'stream', 'stream_options'].some((k) => k in q.body && typeof q.body[k] !== { model: 'string', stream: 'boolean', stream_options: 'object' }[k])).length, 0);
+  assert.equal(up.served(), Object.keys(wrong).length - 3);
+});
+
+test('a body over BODY_MAX_BYTES: 413 in OpenAI shape, answered before the body is read', async (t) => {
+  const { f, up, ck } = await setup(t, { BODY_MAX_BYTES: '65536' });
+  // Only the headers: the gateway must not wait for 100 MB.
+  const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ck.key}\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n`;
+  const r = await exchange(f.gw.port, head);
+  assertOpenAIError(r.responses[0], 413, 'request_too_large');
+  assert.match(r.responses[0].headers['content-type'], /application\/json/);
+  // A real oversized body through a normal client.
+  const big = await f.chat(ck.key, chatBody('gpt-4o', { messages: [{ role: 'user', content: 'x'.repeat(100000) }] }));
+  assertOpenAIError(big, 413, 'request_too_large');
+  assert.equal(up.requests.length, 0);
+  assert.equal((await f.chat(ck.key)).status, 200);
+});
+
+test('headers or a request line over http_header_max: 431 in OpenAI shape, then the connection closes', async (t) => {
+  const { f, ck } = await setup(t);
+  const big = await exchange(f.gw.port, `GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`, { count: 2 });
+  assertOpenAIError(big.responses[0], 431, 'headers_too_large');
+  assert.equal(big.closed, true);
+  const longUrl = await exchange(f.gw.port, `GET /v1/${'a'.repeat(9000)} HTTP/1.1\r\nhost: x\r\n\r\n`, { count: 2 });
+  assertOpenAIError(longUrl.responses[0], 431, 'headers_too_large');
+  // Other answers Kore writes itself are in the same shape.
+  const noLength = await exchange(f.gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n\r\n', { count: 2 });
+  assertOpenAIError(noLength.responses[0], 411, 'length_required');
+  const garbage = await exchange(f.gw.port, '\x00\x01 nonsense\r\n\r\n', { count: 2 });
+  assertOpenAIError(garbage.responses[0], 400, 'bad_request');
+  assert.equal((await f.chat(ck.key)).status, 200);
+});
+
+test('slow-loris and 2000 idle connections are closed within the header timeout while a normal client is served', async (t) => {
+  const { f, ck } = await setup(t);
+  const fdsBefore = workerFds(f.gw);
+  const t0 = Date.now();
+
+  // 2000 connections that send nothing; 20 that trickle their headers a
+  // byte every 300 ms (they would need about a minute to finish).
+  const idle = [];
+  for (let i = 0; i < 2000; i++) {
+    idle.push(new Promise((resolve) => {
+      const s = net.connect(f.gw.port, '127.0.0.1');
+      let data = '';
+      s.on('data', (d) => { data += d; });
+      s.on('close', () => resolve({ at: Date.now() - t0, data }));
+      s.on('error', () => {});
+    }));
+  }
+  const loris = [];
+  for (let i = 0; i < 20; i++) {
+    loris.push(new Promise((resolve) => {
+      const s = net.connect(f.gw.port, '127.0.0.1');
+      const msg = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ck.key}\r\nx-pad: ${'p'.repeat(200)}\r\n\r\n`;
+      let i2 = 0;
+      let data = '';
+      const iv = setInterval(() => { if (!s.destroyed && i2 < msg.length) s.write(msg[i2++]); }, 300);
+      s.on('data', (d) => { data += d; });
+      s.on('close', () => { clearInterval(iv); resolve({ at: Date.now() - t0, data }); });
+      s.on('error', () => {});
+    }));
+  }
+
+  // Meanwhile a normal client is served, again and again.
+  let served = 0;
+  while (Date.now() - t0 < HEADER_TIMEOUT_MS - 2000) {
+    const r = await f.chat(ck.key);
+    assert.equal(r.status, 200, r.text);
+    served++;
+    await sleep(200);
+  }
+  assert.ok(served >= 10);
+
+  const closed = await Promise.race([
+    Promise.all([...idle, ...loris]),
+    sleep(HEADER_TIMEOUT_MS + 8000).then(() => null),
+  ]);
+  assert.ok(closed, 'some slow or idle connection was still open long after the header timeout');
+  const late = closed.filter((c) => c.at > HEADER_TIMEOUT_MS + 5000);
+  assert.equal(late.length, 0, `closed late: ${late.slice(0, 3).map((c) => c.at)}`);
+  // Each one was told why.
+  for (const c of closed.slice(-20)) assert.match(c.data, /^HTTP\/1\.1 408 [^]*"code":"request_timeout"/, c.data);
+  assert.equal((await f.chat(ck.key)).status, 200);
+  // The gateway holds no more descriptors than before.
+  let fdsAfter;
+  for (let i = 0; i < 20 && (fdsAfter = workerFds(f.gw)) > fdsBefore + 2; i++) await sleep(100);
+  assert.ok(fdsAfter <= fdsBefore + 2, `descriptors: ${fdsBefore} before, ${fdsAfter} after`);
+});
+
+test('pipelined requests on one connection are answered one by one, in order', async (t) => {
+  const { f, up, ck } = await setup(t);
+  const reqs = [
+    request('GET', '/v1/models', { key: ck.key }),
+    request('POST', '/v1/chat/completions', { key: ck.key, body: chatBody('gpt-4o', { messages: [{ role: 'user', content: 'first' }] }) }),
+    request('GET', '/v1/models'),
+    request('POST', '/v1/chat/completions', { key: ck.key, body: chatBody('gpt-4o', { messages: [{ role: 'user', content: 'second' }], stream: true }) }),
+    request('POST', '/v1/chat/completions', { key: ck.key, body: chatBody('gpt-4o', { messages: [{ role: 'user', content: 'third' }] }) }),
+  ];
+  // All in one write, as a pipelining client sends them.
+  const r = await exchange(f.gw.port, Buffer.concat(reqs), { count: reqs.length, ms: 10000 });
+  assert.equal(r.responses.length, reqs.length, `got ${r.responses.length} answers:\n${r.raw.slice(0, 2000)}`);
+  assert.deepEqual(r.responses.map((x) => x.status), [200, 200, 401, 200, 200]);
+  assert.equal(r.responses[0].json.object, 'list');
+  assert.equal(r.responses[1].json.object, 'chat.completion');
+  assertOpenAIError(r.responses[2], 401, 'invalid_api_key');
+  assert.match(r.responses[3].text, /data: \[DONE\]/);
+  assert.equal(r.responses[4].json.object, 'chat.completion');
+  // The upstream saw the bodies whole and in order.
+  assert.deepEqual(up.requests.map((q) => q.body.messages[0].content), ['first', 'second', 'third']);
+  // And one write per request, too.
+  const r2 = await exchange(f.gw.port, reqs.slice(0, 2), { count: 2 });
+  assert.deepEqual(r2.responses.map((x) => x.status), [200, 200]);
+});
+
+test('a client that stops reading a stream: cut at STREAM_BUFFER_MAX_BYTES, upstream cancelled, logged, others served', async (t) => {
+  const { f, up, ck } = await setup(t, { STREAM_BUFFER_MAX_BYTES: '65536' });
+  // About 40 MB of events, more than any socket buffers hold, paced so
+  // that the upstream is still sending when the gateway gives up.
+  up.behave('default', { content: `${'x'.repeat(10000)} `.repeat(4000), chunks: 4000, chunkDelayMs: 1 });
+  const s = net.connect(f.gw.port, '127.0.0.1');
+  s.on('error', () => {});
+  t.after(() => s.destroy());
+  s.write(request('POST', '/v1/chat/completions', { key: ck.key, body: chatBody('gpt-4o', { stream: true }) }));
+  s.pause(); // never read
+
+  const rec = await up.waitFor((q) => q.aborted, 20000);
+  assert.ok(rec.chunksSent < 4000, 'the upstream stream was stopped early');
+  const row = (await f.waitLogs(1, '', 5000)).data[0];
+  assert.equal(row.outcome, 'error');
+  assert.match(row.error, /does not read/);
+  up.behave('default', 'ok');
+  assert.equal((await f.chat(ck.key)).status, 200, 'the gateway serves on');
+});
