@@ -287,6 +287,30 @@ api_query_int(struct http_request *req, const char *name, int64_t min,
 }
 
 /*
+ * With ADMIN_BIND_ADDRESS set, the admin API and the UI are served only on
+ * the admin listener: elsewhere they answer 404 as if they did not exist,
+ * and KORE_RESULT_ERROR is returned.
+ */
+int
+api_admin_only(struct http_request *req)
+{
+	struct listener		*l;
+
+	if (fusion_cfg.admin_port == NULL)
+		return (KORE_RESULT_OK);
+
+	l = req->owner != NULL ? req->owner->owner : NULL;
+	if (l != NULL && l->host != NULL && l->port != NULL &&
+	    strcmp(l->host, fusion_cfg.admin_host) == 0 &&
+	    strcmp(l->port, fusion_cfg.admin_port) == 0)
+		return (KORE_RESULT_OK);
+
+	api_error(req, 404, "invalid_request_error", "not_found",
+	    "unknown path: %s %s", http_method_text(req->method), req->path);
+	return (KORE_RESULT_ERROR);
+}
+
+/*
  * Is the request's method one of allowed (HTTP_METHOD_* bits)? If not,
  * reply 405 with an Allow header naming them (allow, e.g. "GET") and
  * return KORE_RESULT_ERROR.

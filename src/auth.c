@@ -271,6 +271,9 @@ auth_admin(struct http_request *req, struct admin_user *user)
 {
 	int64_t		session_id;
 
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+
 	if (cross_site(req))
 		return (KORE_RESULT_ERROR);
 
@@ -415,6 +418,8 @@ auth_login(struct http_request *req)
 	int64_t			 wait, now;
 	int			 ok;
 
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
 	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
@@ -535,6 +540,8 @@ auth_logout(struct http_request *req)
 	sqlite3_stmt		*stmt;
 	int64_t			 session_id;
 
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
 	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
@@ -563,6 +570,8 @@ auth_me(struct http_request *req)
 	struct admin_user	user;
 	int64_t			session_id;
 
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
 	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
@@ -591,6 +600,8 @@ auth_password(struct http_request *req)
 	int64_t			 session_id;
 	int			 ok;
 
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
 	if (api_method(req, HTTP_METHOD_PUT | HTTP_METHOD_POST, "PUT") !=
 	    KORE_RESULT_OK)
 		return (KORE_RESULT_OK);

@@ -31,6 +31,8 @@ struct fusion_config {
 	u_int32_t	 log_flush_ms;
 	u_int32_t	 stream_buffer_max;	/* bytes queued for a client */
 	u_int32_t	 response_max;	/* bytes of a non-streamed answer */
+	char		*admin_host;	/* admin listener, or NULL: */
+	char		*admin_port;	/* admin served everywhere */
 };
 
 extern struct fusion_config	fusion_cfg;
@@ -87,6 +89,7 @@ int		api_query_int(struct http_request *, const char *,
 		    int64_t, int64_t, int64_t *);
 char		*api_query_string(struct http_request *, const char *);
 int		api_method(struct http_request *, int, const char *);
+int		api_admin_only(struct http_request *);
 int		api_paging(struct http_request *, int64_t, int64_t *,
 		    int64_t *);
 void		api_error(struct http_request *, int, const char *,

@@ -104,8 +104,8 @@ static void
 listeners_create(void)
 {
 	struct kore_server	*plain, *tls;
-	const char		*bind_addr, *tls_bind;
-	char			 port[8], tls_port[8];
+	const char		*bind_addr, *tls_bind, *admin_bind;
+	char			 port[8], tls_port[8], admin_port[8];
 
 	bind_addr = env_str("BIND_ADDRESS", "0.0.0.0");
 	tls_bind = env_str("TLS_BIND_ADDRESS", bind_addr);
@@ -119,6 +119,23 @@ listeners_create(void)
 	plain->tls = 0;
 	if (!kore_server_bind(plain, bind_addr, port, NULL))
 		fatal("cannot listen on %s:%s", bind_addr, port);
+
+	/*
+	 * The admin listener is one more address of the plain server; the
+	 * admin and UI handlers refuse requests from any other listener
+	 * (api_admin_only()).
+	 */
+	if ((admin_bind = getenv("ADMIN_BIND_ADDRESS")) != NULL &&
+	    *admin_bind != '\0') {
+		(void)snprintf(admin_port, sizeof(admin_port), "%u",
+		    env_uint("ADMIN_PORT", 8081, 1, 65535));
+		if (!kore_server_bind(plain, admin_bind, admin_port, NULL))
+			fatal("cannot listen on %s:%s", admin_bind, admin_port);
+		fusion_cfg.admin_host = kore_strdup(admin_bind);
+		fusion_cfg.admin_port = kore_strdup(admin_port);
+	} else if (getenv("ADMIN_PORT") != NULL) {
+		fatal("ADMIN_PORT needs ADMIN_BIND_ADDRESS");
+	}
 	kore_server_finalize(plain);
 
 	tls = kore_server_create("tls");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "assets.h"
+#include "fusion.h"
 
 int	ui_index(struct http_request *);
 int	ui_app_js(struct http_request *);
@@ -53,6 +54,9 @@ ui_serve(struct http_request *req, const u_int8_t *data, u_int32_t len,
 {
 	const char	*match;
 
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
 		http_response_header(req, "allow", "GET, HEAD");
 		http_response(req, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL, 0);
@@ -82,6 +86,9 @@ ui_serve(struct http_request *req, const u_int8_t *data, u_int32_t len,
 int
 ui_index(struct http_request *req)
 {
+	if (api_admin_only(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+
 	if (strncmp(req->path, "/assets/", 8) == 0) {
 		ui_headers(req);
 		http_response_header(req, "content-type",
