@@ -162,5 +162,7 @@ int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
 int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
 	    size_t);
 int	gemini_count_response(const void *, size_t, int64_t *);
+int	gemini_error_status(int, const void *, size_t);
+void	gemini_error_to_openai(int, const void *, size_t, struct kore_buf *);
 
 #endif
