@@ -59,6 +59,7 @@ static struct kore_json_item	*jget(struct kore_json_item *,
 		    const char *);
 static int	jint(struct kore_json_item *, int64_t *);
 static double	jnum(struct kore_json_item *);
+static size_t	utf8_len(const unsigned char *, size_t);
 static void	js_strn(struct kore_buf *, const char *, size_t);
 static void	js_str(struct kore_buf *, const char *);
 static void	js_double(struct kore_buf *, double);
@@ -95,6 +96,7 @@ static void	gparts_cleanup(struct gparts *);
 static void	gparts_read(struct kore_json_item *, struct gparts *, int,
 		    int);
 static const char	*finish_reason(const char *, int);
+static int64_t	tokens(struct kore_json_item *);
 static int	usage_read(struct kore_json_item *, struct xlate_usage *,
 		    int64_t *, int64_t *, int64_t *, int64_t *);
 static struct kore_json_item	*error_object(struct kore_json_item *);
@@ -193,21 +195,66 @@ jnum(struct kore_json_item *it)
 	return (it->data.number);
 }
 
-/* A JSON string of s[0..len): quotes, backslashes and controls escaped. */
+/* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t	cp;
+	size_t		len, i;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return (0);
+	if (n < len)
+		return (0);
+	cp = s[0] & (0xff >> (len + 1));
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return (0);
+	return (len);
+}
+
+/*
+ * A JSON string of s[0..len): quotes, backslashes and controls escaped,
+ * bytes that are not UTF-8 (kore_json lets them through) replaced by
+ * U+FFFD so that what we write is always valid JSON.
+ */
 static void
 js_strn(struct kore_buf *b, const char *s, size_t len)
 {
-	size_t		i, start;
-	unsigned char	c;
+	const unsigned char	*u;
+	size_t			 i, start, n;
 
+	u = (const unsigned char *)s;
 	LIT(b, "\"");
-	for (start = i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+	for (start = i = 0; i < len; i += n) {
+		n = 1;
+		if (u[i] >= 0x80) {
+			if ((n = utf8_len(u + i, len - i)) != 0)
+				continue;
+			kore_buf_append(b, s + start, i - start);
+			LIT(b, "\\ufffd");
+			n = 1;
+			start = i + 1;
+			continue;
+		}
+		if (u[i] >= 0x20 && u[i] != '"' && u[i] != '\\')
 			continue;
 		kore_buf_append(b, s + start, i - start);
 		start = i + 1;
-		switch (c) {
+		switch (u[i]) {
 		case '"':
 			LIT(b, "\\\"");
 			break;
@@ -224,7 +271,7 @@ js_strn(struct kore_buf *b, const char *s, size_t len)
 			LIT(b, "\\t");
 			break;
 		default:
-			kore_buf_appendf(b, "\\u%04x", c);
+			kore_buf_appendf(b, "\\u%04x", u[i]);
 			break;
 		}
 	}
@@ -1328,6 +1375,17 @@ finish_reason(const char *r, int has_calls)
 	return (has_calls ? "tool_calls" : "stop");
 }
 
+/* A token count: 0 unless a sane non-negative integer. */
+static int64_t
+tokens(struct kore_json_item *it)
+{
+	int64_t	n;
+
+	if (!jint(it, &n) || n < 0 || n > ((int64_t)1 << 48))
+		return (0);
+	return (n);
+}
+
 /*
  * usageMetadata into u (thoughts count as completion, tool-use prompt
  * tokens as prompt), with the total and the details. 1 if present.
@@ -1342,15 +1400,14 @@ usage_read(struct kore_json_item *root, struct xlate_usage *u,
 	um = jget(root, "usageMetadata");
 	if (!IS_TYPE(um, OBJECT))
 		return (0);
-	prompt = cand = *total = *cached = *thoughts = *tooluse = 0;
-	(void)jint(jget(um, "promptTokenCount"), &prompt);
-	(void)jint(jget(um, "candidatesTokenCount"), &cand);
-	(void)jint(jget(um, "thoughtsTokenCount"), thoughts);
-	(void)jint(jget(um, "cachedContentTokenCount"), cached);
-	(void)jint(jget(um, "toolUsePromptTokenCount"), tooluse);
+	prompt = tokens(jget(um, "promptTokenCount"));
+	cand = tokens(jget(um, "candidatesTokenCount"));
+	*thoughts = tokens(jget(um, "thoughtsTokenCount"));
+	*cached = tokens(jget(um, "cachedContentTokenCount"));
+	*tooluse = tokens(jget(um, "toolUsePromptTokenCount"));
 	u->prompt_tokens = prompt + *tooluse;
 	u->completion_tokens = cand + *thoughts;
-	if (!jint(jget(um, "totalTokenCount"), total))
+	if ((*total = tokens(jget(um, "totalTokenCount"))) == 0)
 		*total = u->prompt_tokens + u->completion_tokens;
 	return (1);
 }

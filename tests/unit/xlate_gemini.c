@@ -10,6 +10,7 @@
 
 #include <kore/kore.h>
 
+#include "json_scan.h"
 #include "sse.h"
 #include "xlate.h"
 #include "test.h"
@@ -445,6 +446,17 @@ TEST(request_escapes_text)
 	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_STR_EQ(sget(&o, "contents[0]/parts[0]/text"),
 	    "a \"q\" \\ b\n\t\x01 \xc3\xa9\xf0\x9f\x98\x80 </x>");
+	out_free(&o);
+
+	/* Bytes that are not UTF-8 (kore_json passes them) become U+FFFD. */
+	ASSERT_INT_EQ(req("{\"messages\":[{\"role\":\"user\",\"content\":"
+	    "\"a\xff b\xc3\x28 c\xed\xa0\x80 d\xe2\x82\"}]}", &b, err,
+	    sizeof(err)), 0);
+	ASSERT(out_parse(&o, b.data, b.offset));
+	ASSERT(json_scan_valid(b.data, b.offset));
+	ASSERT_STR_EQ(sget(&o, "contents[0]/parts[0]/text"),
+	    "a\xef\xbf\xbd b\xef\xbf\xbd( c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd d"
+	    "\xef\xbf\xbd\xef\xbf\xbd");
 	out_free(&o);
 	kore_buf_cleanup(&b);
 }
