@@ -25,6 +25,15 @@
 #define IS_NUMBER(it)	((it) != NULL && ((it)->type &			\
 	(KORE_JSON_TYPE_NUMBER | KORE_JSON_TYPE_INTEGER |		\
 	KORE_JSON_TYPE_INTEGER_U64)))
+/*
+ * Gemini 3 refuses a history whose function calls lost the
+ * thoughtSignature Gemini gave them. OpenAI clients have nowhere to keep
+ * it but the tool call id, which they send back: so a call's id is
+ * "call_<random>" THOUGHT_SEP "<signature>" when there is one, and the
+ * signature goes back on the functionCall part when the id comes back.
+ */
+#define THOUGHT_SEP	"__thought__"
+
 /* Appends a string literal. */
 #define LIT(b, s)	kore_buf_append((b), (s), sizeof(s) - 1)
 #define IS_TYPE(it, t)	((it) != NULL && (it)->type == KORE_JSON_TYPE_##t)
@@ -67,6 +76,7 @@ static void	js_value(struct kore_buf *, struct kore_json_item *);
 static void	js_key(struct kore_buf *, int *, const char *);
 static int	schema_nonempty(struct kore_json_item *);
 static void	schema_emit(struct kore_buf *, struct kore_json_item *);
+static int	sig_ok(const char *);
 static int	id_ok(const char *, size_t);
 static void	rand_hex(char *, size_t);
 static const char	*mime_from_url(const char *);
@@ -483,6 +493,20 @@ schema_emit(struct kore_buf *b, struct kore_json_item *s)
 	LIT(b, "}");
 }
 
+/*
+ * A thought signature is base64 (either alphabet), at most 64 KB: it
+ * travels inside the tool call id, which clients give back verbatim.
+ */
+static int
+sig_ok(const char *s)
+{
+	size_t	n;
+
+	n = strlen(s);
+	return (n > 0 && n <= 65536 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=-_") == n);
+}
+
 /* s is a non-empty id shorter than max, of letters, digits, - and _. */
 static int
 id_ok(const char *s, size_t max)
@@ -736,7 +760,7 @@ function_call_part(struct greq *r, const char *id, struct kore_json_item *args,
     const char *where, struct kore_buf *parts, int *nparts)
 {
 	struct kore_json	 j;
-	const char		*name;
+	const char		*name, *sig;
 	size_t			 n;
 	int			 rc;
 
@@ -765,7 +789,13 @@ function_call_part(struct greq *r, const char *id, struct kore_json_item *args,
 	} else {
 		rc = gerr(r, "%s.arguments must be a string", where);
 	}
-	LIT(parts, "}}");
+	LIT(parts, "}");
+	if ((sig = strstr(id, THOUGHT_SEP)) != NULL &&
+	    sig_ok(sig + sizeof(THOUGHT_SEP) - 1)) {
+		LIT(parts, ",\"thoughtSignature\":");
+		js_str(parts, sig + sizeof(THOUGHT_SEP) - 1);
+	}
+	LIT(parts, "}");
 	if (rc == 0) {
 		r->calls[r->ncalls].id = id;
 		r->ncalls++;
@@ -1305,7 +1335,7 @@ static void
 gparts_read(struct kore_json_item *cand, struct gparts *g, int indexed,
     int index_base)
 {
-	struct kore_json_item	*parts, *p, *v, *fc, *name, *args, *th;
+	struct kore_json_item	*parts, *p, *v, *fc, *name, *args, *th, *sig;
 	struct kore_buf		 a;
 	char			 id[40];
 
@@ -1342,8 +1372,12 @@ gparts_read(struct kore_json_item *cand, struct gparts *g, int indexed,
 		if (indexed)
 			kore_buf_appendf(&g->calls, "\"index\":%d,",
 			    index_base + g->ncalls);
-		kore_buf_appendf(&g->calls, "\"id\":\"%s\",\"type\":\"function\","
-		    "\"function\":{\"name\":", id);
+		kore_buf_appendf(&g->calls, "\"id\":\"%s", id);
+		sig = jget(p, "thoughtSignature");
+		if (IS_TYPE(sig, STRING) && sig_ok(sig->data.string))
+			kore_buf_appendf(&g->calls, "%s%s", THOUGHT_SEP,
+			    sig->data.string);
+		LIT(&g->calls, "\",\"type\":\"function\",\"function\":{\"name\":");
 		js_str(&g->calls, name->data.string);
 		LIT(&g->calls, ",\"arguments\":");
 		js_strn(&g->calls, (const char *)a.data, a.offset);

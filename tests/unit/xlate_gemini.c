@@ -662,6 +662,54 @@ TEST(response_maps_function_calls)
 	kore_buf_cleanup(&b);
 }
 
+TEST(thought_signatures_travel_in_tool_call_ids)
+{
+	const char		*body = "{\"candidates\":[{\"content\":{"
+	    "\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":{}},"
+	    "\"thoughtSignature\":\"CiQB/+x=\"},{\"functionCall\":{\"name\":"
+	    "\"g\"},\"thoughtSignature\":\"bad\\\"sig\"}]},"
+	    "\"finishReason\":\"STOP\"}]}";
+	struct kore_buf		 b;
+	struct out		 o;
+	char			 id0[128], id1[128], tmp[1024], err[256];
+
+	kore_buf_init(&b, 256);
+	ASSERT_INT_EQ(resp(body, &b, &o, NULL), 0);
+	ASSERT(sget(&o, "choices[0]/message/tool_calls[0]/id") != NULL);
+	(void)snprintf(id0, sizeof(id0), "%s",
+	    sget(&o, "choices[0]/message/tool_calls[0]/id"));
+	(void)snprintf(id1, sizeof(id1), "%s",
+	    sget(&o, "choices[0]/message/tool_calls[1]/id"));
+	out_free(&o);
+	ASSERT(strncmp(id0, "call_", 5) == 0);
+	ASSERT(strstr(id0, "__thought__CiQB/+x=") != NULL);
+	/* Not base64: not carried. */
+	ASSERT(strstr(id1, "__thought__") == NULL);
+
+	(void)snprintf(tmp, sizeof(tmp), "{\"messages\":[{\"role\":\"user\","
+	    "\"content\":\"x\"},{\"role\":\"assistant\",\"tool_calls\":[{"
+	    "\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":"
+	    "\"f\",\"arguments\":\"{}\"}},{\"id\":\"%s\",\"type\":"
+	    "\"function\",\"function\":{\"name\":\"g\",\"arguments\":"
+	    "\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"%s\","
+	    "\"content\":\"1\"},{\"role\":\"tool\",\"tool_call_id\":\"%s\","
+	    "\"content\":\"2\"}]}", id0, id1, id0, id1);
+	if (req(tmp, &b, err, sizeof(err)) != 0)
+		FAIL("refused: %s", err);
+	ASSERT(out_parse(&o, b.data, b.offset));
+	ASSERT_STR_EQ(sget(&o, "contents[1]/parts[0]/thoughtSignature"),
+	    "CiQB/+x=");
+	ASSERT_STR_EQ(sget(&o, "contents[1]/parts[0]/functionCall/name"), "f");
+	ASSERT(!has(&o, "contents[1]/parts[1]/thoughtSignature",
+	    KORE_JSON_TYPE_STRING));
+	ASSERT_STR_EQ(sget(&o, "contents[2]/parts[0]/functionResponse/name"),
+	    "f");
+	ASSERT_STR_EQ(sget(&o, "contents[2]/parts[1]/functionResponse/name"),
+	    "g");
+	out_free(&o);
+	kore_buf_cleanup(&b);
+}
+
 TEST(response_maps_every_finish_reason)
 {
 	static const char	*cases[][2] = {
@@ -1141,6 +1189,7 @@ run_xlate_gemini_tests(int *passed, int *failed)
 	RUN(request_rejects_wrong_types_naming_the_field);
 	RUN(response_maps_text_finish_and_usage);
 	RUN(response_maps_function_calls);
+	RUN(thought_signatures_travel_in_tool_call_ids);
 	RUN(response_maps_every_finish_reason);
 	RUN(response_refuses_what_is_not_gemini);
 	RUN(stream_maps_text_tools_finish_and_usage_at_any_split);
