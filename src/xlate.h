@@ -130,6 +130,27 @@ int	xlate_count_response(int from, const void *, size_t,
 	    struct kore_buf *, int64_t *);
 
 /*
+ * Helpers shared by xlate*.c (in xlate.c). xlate_get returns an object's
+ * member, NULL when it is absent or JSON null. xlate_parse parses a body
+ * whose top level must be an object (kore_json_cleanup it either way).
+ * kore_json_item_tobuf neither escapes strings nor prints numbers
+ * exactly: write JSON with xlate_str / xlate_value / xlate_double only.
+ */
+struct kore_json_item	*xlate_get(const struct kore_json_item *,
+	    const char *);
+int	xlate_parse(struct kore_json *, const void *, size_t);
+int	xlate_num(const struct kore_json_item *, double *);
+int	xlate_int(const struct kore_json_item *, int64_t *);
+int	xlate_bool(const struct kore_json_item *, int *);
+void	xlate_str(struct kore_buf *, const char *);
+void	xlate_strn(struct kore_buf *, const void *, size_t);
+void	xlate_double(struct kore_buf *, double);
+void	xlate_value(struct kore_buf *, const struct kore_json_item *);
+int	xlate_fail(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	xlate_sse(struct kore_buf *, const char *, const void *, size_t);
+
+/*
  * One format each, called by xlate.c only. "from"/"to" are seen from the
  * format of the file: anthropic_request_from_openai turns an OpenAI
  * request into an Anthropic one.
@@ -159,6 +180,7 @@ int	gemini_response_to_openai(const void *, size_t, const char *,
 	    struct kore_buf *, struct xlate_usage *);
 int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
 	    struct kore_buf *);
+/* gemini_count_request takes an OpenAI chat request (xlate.c chains). */
 int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
 	    size_t);
 int	gemini_count_response(const void *, size_t, int64_t *);
