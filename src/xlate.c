@@ -810,21 +810,66 @@ xlate_str(struct kore_buf *buf, const char *s)
 	xlate_strn(buf, s, strlen(s));
 }
 
-/* s[0..len) as a JSON string; bytes are kept, controls escaped. */
+/*
+ * The length of the UTF-8 sequence at p[0..left), or 0 when it is not
+ * one (overlong, surrogate, beyond U+10FFFF, cut short).
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t left)
+{
+	size_t		n, i;
+	uint32_t	cp;
+
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return (0);
+	}
+	if (n > left)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return (0);
+	return (n);
+}
+
+/*
+ * s[0..len) as a JSON string: controls, quotes and backslashes escaped,
+ * UTF-8 kept, bytes that are not UTF-8 replaced by U+FFFD, so that what
+ * is written is always valid JSON whatever an upstream sent.
+ */
 void
 xlate_strn(struct kore_buf *buf, const void *s, size_t len)
 {
 	const unsigned char	*p, *run;
-	size_t			 i;
+	size_t			 i, n;
 
 	p = s;
 	run = p;
 	kore_buf_append(buf, "\"", 1);
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+	for (i = 0; i < len; i += n) {
+		n = 1;
+		if (p[i] >= 0x80 && (n = utf8_len(p + i, len - i)) > 0)
+			continue;
+		if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
 			continue;
 		if (&p[i] > run)
 			kore_buf_append(buf, run, (size_t)(&p[i] - run));
+		n = 1;
 		run = &p[i + 1];
 		switch (p[i]) {
 		case '"':
@@ -843,7 +888,10 @@ xlate_strn(struct kore_buf *buf, const void *s, size_t len)
 			kore_buf_append(buf, "\\t", 2);
 			break;
 		default:
-			kore_buf_appendf(buf, "\\u%04x", p[i]);
+			if (p[i] >= 0x80)
+				kore_buf_append(buf, "\\ufffd", 6);
+			else
+				kore_buf_appendf(buf, "\\u%04x", p[i]);
 			break;
 		}
 	}

@@ -801,6 +801,8 @@ TEST(numbers_and_strings_are_written_exactly)
 	const char		*src = "{\"a\":0.7,\"b\":1e-7,\"c\":100,\"d\":-3,"
 	    "\"e\":18446744073709551614,\"f\":0.1,\"g\":2.5e300,\"h\":1.0,"
 	    "\"s\":\"q\\\"b\\\\n\\n\\t\\u0001\xc3\xa9\"}";
+	static const char	 bad[] = "a\xa0" "b\xed\xa0\x80"
+	    "c\xf0\x9f\x98\x80\xf0\x9f\x98";
 
 	ASSERT((r = doc(src, strlen(src))) != NULL);
 	b = buf_new();
@@ -811,6 +813,11 @@ TEST(numbers_and_strings_are_written_exactly)
 	b = buf_new();
 	xlate_double(b, 0.1 + 0.2);
 	ASSERT(strtod(text(b), NULL) == 0.1 + 0.2);
+	/* Bytes that are not UTF-8 never reach a client as such. */
+	b = buf_new();
+	xlate_strn(b, bad, sizeof(bad) - 1);
+	ASSERT_STR_EQ(text(b), "\"a\\ufffdb\\ufffd\\ufffd\\ufffdc\xf0\x9f\x98\x80"
+	    "\\ufffd\\ufffd\\ufffd\"");
 	b = buf_new();
 	xlate_double(b, NAN);
 	ASSERT_STR_EQ(text(b), "0");
