@@ -164,9 +164,24 @@ xlate_error(int from, int to, int status, const void *body, size_t len,
 {
 	struct kore_json	 json;
 	struct kore_json_item	*e, *t, *c;
+	struct kore_buf		 mid;
 	char			 msg[1024], code[64];
 	const char		*type;
 	int			 same;
+
+	/* Gemini's own file knows its status names and key errors. */
+	if (from == XF_GEMINI) {
+		if (to == XF_OPENAI) {
+			gemini_error_to_openai(status, body, len, out);
+			return;
+		}
+		kore_buf_init(&mid, len + 128);
+		gemini_error_to_openai(status, body, len, &mid);
+		xlate_error(XF_OPENAI, to, gemini_error_status(status, body,
+		    len), mid.data, mid.offset, out);
+		kore_buf_cleanup(&mid);
+		return;
+	}
 
 	xlate_error_message(body, len, msg, sizeof(msg));
 	if (msg[0] == '\0')
@@ -180,15 +195,13 @@ xlate_error(int from, int to, int status, const void *body, size_t len,
 	    (e = xlate_get(json.root, "error")) != NULL &&
 	    e->type == KORE_JSON_TYPE_OBJECT) {
 		t = xlate_get(e, "type");
-		if (from == to && from != XF_GEMINI &&
-		    xlate_get(e, "message") != NULL &&
+		if (from == to && xlate_get(e, "message") != NULL &&
 		    xlate_get(e, "message")->type == KORE_JSON_TYPE_STRING)
 			same = 1;
 		if (from == XF_ANTHROPIC && t != NULL &&
 		    t->type == KORE_JSON_TYPE_STRING && to == XF_OPENAI)
 			type = t->data.string;
-		/* Gemini names its code in error.status (INVALID_ARGUMENT). */
-		c = xlate_get(e, from == XF_GEMINI ? "status" : "code");
+		c = xlate_get(e, "code");
 		if (c != NULL && c->type == KORE_JSON_TYPE_STRING)
 			(void)snprintf(code, sizeof(code), "%s", c->data.string);
 	}
@@ -359,9 +372,23 @@ xlate_stream_finish(struct xlate_stream *st, struct kore_buf *out)
 {
 	if (st->from == XF_OPENAI && st->to == XF_ANTHROPIC)
 		return (anthropic_stream_finish_from_openai(st, out));
+
 	if (st->next != NULL) {
-		(void)anthropic_stream_finish_from_openai(st->next, out);
+		/* The Anthropic stage closes once Gemini gave its reason. */
+		if (st->done && !st->closed)
+			(void)anthropic_stream_finish_from_openai(st->next,
+			    out);
+		st->closed = 1;
 		chain_sync(st);
+		st->done = st->next->done;
+		return (st->done);
+	}
+
+	/* Gemini ends on its last answer: [DONE] is ours to send. */
+	if (st->from == XF_GEMINI && st->to == XF_OPENAI && st->done &&
+	    !st->closed) {
+		kore_buf_appendf(out, "data: [DONE]\n\n");
+		st->closed = 1;
 	}
 	return (st->done);
 }
@@ -526,14 +553,16 @@ chain_event(struct xlate_stream *st, const void *data, size_t len,
 	return (rc == -1 ? -1 : 0);
 }
 
-/* The chain's done and usage are those of its two stages. */
+/*
+ * The chain's usage is that of its two stages. Its done is the Gemini
+ * stage's until the stream is finished, then the Anthropic stage's.
+ */
 static void
 chain_sync(struct xlate_stream *st)
 {
 	struct xlate_stream	*n;
 
 	n = st->next;
-	st->done = n->done;
 	if (st->usage.prompt_tokens < 0)
 		st->usage.prompt_tokens = n->usage.prompt_tokens;
 	if (st->usage.completion_tokens < 0 ||
@@ -545,7 +574,6 @@ int
 xlate_count_request(int to, const void *body, size_t len, const char *model,
     struct kore_buf *out, char *err, size_t errlen)
 {
-	struct kore_buf	mid;
 	size_t		start;
 	int		rc;
 
@@ -556,14 +584,8 @@ xlate_count_request(int to, const void *body, size_t len, const char *model,
 		    err, errlen);
 		break;
 	case XF_GEMINI:
-		kore_buf_init(&mid, len + 256);
-		rc = anthropic_request_to_openai(body, len, model, 0, &mid,
-		    err, errlen);
-		if (rc == 0) {
-			rc = gemini_count_request(mid.data, mid.offset, out,
-			    err, errlen);
-		}
-		kore_buf_cleanup(&mid);
+		/* Gemini names the model in the URL. */
+		rc = gemini_count_request(body, len, out, err, errlen);
 		break;
 	default:
 		rc = xlate_fail(err, errlen, "%s upstreams cannot count "

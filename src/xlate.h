@@ -55,6 +55,7 @@ struct xlate_stream {
 	int			 ntools;
 	char			 finish[32];	/* finish / stop reason */
 	char			 err[256];	/* why the stream failed */
+	int			 closed;	/* closing events written */
 
 	/* Anthropic <-> Gemini: the OpenAI stage in the middle. */
 	struct xlate_stream	*next;
@@ -180,9 +181,10 @@ int	gemini_response_to_openai(const void *, size_t, const char *,
 	    struct kore_buf *, struct xlate_usage *);
 int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
 	    struct kore_buf *);
-/* gemini_count_request takes an OpenAI chat request (xlate.c chains). */
 int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
 	    size_t);
 int	gemini_count_response(const void *, size_t, int64_t *);
+int	gemini_error_status(int, const void *, size_t);
+void	gemini_error_to_openai(int, const void *, size_t, struct kore_buf *);
 
 #endif

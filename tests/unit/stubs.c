@@ -65,6 +65,16 @@ kore_strdup(const char *s)
 }
 
 void *
+kore_realloc(void *p, size_t len)
+{
+	void	*r;
+
+	if ((r = realloc(p, len)) == NULL)
+		abort();
+	return (r);
+}
+
+void *
 kore_calloc(size_t n, size_t len)
 {
 	void	*p;
@@ -74,66 +84,24 @@ kore_calloc(size_t n, size_t len)
 	return (p);
 }
 
-void *
-kore_realloc(void *ptr, size_t len)
-{
-	void	*p;
-
-	if ((p = realloc(ptr, len)) == NULL)
-		abort();
-	return (p);
-}
-
 /*
- * Kore's own string helpers (src/utils.c, ISC, copied as they are) that
- * json.c and buf.c call: utils.c itself needs a running Kore.
+ * The number and string helpers Kore's json.c calls, as Kore's
+ * src/utils.c has them (ISC licence, Joris Vink): utils.c itself pulls
+ * in OpenSSL and the worker machinery.
  */
-
-int
-kore_split_string(char *input, const char *delim, char **out, size_t ele)
-{
-	int		count;
-	char		**ap;
-
-	if (ele == 0)
-		return (0);
-
-	count = 0;
-	for (ap = out; ap < &out[ele - 1] &&
-	    (*ap = strsep(&input, delim)) != NULL;) {
-		if (**ap != '\0') {
-			ap++;
-			count++;
-		}
-	}
-
-	*ap = NULL;
-	return (count);
-}
-
 long long
 kore_strtonum(const char *str, int base, long long min, long long max, int *err)
 {
 	long long	l;
 	char		*ep;
 
-	if (min > max) {
-		*err = KORE_RESULT_ERROR;
+	*err = KORE_RESULT_ERROR;
+	if (min > max)
 		return (0);
-	}
-
 	errno = 0;
 	l = strtoll(str, &ep, base);
-	if (errno != 0 || str == ep || *ep != '\0') {
-		*err = KORE_RESULT_ERROR;
+	if (errno != 0 || str == ep || *ep != '\0' || l < min || l > max)
 		return (0);
-	}
-
-	if (l < min || l > max) {
-		*err = KORE_RESULT_ERROR;
-		return (0);
-	}
-
 	*err = KORE_RESULT_OK;
 	return (l);
 }
@@ -148,7 +116,6 @@ kore_strtonum64(const char *str, int sign, int *err)
 
 	l = 0;
 	check = 1;
-
 	ll = strtoll(str, &ep, 10);
 	if ((errno == EINVAL || errno == ERANGE) &&
 	    (ll == LLONG_MIN || ll == LLONG_MAX)) {
@@ -156,28 +123,23 @@ kore_strtonum64(const char *str, int sign, int *err)
 			*err = KORE_RESULT_ERROR;
 			return (0);
 		}
-
 		check = 0;
 	}
-
 	if (!sign) {
 		l = strtoull(str, &ep, 10);
 		if ((errno == EINVAL || errno == ERANGE) && l == ULONG_MAX) {
 			*err = KORE_RESULT_ERROR;
 			return (0);
 		}
-
 		if (check && ll < 0) {
 			*err = KORE_RESULT_ERROR;
 			return (0);
 		}
 	}
-
 	if (str == ep || *ep != '\0') {
 		*err = KORE_RESULT_ERROR;
 		return (0);
 	}
-
 	*err = KORE_RESULT_OK;
 	return ((sign) ? (u_int64_t)ll : l);
 }
@@ -188,25 +150,35 @@ kore_strtodouble(const char *str, long double min, long double max, int *err)
 	double		d;
 	char		*ep;
 
-	if (min > max) {
-		*err = KORE_RESULT_ERROR;
+	*err = KORE_RESULT_ERROR;
+	if (min > max)
 		return (0);
-	}
-
 	errno = 0;
 	d = strtod(str, &ep);
-	if (errno == ERANGE || str == ep || *ep != '\0') {
-		*err = KORE_RESULT_ERROR;
+	if (errno == ERANGE || str == ep || *ep != '\0' || d < min || d > max)
 		return (0);
-	}
-
-	if (d < min || d > max) {
-		*err = KORE_RESULT_ERROR;
-		return (0);
-	}
-
 	*err = KORE_RESULT_OK;
 	return (d);
+}
+
+int
+kore_split_string(char *input, const char *delim, char **out, size_t ele)
+{
+	int		count;
+	char		**ap;
+
+	if (ele == 0)
+		return (0);
+	count = 0;
+	for (ap = out; ap < &out[ele - 1] &&
+	    (*ap = strsep(&input, delim)) != NULL;) {
+		if (**ap != '\0') {
+			ap++;
+			count++;
+		}
+	}
+	*ap = NULL;
+	return (count);
 }
 
 void *
@@ -217,13 +189,10 @@ kore_mem_find(void *src, size_t slen, const void *needle, size_t len)
 	for (pos = 0; pos < slen; pos++) {
 		if (*((u_int8_t *)src + pos) != *(const u_int8_t *)needle)
 			continue;
-
 		if ((slen - pos) < len)
 			return (NULL);
-
 		if (!memcmp((u_int8_t *)src + pos, needle, len))
 			return ((u_int8_t *)src + pos);
 	}
-
 	return (NULL);
 }

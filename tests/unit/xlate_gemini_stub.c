@@ -53,3 +53,19 @@ gemini_count_response(const void *body, size_t len, int64_t *n)
 	(void)body; (void)len; (void)n;
 	return (-1);
 }
+
+WEAK int
+gemini_error_status(int status, const void *body, size_t len)
+{
+	(void)body; (void)len;
+	return (status);
+}
+
+WEAK void
+gemini_error_to_openai(int status, const void *body, size_t len,
+    struct kore_buf *out)
+{
+	(void)status; (void)body; (void)len;
+	kore_buf_appendf(out, "{\"error\":{\"message\":\"stub\","
+	    "\"type\":\"stub\",\"code\":null}}");
+}
