@@ -9,6 +9,8 @@
  *   5-8  an upstream SSE stream (split by sse.c as the proxy does), in
  *        each direction and each passthrough
  *   9    an upstream error body, in each direction
+ *   10   an Anthropic request for a Gemini upstream (through OpenAI)
+ *   11   a Gemini SSE stream for an Anthropic client (through OpenAI)
  *
  * Promises checked: a refused request leaves the output as it was and
  * says why; whatever is written is valid JSON; what OpenAI -> Anthropic
@@ -210,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (len < 1)
 		return (0);
-	mode = data[0] % 10;
+	mode = data[0] % 12;
 	data++;
 	len--;
 
@@ -245,8 +247,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	case 8:
 		stream(XF_OPENAI, XF_OPENAI, data, len);
 		break;
-	default:
+	case 9:
 		error(data, len);
+		break;
+	case 10:
+		request(XF_ANTHROPIC, XF_GEMINI, data, len);
+		break;
+	default:
+		stream(XF_GEMINI, XF_ANTHROPIC, data, len);
 		break;
 	}
 	return (0);
