@@ -721,7 +721,7 @@ identity_response(int f, const void *body, size_t len, const char *model,
 	}
 	kore_json_cleanup(&json);
 
-	/* Keep "stream" as it was: an answer has none. */
+	/* The request's rewrite, without stream (an answer has none). */
 	start = out->offset;
 	if (identity_request(XF_ANTHROPIC, body, len, model, 0, out, err,
 	    sizeof(err)) == -1) {

@@ -1051,7 +1051,7 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
     struct kore_buf *out, int *nm, char *err, size_t errlen)
 {
 	const struct kore_json_item	*c, *blk, *t, *id, *name, *in;
-	struct kore_buf			 text, calls;
+	struct kore_buf			 text, calls, args;
 	char				 bf[FIELD_MAX + 32];
 	int				 i, nc;
 
@@ -1069,6 +1069,7 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 
 	kore_buf_init(&text, 256);
 	kore_buf_init(&calls, 256);
+	kore_buf_init(&args, 128);
 	nc = 0;
 	i = 0;
 	TAILQ_FOREACH(blk, &c->data.items, list) {
@@ -1109,17 +1110,12 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 			xlate_str(&calls, name->data.string);
 			kore_buf_appendf(&calls, ",\"arguments\":");
 			/* OpenAI carries the arguments as JSON text. */
-			{
-				struct kore_buf	args;
-
-				kore_buf_init(&args, 128);
-				if (in != NULL)
-					xlate_value(&args, in);
-				else
-					kore_buf_appendf(&args, "{}");
-				xlate_strn(&calls, args.data, args.offset);
-				kore_buf_cleanup(&args);
-			}
+			kore_buf_reset(&args);
+			if (in != NULL)
+				xlate_value(&args, in);
+			else
+				kore_buf_appendf(&args, "{}");
+			xlate_strn(&calls, args.data, args.offset);
 			kore_buf_appendf(&calls, "}}");
 		} else if (strcmp(t->data.string, "thinking") == 0 ||
 		    strcmp(t->data.string, "redacted_thinking") == 0) {
@@ -1146,11 +1142,13 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 	kore_buf_appendf(out, "}");
 	kore_buf_cleanup(&text);
 	kore_buf_cleanup(&calls);
+	kore_buf_cleanup(&args);
 	return (0);
 
 fail:
 	kore_buf_cleanup(&text);
 	kore_buf_cleanup(&calls);
+	kore_buf_cleanup(&args);
 	return (-1);
 }
 
