@@ -28,6 +28,7 @@
 #define BT_TEXT		1
 #define BT_TOOL		2
 #define BT_OTHER	3
+#define BT_THINK	4
 
 /* Longest field path quoted in an error message. */
 #define FIELD_MAX	96
@@ -1250,7 +1251,7 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 {
 	struct kore_json	 json;
 	struct kore_json_item	*root, *content, *blk, *t, *id, *sr;
-	struct kore_buf		 text, calls, args;
+	struct kore_buf		 text, calls, args, think;
 	struct xlate_usage	 u;
 	char			 cid[128];
 	int			 rc, nc;
@@ -1261,6 +1262,7 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 	kore_buf_init(&text, 256);
 	kore_buf_init(&calls, 256);
 	kore_buf_init(&args, 128);
+	kore_buf_init(&think, 128);
 
 	if (xlate_parse(&json, body, len) == -1)
 		goto done;
@@ -1293,10 +1295,14 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 				kore_buf_appendf(&args, "{}");
 			xlate_strn(&calls, args.data, args.offset);
 			kore_buf_appendf(&calls, "}}");
+		} else if (is_type(blk, "thinking") &&
+		    is_str(xlate_get(blk, "thinking"))) {
+			kore_buf_appendf(&think, "%s",
+			    xlate_get(blk, "thinking")->data.string);
 		} else if (!is_str(t)) {
 			goto done;
 		}
-		/* thinking and other blocks have no OpenAI equivalent. */
+		/* Other blocks (server tools...) have no OpenAI equivalent. */
 	}
 	usage_read(xlate_get(root, "usage"), &u);
 
@@ -1316,6 +1322,10 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 		xlate_strn(out, text.data, text.offset);
 	else
 		kore_buf_appendf(out, "null");
+	if (think.offset > 0) {
+		kore_buf_appendf(out, ",\"reasoning_content\":");
+		xlate_strn(out, think.data, think.offset);
+	}
 	if (nc > 0) {
 		kore_buf_appendf(out, ",\"tool_calls\":[");
 		kore_buf_append(out, calls.data, calls.offset);
@@ -1338,6 +1348,7 @@ done:
 	kore_buf_cleanup(&text);
 	kore_buf_cleanup(&calls);
 	kore_buf_cleanup(&args);
+	kore_buf_cleanup(&think);
 	kore_json_cleanup(&json);
 	return (rc);
 }
@@ -1569,8 +1580,11 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 			kore_buf_appendf(out, "}}]},\"logprobs\":null,"
 			    "\"finish_reason\":null}");
 			chunk_close(out);
+		} else if (is_type(cb, "thinking")) {
+			/* Claude's thinking: reasoning_content, as others do. */
+			st->block_type = BT_THINK;
 		} else {
-			/* thinking, server tools: nothing OpenAI can show. */
+			/* Server tools, redacted thinking: nothing to show. */
 			st->block_type = BT_OTHER;
 		}
 	} else if (strcmp(type, "content_block_delta") == 0) {
@@ -1581,6 +1595,17 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 			chunk_open(st, out);
 			kore_buf_appendf(out, "{\"index\":0,\"delta\":"
 			    "{\"content\":");
+			xlate_str(out, x->data.string);
+			kore_buf_appendf(out, "},\"logprobs\":null,"
+			    "\"finish_reason\":null}");
+			chunk_close(out);
+		} else if (is_type(d, "thinking_delta") &&
+		    st->block_type == BT_THINK &&
+		    is_str(x = xlate_get(d, "thinking")) &&
+		    x->data.string[0] != '\0') {
+			chunk_open(st, out);
+			kore_buf_appendf(out, "{\"index\":0,\"delta\":"
+			    "{\"reasoning_content\":");
 			xlate_str(out, x->data.string);
 			kore_buf_appendf(out, "},\"logprobs\":null,"
 			    "\"finish_reason\":null}");

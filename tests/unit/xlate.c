@@ -835,7 +835,8 @@ TEST(anthropic_answer_as_openai)
 
 	r = resp(XF_ANTHROPIC, XF_OPENAI, "{\"id\":\"msg_01AbC\",\"type\":"
 	    "\"message\",\"role\":\"assistant\",\"model\":\"claude-x\","
-	    "\"content\":[{\"type\":\"thinking\",\"thinking\":\"...\"},"
+	    "\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hm.\","
+	    "\"signature\":\"sig\"},"
 	    "{\"type\":\"text\",\"text\":\"Let me check.\"},{\"type\":"
 	    "\"tool_use\",\"id\":\"toolu_7\",\"name\":\"get_weather\","
 	    "\"input\":{\"city\":\"Oslo\"}}],\"stop_reason\":\"tool_use\","
@@ -849,6 +850,7 @@ TEST(anthropic_answer_as_openai)
 	ASSERT(int_at(r, "created") > 1600000000);
 	ASSERT_STR_EQ(str_at(r, "choices.0.message.role"), "assistant");
 	ASSERT_STR_EQ(str_at(r, "choices.0.message.content"), "Let me check.");
+	ASSERT_STR_EQ(str_at(r, "choices.0.message.reasoning_content"), "Hm.");
 	ASSERT_STR_EQ(str_at(r, "choices.0.message.tool_calls.0.id"),
 	    "toolu_7");
 	ASSERT_STR_EQ(str_at(r, "choices.0.message.tool_calls.0.function."
@@ -1267,6 +1269,57 @@ TEST(openai_stream_as_anthropic_events)
 	ASSERT_INT_EQ(int_at(e.data[12], "usage.input_tokens"), 11);
 }
 
+/* Claude's thinking reaches OpenAI clients as reasoning_content. */
+TEST(anthropic_thinking_as_reasoning_content)
+{
+	struct xlate_stream	 st;
+	struct kore_buf		*out;
+	struct evs		 e;
+	const char		*ev[] = {
+		"{\"type\":\"message_start\",\"message\":{\"id\":\"msg_T\","
+		    "\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}",
+		"{\"type\":\"content_block_start\",\"index\":0,"
+		    "\"content_block\":{\"type\":\"thinking\",\"thinking\":"
+		    "\"\"}}",
+		"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+		    "{\"type\":\"thinking_delta\",\"thinking\":\"Let me see\"}}",
+		"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+		    "{\"type\":\"signature_delta\",\"signature\":\"EqQB\"}}",
+		"{\"type\":\"content_block_stop\",\"index\":0}",
+		"{\"type\":\"content_block_start\",\"index\":1,"
+		    "\"content_block\":{\"type\":\"redacted_thinking\","
+		    "\"data\":\"xyz\"}}",
+		"{\"type\":\"content_block_stop\",\"index\":1}",
+		"{\"type\":\"content_block_start\",\"index\":2,"
+		    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+		"{\"type\":\"content_block_delta\",\"index\":2,\"delta\":"
+		    "{\"type\":\"text_delta\",\"text\":\"42\"}}",
+		"{\"type\":\"content_block_stop\",\"index\":2}",
+		"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+		    "\"end_turn\"},\"usage\":{\"output_tokens\":5}}",
+		"{\"type\":\"message_stop\"}",
+	};
+	size_t			 i;
+
+	out = buf_new();
+	xlate_stream_init(&st, XF_ANTHROPIC, XF_OPENAI, "m", "", 0);
+	for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		ASSERT_INT_EQ(xlate_stream_event(&st, ev[i], strlen(ev[i]),
+		    out), 0);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	xlate_stream_free(&st);
+	ASSERT_INT_EQ(split(out, &e), 0);
+	/* role, reasoning, content, finish, usage, [DONE] */
+	ASSERT_INT_EQ(e.n, 6);
+	ASSERT_STR_EQ(str_at(e.data[1], "choices.0.delta.reasoning_content"),
+	    "Let me see");
+	ASSERT(at(e.data[1], "choices.0.delta.content") == NULL);
+	ASSERT_STR_EQ(str_at(e.data[2], "choices.0.delta.content"), "42");
+	ASSERT_STR_EQ(str_at(e.data[3], "choices.0.finish_reason"), "stop");
+	ASSERT(strstr(text(out), "EqQB") == NULL);
+	ASSERT(strstr(text(out), "xyz") == NULL);
+}
+
 /* The same bytes however they are cut give the same client bytes. */
 TEST(streams_in_odd_splits_translate_the_same)
 {
@@ -1682,6 +1735,7 @@ run_xlate_tests(int *passed, int *failed)
 	RUN(answer_round_trip_and_identity);
 	RUN(anthropic_stream_as_openai_chunks);
 	RUN(openai_stream_as_anthropic_events);
+	RUN(anthropic_thinking_as_reasoning_content);
 	RUN(streams_in_odd_splits_translate_the_same);
 	RUN(stream_error_events_stop_the_stream);
 	RUN(openai_stream_without_done_closes_on_finish);
