@@ -424,8 +424,7 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
     struct kore_buf *out)
 {
 	struct kore_json	 json;
-	struct kore_json_item	*t, *u, *m, *v, *e;
-	int64_t			 n, sum;
+	struct kore_json_item	*t, *u, *m, *e;
 	char			 type[64];
 	int			 rc;
 
@@ -453,14 +452,7 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
 	}
 
 	if (st->from == XF_OPENAI) {
-		u = xlate_get(json.root, "usage");
-		if (u != NULL && u->type == KORE_JSON_TYPE_OBJECT) {
-			if (xlate_int(xlate_get(u, "prompt_tokens"), &n) == 0)
-				st->usage.prompt_tokens = n;
-			if (xlate_int(xlate_get(u, "completion_tokens"),
-			    &n) == 0)
-				st->usage.completion_tokens = n;
-		}
+		xlate_openai_usage(xlate_get(json.root, "usage"), &st->usage);
 		xlate_sse(out, NULL, data, len);
 		rc = 0;
 		goto done;
@@ -492,23 +484,7 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
 	} else if (strcmp(type, "message_stop") == 0) {
 		st->done = 1;
 	}
-	if (u != NULL && u->type == KORE_JSON_TYPE_OBJECT) {
-		/* Cached prompt tokens are prompt tokens all the same. */
-		sum = -1;
-		if (xlate_int(xlate_get(u, "input_tokens"), &n) == 0)
-			sum = n;
-		if (xlate_int(xlate_get(u, "cache_creation_input_tokens"),
-		    &n) == 0 && sum >= 0)
-			sum += n;
-		if (xlate_int(xlate_get(u, "cache_read_input_tokens"),
-		    &n) == 0 && sum >= 0)
-			sum += n;
-		if (sum >= 0)
-			st->usage.prompt_tokens = sum;
-		v = xlate_get(u, "output_tokens");
-		if (xlate_int(v, &n) == 0)
-			st->usage.completion_tokens = n;
-	}
+	anthropic_usage(u, &st->usage);
 	xlate_sse(out, type, data, len);
 	rc = 0;
 done:
@@ -610,8 +586,7 @@ xlate_count_response(int from, const void *body, size_t len,
 	if (from == XF_ANTHROPIC) {
 		kore_json_init(&json, body, len);
 		if (xlate_parse(&json, body, len) == 0 &&
-		    xlate_int(xlate_get(json.root, "input_tokens"), &n) == 0 &&
-		    n >= 0)
+		    xlate_tokens(xlate_get(json.root, "input_tokens"), &n) == 0)
 			rc = 0;
 		kore_json_cleanup(&json);
 	} else if (from == XF_GEMINI) {
@@ -690,34 +665,16 @@ identity_response(int f, const void *body, size_t len, const char *model,
 {
 	struct kore_json	 json;
 	struct kore_json_item	*u;
-	int64_t			 n, sum;
 	size_t			 start;
 	char			 err[8];
 
 	kore_json_init(&json, body, len);
-	if (xlate_parse(&json, body, len) == 0 &&
-	    (u = xlate_get(json.root, "usage")) != NULL &&
-	    u->type == KORE_JSON_TYPE_OBJECT) {
-		if (f == XF_OPENAI) {
-			if (xlate_int(xlate_get(u, "prompt_tokens"), &n) == 0)
-				usage->prompt_tokens = n;
-			if (xlate_int(xlate_get(u, "completion_tokens"),
-			    &n) == 0)
-				usage->completion_tokens = n;
-		} else {
-			sum = -1;
-			if (xlate_int(xlate_get(u, "input_tokens"), &n) == 0)
-				sum = n;
-			if (xlate_int(xlate_get(u,
-			    "cache_creation_input_tokens"), &n) == 0 && sum >= 0)
-				sum += n;
-			if (xlate_int(xlate_get(u, "cache_read_input_tokens"),
-			    &n) == 0 && sum >= 0)
-				sum += n;
-			usage->prompt_tokens = sum;
-			if (xlate_int(xlate_get(u, "output_tokens"), &n) == 0)
-				usage->completion_tokens = n;
-		}
+	if (xlate_parse(&json, body, len) == 0) {
+		u = xlate_get(json.root, "usage");
+		if (f == XF_OPENAI)
+			xlate_openai_usage(u, usage);
+		else
+			anthropic_usage(u, usage);
 	}
 	kore_json_cleanup(&json);
 
@@ -810,6 +767,32 @@ xlate_int(const struct kore_json_item *it, int64_t *out)
 		return (0);
 	}
 	return (-1);
+}
+
+/* A token count, 0 to XLATE_TOKENS_MAX; -1 for anything else. */
+int
+xlate_tokens(const struct kore_json_item *it, int64_t *out)
+{
+	int64_t	n;
+
+	if (xlate_int(it, &n) == -1 || n < 0 || n > XLATE_TOKENS_MAX)
+		return (-1);
+	*out = n;
+	return (0);
+}
+
+/* OpenAI's usage object into u; what it lacks stays as it was. */
+void
+xlate_openai_usage(const struct kore_json_item *usage, struct xlate_usage *u)
+{
+	int64_t	n;
+
+	if (usage == NULL || usage->type != KORE_JSON_TYPE_OBJECT)
+		return;
+	if (xlate_tokens(xlate_get(usage, "prompt_tokens"), &n) == 0)
+		u->prompt_tokens = n;
+	if (xlate_tokens(xlate_get(usage, "completion_tokens"), &n) == 0)
+		u->completion_tokens = n;
 }
 
 int

@@ -25,6 +25,9 @@
 #define XF_ANTHROPIC		1	/* messages */
 #define XF_GEMINI		2	/* generateContent */
 
+/* The largest token count believed; larger or negative is unreported. */
+#define XLATE_TOKENS_MAX	1000000000000LL
+
 /* Default max_tokens for Anthropic when an OpenAI client sets none. */
 #define XLATE_ANTHROPIC_MAX_TOKENS	4096
 
@@ -143,6 +146,9 @@ int	xlate_parse(struct kore_json *, const void *, size_t);
 int	xlate_num(const struct kore_json_item *, double *);
 int	xlate_int(const struct kore_json_item *, int64_t *);
 int	xlate_bool(const struct kore_json_item *, int *);
+int	xlate_tokens(const struct kore_json_item *, int64_t *);
+void	xlate_openai_usage(const struct kore_json_item *,
+	    struct xlate_usage *);
 void	xlate_str(struct kore_buf *, const char *);
 void	xlate_strn(struct kore_buf *, const void *, size_t);
 void	xlate_double(struct kore_buf *, double);
@@ -173,6 +179,7 @@ int	anthropic_stream_from_openai(struct xlate_stream *, const void *,
 int	anthropic_stream_finish_from_openai(struct xlate_stream *,
 	    struct kore_buf *);
 void	anthropic_error_body(int, const char *, struct kore_buf *);
+void	anthropic_usage(const struct kore_json_item *, struct xlate_usage *);
 
 /* xlate_gemini.c */
 int	gemini_request_from_openai(const void *, size_t, const char *, int,

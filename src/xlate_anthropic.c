@@ -69,8 +69,6 @@ static int	tools_to_openai(const struct kore_json_item *,
 		    const struct kore_json_item *, struct kore_buf *, char *,
 		    size_t);
 
-static void	usage_read(const struct kore_json_item *,
-		    struct xlate_usage *);
 static void	chunk_open(struct xlate_stream *, struct kore_buf *);
 static void	chunk_close(struct kore_buf *);
 static void	event_open(struct kore_buf *, const char *);
@@ -1304,7 +1302,7 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 		}
 		/* Other blocks (server tools...) have no OpenAI equivalent. */
 	}
-	usage_read(xlate_get(root, "usage"), &u);
+	anthropic_usage(xlate_get(root, "usage"), &u);
 
 	id = xlate_get(root, "id");
 	id_from(cid, sizeof(cid), is_str(id) ? id->data.string : "",
@@ -1362,10 +1360,9 @@ anthropic_response_from_openai(const void *body, size_t len,
 {
 	struct kore_json	 json, aj;
 	struct kore_json_item	*root, *ch, *msg, *c, *p, *tc, *fn, *a, *id, *fr;
-	struct kore_json_item	*u, *name;
+	struct kore_json_item	*name;
 	struct xlate_usage	 us;
 	char			 mid[128];
-	int64_t			 n;
 	int			 rc, nb, i;
 
 	rc = -1;
@@ -1381,12 +1378,7 @@ anthropic_response_from_openai(const void *body, size_t len,
 	    msg->type != KORE_JSON_TYPE_OBJECT)
 		goto done;
 
-	if ((u = xlate_get(root, "usage")) != NULL) {
-		if (xlate_int(xlate_get(u, "prompt_tokens"), &n) == 0)
-			us.prompt_tokens = n;
-		if (xlate_int(xlate_get(u, "completion_tokens"), &n) == 0)
-			us.completion_tokens = n;
-	}
+	xlate_openai_usage(xlate_get(root, "usage"), &us);
 	id = xlate_get(root, "id");
 	id_from(mid, sizeof(mid), is_str(id) ? id->data.string : "",
 	    "chatcmpl-", "msg_");
@@ -1519,7 +1511,7 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 	if (!st->started) {
 		m = xlate_get(root, "message");
 		if (strcmp(type, "message_start") == 0) {
-			usage_read(xlate_get(m, "usage"), &st->usage);
+			anthropic_usage(xlate_get(m, "usage"), &st->usage);
 			id = xlate_get(m, "id");
 			if (st->id[0] == '\0' && is_str(id))
 				id_from(st->id, sizeof(st->id),
@@ -1626,7 +1618,7 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 	} else if (strcmp(type, "content_block_stop") == 0) {
 		st->block_type = BT_NONE;
 	} else if (strcmp(type, "message_delta") == 0) {
-		usage_read(xlate_get(root, "usage"), &st->usage);
+		anthropic_usage(xlate_get(root, "usage"), &st->usage);
 		x = xlate_get(xlate_get(root, "delta"), "stop_reason");
 		if (is_str(x) && st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "%s",
@@ -1681,8 +1673,8 @@ anthropic_stream_from_openai(struct xlate_stream *st, const void *data,
 {
 	struct kore_json	 json;
 	struct kore_json_item	*root, *ch, *d, *c, *tcs, *tc, *fn, *id, *name;
-	struct kore_json_item	*a, *fr, *u, *cid;
-	int64_t			 n, idx;
+	struct kore_json_item	*a, *fr, *cid;
+	int64_t			 idx;
 	int			 rc;
 
 	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
@@ -1715,13 +1707,7 @@ anthropic_stream_from_openai(struct xlate_stream *st, const void *data,
 		message_start(st, is_str(cid) ? cid->data.string : NULL, out);
 	}
 
-	if ((u = xlate_get(root, "usage")) != NULL &&
-	    u->type == KORE_JSON_TYPE_OBJECT) {
-		if (xlate_int(xlate_get(u, "prompt_tokens"), &n) == 0)
-			st->usage.prompt_tokens = n;
-		if (xlate_int(xlate_get(u, "completion_tokens"), &n) == 0)
-			st->usage.completion_tokens = n;
-	}
+	xlate_openai_usage(xlate_get(root, "usage"), &st->usage);
 
 	ch = xlate_get(root, "choices");
 	if (ch == NULL || ch->type != KORE_JSON_TYPE_ARRAY ||
@@ -1945,24 +1931,28 @@ event_open(struct kore_buf *out, const char *type)
 	kore_buf_appendf(out, "event: %s\ndata: {\"type\":\"%s\"", type, type);
 }
 
-/* Anthropic usage: cached prompt tokens count as prompt tokens. */
-static void
-usage_read(const struct kore_json_item *u, struct xlate_usage *us)
+/*
+ * Anthropic's usage object into us (what it lacks stays as it was).
+ * Tokens read from or written to the prompt cache are prompt tokens all
+ * the same: input_tokens counts only the others.
+ */
+void
+anthropic_usage(const struct kore_json_item *u, struct xlate_usage *us)
 {
 	int64_t	n, sum;
 
 	if (u == NULL || u->type != KORE_JSON_TYPE_OBJECT)
 		return;
-	if (xlate_int(xlate_get(u, "input_tokens"), &sum) == 0) {
-		if (xlate_int(xlate_get(u, "cache_creation_input_tokens"),
+	if (xlate_tokens(xlate_get(u, "input_tokens"), &sum) == 0) {
+		if (xlate_tokens(xlate_get(u, "cache_creation_input_tokens"),
 		    &n) == 0)
 			sum += n;
-		if (xlate_int(xlate_get(u, "cache_read_input_tokens"),
+		if (xlate_tokens(xlate_get(u, "cache_read_input_tokens"),
 		    &n) == 0)
 			sum += n;
 		us->prompt_tokens = sum;
 	}
-	if (xlate_int(xlate_get(u, "output_tokens"), &n) == 0)
+	if (xlate_tokens(xlate_get(u, "output_tokens"), &n) == 0)
 		us->completion_tokens = n;
 }
 

@@ -92,6 +92,10 @@ response(int from, int to, const uint8_t *data, size_t len)
 		check_json(&out, 1);
 	else
 		CHECK(out.offset == 1);
+	CHECK(u.prompt_tokens >= -1 &&
+	    u.prompt_tokens <= 3 * XLATE_TOKENS_MAX);
+	CHECK(u.completion_tokens >= -1 &&
+	    u.completion_tokens <= XLATE_TOKENS_MAX);
 	kore_buf_cleanup(&out);
 }
 
@@ -178,7 +182,11 @@ stream(int from, int to, const uint8_t *data, size_t len)
 		CHECK(xlate_stream_finish(&st, &out) == ended);
 		CHECK(out.offset == before);
 	}
-	CHECK(st.usage.prompt_tokens >= -1);
+	/* Counts are believed only from 0 to XLATE_TOKENS_MAX (or sums). */
+	CHECK(st.usage.prompt_tokens >= -1 &&
+	    st.usage.prompt_tokens <= 3 * XLATE_TOKENS_MAX);
+	CHECK(st.usage.completion_tokens >= -1 &&
+	    st.usage.completion_tokens <= XLATE_TOKENS_MAX);
 	xlate_stream_free(&st);
 	check_client_stream(&out, to, from != to);
 	kore_buf_cleanup(&out);

@@ -980,6 +980,40 @@ TEST(answer_round_trip_and_identity)
 	ASSERT_INT_EQ(u.completion_tokens, 4);
 }
 
+/* Counts an upstream cannot mean are taken as not reported. */
+TEST(token_counts_out_of_range_are_ignored)
+{
+	struct xlate_usage	 u;
+	struct xlate_stream	 st;
+	struct kore_buf		*out;
+	const char		*ev;
+
+	ASSERT(resp(XF_ANTHROPIC, XF_OPENAI, "{\"content\":[],\"usage\":"
+	    "{\"input_tokens\":-5,\"output_tokens\":9000000000000000000}}",
+	    "m", &u) != NULL);
+	ASSERT_INT_EQ(u.prompt_tokens, -1);
+	ASSERT_INT_EQ(u.completion_tokens, -1);
+	ASSERT(resp(XF_ANTHROPIC, XF_OPENAI, "{\"content\":[],\"usage\":"
+	    "{\"input_tokens\":5,\"cache_read_input_tokens\":"
+	    "9000000000000000000,\"output_tokens\":2.0}}", "m", &u) != NULL);
+	ASSERT_INT_EQ(u.prompt_tokens, 5);
+	ASSERT_INT_EQ(u.completion_tokens, 2);
+	ASSERT(resp(XF_OPENAI, XF_ANTHROPIC, "{\"choices\":[{\"message\":"
+	    "{\"content\":\"x\"}}],\"usage\":{\"prompt_tokens\":\"7\","
+	    "\"completion_tokens\":-1}}", "m", &u) != NULL);
+	ASSERT_INT_EQ(u.prompt_tokens, -1);
+	ASSERT_INT_EQ(u.completion_tokens, -1);
+
+	out = buf_new();
+	xlate_stream_init(&st, XF_ANTHROPIC, XF_ANTHROPIC, "m", "", 0);
+	ev = "{\"type\":\"message_start\",\"message\":{\"usage\":"
+	    "{\"input_tokens\":-3,\"output_tokens\":1e300}}}";
+	ASSERT_INT_EQ(xlate_stream_event(&st, ev, strlen(ev), out), 0);
+	ASSERT_INT_EQ(st.usage.prompt_tokens, -1);
+	ASSERT_INT_EQ(st.usage.completion_tokens, -1);
+	xlate_stream_free(&st);
+}
+
 /*
  * Streams. A stream is given as the upstream's raw SSE bytes, split by
  * sse.c as the proxy does, fed to the translator, and the client's
@@ -1733,6 +1767,7 @@ run_xlate_tests(int *passed, int *failed)
 	RUN(openai_answer_as_anthropic);
 	RUN(finish_and_stop_reasons_map_both_ways);
 	RUN(answer_round_trip_and_identity);
+	RUN(token_counts_out_of_range_are_ignored);
 	RUN(anthropic_stream_as_openai_chunks);
 	RUN(openai_stream_as_anthropic_events);
 	RUN(anthropic_thinking_as_reasoning_content);
