@@ -114,7 +114,8 @@ bench: deps fusion
 	bench/run $(BENCH_ARGS)
 
 UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
-		   src/sse.c src/router.c src/xlate_gemini.c
+		   src/sse.c src/router.c src/xlate.c src/xlate_anthropic.c \
+		   src/xlate_gemini.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

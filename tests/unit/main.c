@@ -22,6 +22,7 @@ struct fusion_config	fusion_cfg;
 
 static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
 
+void		run_xlate_tests(int *, int *);
 void		run_dataplane_tests(int *, int *);
 void		run_xlate_gemini_tests(int *, int *);
 
@@ -284,6 +285,7 @@ main(void)
 	RUN(migrations_create_schema_and_are_idempotent);
 	RUN(deleting_a_group_cascades_to_providers_and_keys);
 	RUN(newer_schema_is_refused_with_a_reason);
+	run_xlate_tests(&passed, &failed);
 	run_dataplane_tests(&passed, &failed);
 	run_xlate_gemini_tests(&passed, &failed);
 
