@@ -55,16 +55,15 @@ $(KORE_COPY)/.patched: $(KORE_PATCHES)
 # $(1): flavor (dev or asan), $(2): Kore flavor.
 define stage
 	mkdir -p $(BUILD)/$(1)/fusion/conf
-	# kodev does not know which objects include a header: after a header
-	# (ours or a patched Kore's) changes, everything is compiled again.
-	if [ -n "$$(find src $(KORE_COPY)/.patched -name '*.h' -newer \
-	    $(BUILD)/$(1)/fusion/fusion -o -name .patched -newer \
-	    $(BUILD)/$(1)/fusion/fusion 2>/dev/null)" ]; then \
-	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	ln -sfn ../../../src $(BUILD)/$(1)/fusion/src
 	ln -sfn ../../../cert $(BUILD)/$(1)/fusion/cert
 	mkdir -p assets && ln -sfn ../../../assets $(BUILD)/$(1)/fusion/assets
 	cp conf/build.conf $(BUILD)/$(1)/fusion/conf/build.conf
+	# kodev rebuilds a .c only when it changed: a changed header or a
+	# newly patched Kore means every object is stale.
+	if [ -n "$$(find src/*.h $(KORE_COPY)/.patched -newer \
+	    $(BUILD)/$(1)/fusion/fusion 2>/dev/null)" ]; then \
+	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	{ cat conf/fusion.conf; \
 	  printf '\ndomain * {\n\tattach\t\tplain\n\n'; \
 	  cat conf/routes.conf; printf '}\n'; \
@@ -120,14 +119,18 @@ bench: deps fusion
 	bench/run $(BENCH_ARGS)
 
 UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
-		   src/sse.c src/router.c
+		   src/sse.c src/router.c src/xlate.c src/xlate_anthropic.c \
+		   src/xlate_gemini.c
+# The Kore files the translators need (kore_json, kore_buf).
+UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 
 tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
     $(UNIT_SOURCES) src/*.h
 	$(CC) -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -Isrc -I$(KORE_COPY)/include -o $@ tests/unit/*.c $(UNIT_SOURCES) \
-	    -lsqlite3 -lsodium
+	    -Isrc -I$(KORE_COPY)/include -I$(KORE_COPY)/include/kore \
+	    -o $@ tests/unit/*.c $(UNIT_SOURCES) $(UNIT_KORE) \
+	    -lsqlite3 -lsodium -lm
 
 # Every libFuzzer harness in tests/fuzz for FUZZ_SECONDS each (tests/run
 # gives them 15 s); FUZZ=name runs one.
