@@ -14,6 +14,7 @@
 #include <kore/seccomp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
@@ -66,6 +67,7 @@ static u_int32_t	 env_uint(const char *, u_int32_t, u_int32_t,
 			    u_int32_t);
 static void		 listeners_create(void);
 static void		 privsep_prepare(const char *);
+static void		 privsep_resolver_files(const char *);
 static void		 store_prepare_parent(const char *);
 
 static const char *
@@ -145,6 +147,50 @@ listeners_create(void)
 }
 
 /*
+ * The chrooted workers resolve upstream host names themselves (curl's
+ * resolver thread, glibc): give them the resolver's files, copied into
+ * <root>/etc at every start so that they follow the system's. Without
+ * them glibc asks a nameserver on 127.0.0.1 and knows no /etc/hosts name.
+ */
+static void
+privsep_resolver_files(const char *root)
+{
+	const char	*files[] = { "resolv.conf", "hosts", "nsswitch.conf",
+			    "host.conf", "gai.conf", NULL };
+	char		 src[PATH_MAX], dst[PATH_MAX], tmp[PATH_MAX + 8];
+	char		 buf[8192];
+	ssize_t		 n;
+	int		 i, in, out;
+
+	(void)snprintf(dst, sizeof(dst), "%s/etc", root);
+	if (mkdir(dst, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir(%s): %s", dst, errno_s);
+
+	for (i = 0; files[i] != NULL; i++) {
+		(void)snprintf(src, sizeof(src), "/etc/%s", files[i]);
+		(void)snprintf(dst, sizeof(dst), "%s/etc/%s", root, files[i]);
+		(void)snprintf(tmp, sizeof(tmp), "%s.new", dst);
+		if ((in = open(src, O_RDONLY)) == -1) {
+			(void)unlink(dst);
+			continue;
+		}
+		if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) == -1)
+			fatal("open(%s): %s", tmp, errno_s);
+		while ((n = read(in, buf, sizeof(buf))) > 0) {
+			if (write(out, buf, n) != n)
+				fatal("write(%s): %s", tmp, errno_s);
+		}
+		if (n == -1)
+			fatal("read(%s): %s", src, errno_s);
+		if (fchmod(out, 0644) == -1 || close(out) == -1)
+			fatal("close(%s): %s", tmp, errno_s);
+		(void)close(in);
+		if (rename(tmp, dst) == -1)
+			fatal("rename(%s): %s", tmp, errno_s);
+	}
+}
+
+/*
  * As root without -n/-r, Kore chroots the workers and drops them to an
  * unprivileged user. The workers live in the database's directory; the
  * key manager lives where the certificate is (the working directory).
@@ -192,6 +238,7 @@ privsep_prepare(const char *db_path)
 		fatal("the database directory %s must be searchable by user "
 		    "'%s' (chmod o+x, or chown it to that user)",
 		    kore_root_path, user);
+	privsep_resolver_files(kore_root_path);
 	kore_runas_user = kore_strdup(user);
 	keymgr_root_path = kore_strdup(cwd);
 	keymgr_runas_user = kore_strdup(user);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Gateway, gateway, tempDir, ROOT } from './harness.js';
+import { mockUpstream } from './mock-upstream.js';
 
 const asRoot = process.geteuid() === 0;
 
@@ -52,4 +53,44 @@ test('privilege separation refuses a database directory the worker user cannot e
   const gw = new Gateway({ dir, args: ['-f'] });
   assert.notEqual(await gw.start({ expectExit: true }), 0);
   assert.match(gw.output, /must be searchable by user 'nobody'/);
+});
+
+// A name /etc/hosts maps to 127.0.0.1, other than localhost (which curl
+// resolves by itself, without the system's resolver).
+function loopbackHostName() {
+  for (const line of fs.readFileSync('/etc/hosts', 'utf8').split('\n')) {
+    const [addr, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (addr !== '127.0.0.1') continue;
+    const name = names.find((n) => n && !/^localhost$/i.test(n) && !/\.localhost$/i.test(n));
+    if (name) return name;
+  }
+  return null;
+}
+
+test('privilege separation: chrooted workers resolve upstream host names (resolver files copied into the chroot)', { skip: !asRoot && 'needs root' }, async (t) => {
+  const dir = tempDir();
+  fs.chmodSync(dir, 0o755);
+  const gw = await gateway(t, { dir, args: ['-f'] });
+  for (const f of ['resolv.conf', 'hosts']) {
+    if (fs.existsSync(`/etc/${f}`)) assert.equal(fs.readFileSync(`${dir}/etc/${f}`, 'utf8'), fs.readFileSync(`/etc/${f}`, 'utf8'));
+  }
+  const name = loopbackHostName();
+  if (!name) {
+    t.diagnostic('no name besides localhost maps to 127.0.0.1 in /etc/hosts: the resolution itself is not tried');
+    return;
+  }
+  const token = await gw.login();
+  await gw.api('PUT', '/api/auth/password', { token, body: { old_password: 'admin', new_password: 'privsep-password' } });
+  const up = await mockUpstream(t);
+  const g = await gw.api('POST', '/api/admin/groups', { token, body: { name: 'g' } });
+  const p = await gw.api('POST', '/api/admin/providers', { token, body: { group_id: g.json.id, name: 'by-name', base_url: `http://${name}:${up.port}/v1`, models: ['gpt-4o'] } });
+  await gw.api('POST', '/api/admin/keys', { token, body: { provider_id: p.json.id, key: 'sk-privsep-by-name-000000001' } });
+  const ck = (await gw.api('POST', '/api/admin/client-keys', { token, body: { name: 'app' } })).json.key;
+  const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
+  const r = await gw.api('POST', '/v1/chat/completions', { headers: { authorization: `Bearer ${ck}` }, body });
+  assert.equal(r.status, 200, r.text);
+  const s = await gw.api('POST', '/v1/chat/completions', { tls: true, headers: { authorization: `Bearer ${ck}` }, body: { ...body, stream: true } });
+  assert.equal(s.status, 200, s.text);
+  assert.match(s.text, /data: \[DONE\]/);
+  assert.equal(up.served(), 2);
 });
