@@ -331,3 +331,16 @@ test('other /v1 endpoints never reach an anthropic provider', async (t) => {
   assertOpenAIError(r, r.status);
   assert.equal(up.served(), 0);
 });
+
+test('anthropic stop reasons become OpenAI finish reasons, streamed or not', async (t) => {
+  const { up, ai } = await setup(t);
+  for (const [stopReason, finish] of [['max_tokens', 'length'], ['stop_sequence', 'stop'], ['end_turn', 'stop']]) {
+    up.behave('default', { content: 'cut sho', stopReason });
+    const r = await ai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], max_tokens: 3 });
+    assert.equal(r.choices[0].finish_reason, finish, stopReason);
+    const s = await ai.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'x' }], max_tokens: 3 });
+    let got = null;
+    for await (const c of s) got = c.choices[0]?.finish_reason ?? got;
+    assert.equal(got, finish, `${stopReason}, streamed`);
+  }
+});

@@ -278,3 +278,16 @@ test('a broken Gemini stream ends the OpenAI stream with an error, never a clean
   assert.equal(contentEvents(s.events).map((e) => e.json.choices[0].delta.content).join(''), 'alpha beta ');
   assert.ok(s.events.at(-1)?.json?.error || s.error, `an error event or a broken response: ${s.text.slice(-300)}`);
 });
+
+test('gemini finish reasons become OpenAI finish reasons, streamed or not', async (t) => {
+  const { up, ai } = await setup(t);
+  for (const [finishReason, finish] of [['MAX_TOKENS', 'length'], ['SAFETY', 'content_filter'], ['STOP', 'stop']]) {
+    up.behave('default', { content: 'cut sho', finishReason });
+    const r = await ai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], max_tokens: 3 });
+    assert.equal(r.choices[0].finish_reason, finish, finishReason);
+    const s = await ai.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'x' }], max_tokens: 3 });
+    let got = null;
+    for await (const c of s) got = c.choices[0]?.finish_reason ?? got;
+    assert.equal(got, finish, `${finishReason}, streamed`);
+  }
+});
