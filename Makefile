@@ -114,14 +114,18 @@ bench: deps fusion
 	bench/run $(BENCH_ARGS)
 
 UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
-		   src/sse.c src/router.c
+		   src/sse.c src/router.c src/xlate.c src/xlate_anthropic.c \
+		   src/xlate_gemini.c
+# The Kore files the translators need (kore_json, kore_buf).
+UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 
 tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
     $(UNIT_SOURCES) src/*.h
 	$(CC) -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -Isrc -I$(KORE_COPY)/include -o $@ tests/unit/*.c $(UNIT_SOURCES) \
-	    -lsqlite3 -lsodium
+	    -Isrc -I$(KORE_COPY)/include -I$(KORE_COPY)/include/kore \
+	    -o $@ tests/unit/*.c $(UNIT_SOURCES) $(UNIT_KORE) \
+	    -lsqlite3 -lsodium -lm
 
 # Every libFuzzer harness in tests/fuzz for FUZZ_SECONDS each (tests/run
 # gives them 15 s); FUZZ=name runs one.
