@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { mockUpstream, anthropicErrorBody, geminiErrorBody } from './mock-upstream.js';
+import { mockUpstream, anthropicErrorBody, geminiErrorBody, geminiSignature } from './mock-upstream.js';
 import { rawRequest, readSse } from './v1-helpers.js';
 
 const claude = (up, apiKey = 'sk-ant-api03-mock-0001', opts = {}) =>
@@ -291,4 +291,25 @@ test('gemini refuses what the real API refuses; error bodies with google.rpc sta
   assert.equal(s.events[1].json.error.status, 'UNAVAILABLE');
   const wrongPath = await rawRequest(`${up.url}/chat/completions`, { method: 'POST', headers: gemHeaders(), body: GEM });
   assert.equal(wrongPath.status, 404);
+});
+
+test('gemini 3: function calls carry a thoughtSignature that must come back with the history', async (t) => {
+  const up = await mockUpstream(t, { flavor: 'gemini' });
+  up.behave('default', { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }, { name: 'get_time', arguments: {} }] });
+  const url = `${up.url}/models/gemini-3-pro-preview:generateContent`;
+  const r = await rawRequest(url, { method: 'POST', headers: gemHeaders(), body: GEM });
+  const parts = r.json.candidates[0].content.parts;
+  assert.equal(parts[0].thoughtSignature, geminiSignature('get_weather', { city: 'Paris' }));
+  assert.equal(parts[1].thoughtSignature, undefined, 'only the first call of a turn is signed');
+  up.behave('default', 'ok');
+  const result = { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { r: 1 } } }, { functionResponse: { name: 'get_time', response: { r: 2 } } }] };
+  const ok = await rawRequest(url, { method: 'POST', headers: gemHeaders(), body: { contents: [...GEM.contents, { role: 'model', parts }, result] } });
+  assert.equal(ok.status, 200, ok.text);
+  const stripped = parts.map(({ thoughtSignature, ...rest }) => rest);
+  const bad = await rawRequest(url, { method: 'POST', headers: gemHeaders(), body: { contents: [...GEM.contents, { role: 'model', parts: stripped }, result] } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /missing a thought_signature/);
+  // Older models neither sign nor check.
+  const old = await rawRequest(`${up.url}/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: gemHeaders(), body: { contents: [...GEM.contents, { role: 'model', parts: stripped }, result] } });
+  assert.equal(old.status, 200);
 });

@@ -443,6 +443,11 @@ export { sleep };
 //   'error'         status with the provider's own error body and
 //                   retryAfter (the retry-after header; Gemini's 429 also
 //                   carries a RetryInfo detail).
+//   Gemini 3 models (gemini-3*) put a thoughtSignature on the first
+//   functionCall part of an answer and, as the real API does, refuse a
+//   history whose model turn has a functionCall without the signature it
+//   was given (signatures are derived from the call, so the check needs no
+//   state: geminiSignature(name, args)).
 //   'stream_error'  streams `after` (default 1) text deltas, then the
 //                   provider's in-stream error (Anthropic: event: error
 //                   with overloaded_error; Gemini: a data: chunk holding
@@ -794,6 +799,30 @@ const GEMINI_DECL = ['name', 'description', 'parameters', 'parametersJsonSchema'
 const camel = (k) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
 const unknown = (k, at) => `Invalid JSON payload received. Unknown name "${k}"${at ? ` at '${at}'` : ''}: Cannot find field.`;
 
+// The thoughtSignature the mock gives a function call (opaque base64 to
+// clients, like the real one).
+export function geminiSignature(name, args) {
+  return Buffer.from(`mock-thought:${name}:${JSON.stringify(args ?? {})}`).toString('base64');
+}
+
+// Gemini 3: every functionCall in the model turns must carry its signature.
+function geminiCheckSignatures(contents) {
+  for (const [i, c] of (contents ?? []).entries()) {
+    if (c?.role !== 'model') continue;
+    let first = true;
+    for (const [j, part] of (c.parts ?? []).entries()) {
+      const fc = part?.functionCall ?? part?.function_call;
+      if (!fc) continue;
+      const sig = part.thoughtSignature ?? part.thought_signature;
+      if (first && sig !== geminiSignature(fc.name, fc.args)) {
+        return `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${fc.name}\` , position ${i + 1}.${j}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`;
+      }
+      first = false;
+    }
+  }
+  return null;
+}
+
 function geminiCheckContents(contents, at) {
   if (!Array.isArray(contents) || contents.length === 0) return '* GenerateContentRequest.contents: contents is not specified\n';
   for (const [i, c] of contents.entries()) {
@@ -945,13 +974,17 @@ async function geminiAnswer({ req, res, rec, b, body, url, later, destroy, defau
     return;
   }
 
-  const problem = geminiCheck(body);
+  const gemini3 = /^gemini-3/.test(model);
+  const problem = geminiCheck(body) ?? (gemini3 ? geminiCheckSignatures(body.contents) : null);
   if (problem) { rec.rejected = problem; sendJson(400, geminiErrorBody(400, problem)); return; }
 
   const prompt = geminiPromptText(body);
   const responseId = rnd(22);
   const modelVersion = model;
-  const toolCalls = (b.toolCalls ?? []).map((tc) => ({ functionCall: { name: tc.name, args: tc.arguments ?? {} } }));
+  const toolCalls = (b.toolCalls ?? []).map((tc, i) => ({
+    functionCall: { name: tc.name, args: tc.arguments ?? {} },
+    ...(gemini3 && i === 0 ? { thoughtSignature: geminiSignature(tc.name, tc.arguments ?? {}) } : {}),
+  }));
   const content = b.content ?? (toolCalls.length ? '' : defaultContent);
   const finishReason = b.finishReason ?? 'STOP';
   const usageMeta = (u, done = true) => ({

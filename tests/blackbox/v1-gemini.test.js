@@ -291,3 +291,35 @@ test('gemini finish reasons become OpenAI finish reasons, streamed or not', asyn
     assert.equal(got, finish, `${finishReason}, streamed`);
   }
 });
+
+test('gemini 3: the thoughtSignature of a function call survives the round trip through an OpenAI client and an Anthropic one', async (t) => {
+  const G3 = 'gemini-3-pro-preview';
+  const { f, up, ck, ai } = await setup(t, { models: [G3] });
+  up.behave('default', { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] });
+  const ask = [{ role: 'user', content: 'Weather in Paris?' }];
+  const r = await ai.chat.completions.create({ model: G3, messages: ask, tools: [WEATHER] });
+  const msg = r.choices[0].message;
+  assert.equal(msg.tool_calls[0].function.name, 'get_weather');
+  up.behave('default', { content: 'Sunny.' });
+  const back = await ai.chat.completions.create({
+    model: G3, tools: [WEATHER],
+    messages: [...ask, msg, { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: '18 C' }],
+  });
+  assert.equal(up.requests[1].rejected, undefined, up.requests[1].rejected);
+  assert.equal(back.choices[0].message.content, 'Sunny.');
+
+  // Streamed, and with the Anthropic SDK.
+  up.behave('default', { toolCalls: [{ name: 'get_weather', arguments: { city: 'Nice' } }] });
+  const claude = f.anthropic(ck.key);
+  const tools = [{ name: 'get_weather', description: 'The weather in a city', input_schema: WEATHER.function.parameters }];
+  const m = await within(10000, claude.messages.stream({ model: G3, max_tokens: 100, tools, messages: [{ role: 'user', content: 'Weather in Nice?' }] }).finalMessage());
+  const use = m.content.find((b) => b.type === 'tool_use');
+  assert.ok(use, JSON.stringify(m.content));
+  up.behave('default', { content: 'Mild.' });
+  await claude.messages.create({
+    model: G3, max_tokens: 100, tools,
+    messages: [{ role: 'user', content: 'Weather in Nice?' }, { role: 'assistant', content: m.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '20 C' }] }],
+  });
+  assert.equal(up.requests[3].rejected, undefined, up.requests[3].rejected);
+});
