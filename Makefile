@@ -59,6 +59,11 @@ define stage
 	ln -sfn ../../../cert $(BUILD)/$(1)/fusion/cert
 	mkdir -p assets && ln -sfn ../../../assets $(BUILD)/$(1)/fusion/assets
 	cp conf/build.conf $(BUILD)/$(1)/fusion/conf/build.conf
+	# kodev rebuilds a .c only when it changed: a changed header or a
+	# newly patched Kore means every object is stale.
+	if [ -n "$$(find src/*.h $(KORE_COPY)/.patched -newer \
+	    $(BUILD)/$(1)/fusion/fusion 2>/dev/null)" ]; then \
+	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	{ cat conf/fusion.conf; \
 	  printf '\ndomain * {\n\tattach\t\tplain\n\n'; \
 	  cat conf/routes.conf; printf '}\n'; \
