@@ -289,6 +289,10 @@ test('gemini refuses what the real API refuses; error bodies with google.rpc sta
   const s = await readSse(`${up.url}/models/gemini-2.0-flash:streamGenerateContent?alt=sse`, { headers: gemHeaders(), body: GEM });
   assert.equal(s.events.length, 2);
   assert.equal(s.events[1].json.error.status, 'UNAVAILABLE');
+  up.behave('default', 'bad_key');
+  const badKey = await rawRequest(url, { method: 'POST', headers: gemHeaders(), body: GEM });
+  assert.equal(badKey.status, 400, 'Google answers a wrong key with 400');
+  assert.equal(badKey.json.error.details[0].reason, 'API_KEY_INVALID');
   const wrongPath = await rawRequest(`${up.url}/chat/completions`, { method: 'POST', headers: gemHeaders(), body: GEM });
   assert.equal(wrongPath.status, 404);
 });

@@ -448,6 +448,8 @@ export { sleep };
 //   history whose model turn has a functionCall without the signature it
 //   was given (signatures are derived from the call, so the check needs no
 //   state: geminiSignature(name, args)).
+//   'bad_key'       Gemini only: the 400 INVALID_ARGUMENT / API_KEY_INVALID
+//                   that Google sends for a wrong key.
 //   'stream_error'  streams `after` (default 1) text deltas, then the
 //                   provider's in-stream error (Anthropic: event: error
 //                   with overloaded_error; Gemini: a data: chunk holding
@@ -853,6 +855,19 @@ function geminiCheckContents(contents, at) {
   return null;
 }
 
+// What Gemini answers for a key it does not know: 400, not 401.
+export function geminiBadKeyBody() {
+  return {
+    error: {
+      code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT',
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+        { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+      ],
+    },
+  };
+}
+
 // What the real API answers with 400 for a generateContent body, or null.
 export function geminiCheck(body) {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'Invalid JSON payload received. Expected an object.';
@@ -914,6 +929,7 @@ async function geminiAnswer({ req, res, rec, b, body, url, later, destroy, defau
     res.end(text);
   };
 
+  if (b.type === 'bad_key') { sendJson(400, geminiBadKeyBody()); return; }
   if (b.type === 'error') {
     const status = b.status || 500;
     const extra = {};

@@ -323,3 +323,23 @@ test('gemini 3: the thoughtSignature of a function call survives the round trip 
   });
   assert.equal(up.requests[3].rejected, undefined, up.requests[3].rejected);
 });
+
+test('a Gemini key it does not know (400 API_KEY_INVALID) is disabled like a 401, and the next key answers', async (t) => {
+  const BAD = 'AIzaSyMockUpstreamKeyBad00000000000001';
+  const { f, up, p, ai } = await setup(t, { keys: [BAD, UPKEY] });
+  up.behave(BAD, 'bad_key');
+  for (let i = 0; i < 4; i++) {
+    const r = await within(10000, ai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }));
+    assert.equal(r.choices[0].message.content, 'Hello from the mock upstream.');
+  }
+  assert.equal(up.served(BAD), 1, 'tried once, then left alone');
+  assert.equal(up.served(UPKEY), 4);
+  const k = await f.keyState(p.keys[0].id);
+  assert.equal(k.status, 'disabled');
+
+  // A plain 400 (the request's fault) is returned and damages no key.
+  up.behave(UPKEY, { type: 'error', status: 400 });
+  const e = await sdkError(ai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }));
+  assert.ok(e instanceof OpenAI.BadRequestError, String(e));
+  assert.equal((await f.keyState(p.keys[1].id)).status, 'active');
+});
