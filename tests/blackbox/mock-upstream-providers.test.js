@@ -293,6 +293,7 @@ test('gemini refuses what the real API refuses; error bodies with google.rpc sta
   const badKey = await rawRequest(url, { method: 'POST', headers: gemHeaders(), body: GEM });
   assert.equal(badKey.status, 400, 'Google answers a wrong key with 400');
   assert.equal(badKey.json.error.details[0].reason, 'API_KEY_INVALID');
+  up.behave('default', 'ok');
   const wrongPath = await rawRequest(`${up.url}/chat/completions`, { method: 'POST', headers: gemHeaders(), body: GEM });
   assert.equal(wrongPath.status, 404);
 });
