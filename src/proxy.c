@@ -33,6 +33,7 @@ static void	proxy_fail_final(struct proxy *);
 static void	proxy_onfree(struct http_request *);
 static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
+static int	proxy_check_chat(struct proxy *);
 static void	proxy_upstream_body(struct proxy *, const char *);
 static int	proxy_serves(const struct proxy *,
 		    const struct cfg_provider *);
@@ -178,6 +179,39 @@ proxy_trace(struct proxy *px, const struct router_pick *pk,
 
 /* GET /v1/models: what this client key may ask for. */
 /*
+ * What every chat needs before any provider sees it, in both APIs: a
+ * non-empty messages array, and for Anthropic's a max_tokens (which its
+ * API requires; token counting does not).
+ */
+static int
+proxy_check_chat(struct proxy *px)
+{
+	const struct json_member	*m;
+	long long			 v;
+
+	m = json_scan_find(px->body, px->members, px->nmembers, "messages");
+	if (m == NULL || m->type != JSON_ARRAY ||
+	    json_scan_empty(px->body, m)) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "'messages' is required and must be a non-empty array");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (px->client_fmt != XF_ANTHROPIC || px->count_tokens)
+		return (KORE_RESULT_OK);
+
+	m = json_scan_find(px->body, px->members, px->nmembers, "max_tokens");
+	if (m == NULL || m->type != JSON_NUMBER ||
+	    (v = json_scan_uint(px->body, m)) < 1) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "'max_tokens' is required and must be a positive integer");
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/*
  * Everything before the first upstream attempt: client key, body, limits,
  * the plan. Returns KORE_RESULT_ERROR once the request is answered.
  */
@@ -255,6 +289,9 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
+	if (px->chat && proxy_check_chat(px) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+
 	m = json_scan_find(px->body, px->members, px->nmembers, "stream");
 	px->stream = (m != NULL && m->type == JSON_TRUE && !px->count_tokens);
 	so = json_scan_find(px->body, px->members, px->nmembers,
@@ -277,6 +314,20 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	now = store_now();
 	px->npicks = router_plan(px->cfg, px->client, px->model, now,
 	    px->picks, ROUTER_MAX, counters_next);
+
+	/* Providers of the model exist, but none whose API has the path. */
+	for (i = 0; i < px->npicks; i++) {
+		if (proxy_serves(px, px->picks[i].provider))
+			break;
+	}
+	if (px->npicks > 0 && i == px->npicks) {
+		proxy_error(px, 400, "invalid_request_error",
+		    "unsupported_endpoint", px->count_tokens ?
+		    "token counting needs an anthropic or gemini provider; "
+		    "none serves model '%s'" : "no provider of model '%s' "
+		    "has this endpoint", px->model);
+		return (KORE_RESULT_ERROR);
+	}
 
 	if (px->npicks == 0) {
 		serves = 0;
