@@ -66,8 +66,15 @@ define stage
 	  printf '\tcertfile\tcert/server.pem\n\tcertkey\t\tcert/key.pem\n\n'; \
 	  cat conf/routes.conf; printf '}\n'; \
 	} > $(BUILD)/$(1)/fusion/conf/fusion.conf
+	# kodev recompiles a .c only when it is newer than its object: after
+	# a header changed, start over (objects with an old struct layout).
+	if [ -n "$$(find src -name '*.h' -newer \
+	    $(BUILD)/$(1)/fusion/.objs/.headers 2>/dev/null)" ] || \
+	    [ ! -e $(BUILD)/$(1)/fusion/.objs/.headers ]; then \
+	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	cd $(BUILD)/$(1)/fusion && KORE_BUILD_FLAVOR=$(1) \
 	    KORE_FLAVOR="$(2)" kodev build
+	touch $(BUILD)/$(1)/fusion/.objs/.headers
 endef
 
 # npm ci when node_modules is missing or older than the lockfile.
