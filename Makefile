@@ -59,6 +59,11 @@ define stage
 	ln -sfn ../../../cert $(BUILD)/$(1)/fusion/cert
 	mkdir -p assets && ln -sfn ../../../assets $(BUILD)/$(1)/fusion/assets
 	cp conf/build.conf $(BUILD)/$(1)/fusion/conf/build.conf
+	# kodev rebuilds a .c only when it changed: a changed header or a
+	# newly patched Kore means every object is stale.
+	if [ -n "$$(find src/*.h $(KORE_COPY)/.patched -newer \
+	    $(BUILD)/$(1)/fusion/fusion 2>/dev/null)" ]; then \
+	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	{ cat conf/fusion.conf; \
 	  printf '\ndomain * {\n\tattach\t\tplain\n\n'; \
 	  cat conf/routes.conf; printf '}\n'; \
@@ -66,15 +71,8 @@ define stage
 	  printf '\tcertfile\tcert/server.pem\n\tcertkey\t\tcert/key.pem\n\n'; \
 	  cat conf/routes.conf; printf '}\n'; \
 	} > $(BUILD)/$(1)/fusion/conf/fusion.conf
-	# kodev recompiles a .c only when it is newer than its object: after
-	# a header changed, start over (objects with an old struct layout).
-	if [ -n "$$(find src -name '*.h' -newer \
-	    $(BUILD)/$(1)/fusion/.objs/.headers 2>/dev/null)" ] || \
-	    [ ! -e $(BUILD)/$(1)/fusion/.objs/.headers ]; then \
-	    rm -rf $(BUILD)/$(1)/fusion/.objs; fi
 	cd $(BUILD)/$(1)/fusion && KORE_BUILD_FLAVOR=$(1) \
 	    KORE_FLAVOR="$(2)" kodev build
-	touch $(BUILD)/$(1)/fusion/.objs/.headers
 endef
 
 # npm ci when node_modules is missing or older than the lockfile.
@@ -121,14 +119,18 @@ bench: deps fusion
 	bench/run $(BENCH_ARGS)
 
 UNIT_SOURCES	:= src/validate.c src/secrets.c src/store.c src/json_scan.c \
-		   src/sse.c src/router.c
+		   src/sse.c src/router.c src/xlate.c src/xlate_anthropic.c \
+		   src/xlate_gemini.c
+# The Kore files the translators need (kore_json, kore_buf).
+UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 
 tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
     $(UNIT_SOURCES) src/*.h
 	$(CC) -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g \
 	    -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -Isrc -I$(KORE_COPY)/include -o $@ tests/unit/*.c $(UNIT_SOURCES) \
-	    -lsqlite3 -lsodium
+	    -Isrc -I$(KORE_COPY)/include -I$(KORE_COPY)/include/kore \
+	    -o $@ tests/unit/*.c $(UNIT_SOURCES) $(UNIT_KORE) \
+	    -lsqlite3 -lsodium -lm
 
 # Every libFuzzer harness in tests/fuzz for FUZZ_SECONDS each (tests/run
 # gives them 15 s); FUZZ=name runs one.

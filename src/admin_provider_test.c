@@ -112,6 +112,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
 	    PROXY_MEMBERS_MAX, &px->obj_end);
 	px->path = "/chat/completions";
+	px->chat = 1;
 
 	px->picks[0].provider = p;
 	px->picks[0].key = k;

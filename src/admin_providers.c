@@ -17,7 +17,7 @@ static const struct admin_field provider_fields[] = {
 	{ "name", AK_STRING, AF_REQUIRED, 0, 0, validate_name,
 	    "a name of 1 to 128 characters", NULL, 0 },
 	{ "type", AK_STRING, 0, 0, 0, validate_provider_type,
-	    "'openai'", "openai", 0 },
+	    "'openai', 'anthropic' or 'gemini'", "openai", 0 },
 	{ "base_url", AK_STRING, AF_REQUIRED, 0, 0, validate_base_url,
 	    "an http:// or https:// URL without credentials or query",
 	    NULL, 0 },

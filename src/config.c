@@ -19,6 +19,7 @@
 
 #include "fusion.h"
 #include "gateway.h"
+#include "xlate.h"
 
 #define ARENA_BLOCK	(64 * 1024)
 
@@ -196,7 +197,8 @@ config_load(void)
 	c->providers = arena_alloc(sizeof(*c->providers) * (n + 1));
 	if ((st = store_prepare("SELECT p.id, p.group_id, p.name, p.base_url, "
 	    "p.models, p.model_aliases, p.weight, p.enabled, p.timeout_ms, "
-	    "p.tls_verify, p.ca_cert FROM providers p JOIN groups g ON g.id = p.group_id "
+	    "p.tls_verify, p.ca_cert, p.type FROM providers p "
+	    "JOIN groups g ON g.id = p.group_id "
 	    "ORDER BY g.priority DESC, p.id")) == NULL)
 		return (KORE_RESULT_ERROR);
 	while (sqlite3_step(st) == SQLITE_ROW && c->nproviders < n) {
@@ -221,6 +223,9 @@ config_load(void)
 		p->tls_verify = sqlite3_column_int(st, 9);
 		p->ca_cert = arena_strdup(
 		    (const char *)sqlite3_column_text(st, 10));
+		if ((p->fmt = xlate_format(
+		    (const char *)sqlite3_column_text(st, 11))) == -1)
+			p->fmt = XF_OPENAI;
 		c->nproviders++;
 	}
 	sqlite3_finalize(st);

@@ -39,6 +39,7 @@ struct cfg_provider {
 	int64_t			 id;
 	struct cfg_group	*group;
 	char			*name;
+	int			 fmt;		/* XF_* of xlate.h: its API */
 	char			*base_url;
 	char			**models;
 	size_t			 nmodels;

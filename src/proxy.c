@@ -36,7 +36,16 @@ static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
 static const void	*proxy_upstream_body(struct proxy *, const char *,
 		    size_t *);
+static int	proxy_serves(const struct proxy *,
+		    const struct cfg_provider *);
+static int	proxy_upstream_request(struct proxy *, const char *, char *,
+		    size_t, const void **, size_t *);
+static void	proxy_upstream_url(struct proxy *, const char *,
+		    struct kore_buf *);
+static void	proxy_upstream_headers(struct proxy *);
 static void	proxy_pass_answer(struct proxy *, const char *);
+static int	proxy_answer(struct proxy *);
+static void	proxy_answer_error(struct proxy *);
 static void	proxy_watchdog(void *, u_int64_t);
 static size_t	proxy_header_cb(char *, size_t, size_t, void *);
 static size_t	proxy_write_cb(char *, size_t, size_t, void *);
@@ -105,7 +114,25 @@ request_id(char *out, size_t len)
 	(void)sodium_bin2hex(out + 4, len - 4, raw, sizeof(raw));
 }
 
-/* An error answer in OpenAI's shape, recorded for the log. */
+/*
+ * An error answer in the client's format (OpenAI's shape, or Anthropic's
+ * for /v1/messages), recorded for the log.
+ */
+void
+proxy_error_reply(struct proxy *px, int status, const char *type,
+    const char *code, const char *msg)
+{
+	struct kore_buf		*buf;
+
+	px->log.status = status;
+	(void)kore_strlcpy(px->log.error, msg, sizeof(px->log.error));
+	http_response_header(px->req, "x-fusion-request-id",
+	    px->log.request_id);
+	buf = kore_buf_alloc(256);
+	xlate_error_body(px->client_fmt, status, type, code, msg, buf);
+	api_reply(px->req, status, buf);
+}
+
 void
 proxy_error(struct proxy *px, int status, const char *type, const char *code,
     const char *fmt, ...)
@@ -117,11 +144,7 @@ proxy_error(struct proxy *px, int status, const char *type, const char *code,
 	(void)vsnprintf(msg, sizeof(msg), fmt, args);
 	va_end(args);
 
-	px->log.status = status;
-	(void)kore_strlcpy(px->log.error, msg, sizeof(px->log.error));
-	http_response_header(px->req, "x-fusion-request-id",
-	    px->log.request_id);
-	api_error(px->req, status, type, code, "%s", msg);
+	proxy_error_reply(px, status, type, code, msg);
 	px->phase = PHASE_DONE;
 	proxy_finish(px, "error");
 }
@@ -202,6 +225,15 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
 	px->path = req->path + 3;
 
+	/* Anthropic's Messages API, or OpenAI's. */
+	if (strcmp(px->path, "/messages") == 0 ||
+	    strcmp(px->path, "/messages/count_tokens") == 0) {
+		px->client_fmt = XF_ANTHROPIC;
+		px->count_tokens = (px->path[9] == '/');
+	}
+	px->chat = (px->client_fmt == XF_ANTHROPIC ||
+	    strcmp(px->path, "/chat/completions") == 0);
+
 	if ((px->cfg = config_acquire()) == NULL) {
 		proxy_error(px, 500, "server_error", "database_error",
 		    "the gateway cannot read its configuration");
@@ -249,7 +281,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	}
 
 	m = json_scan_find(px->body, px->members, px->nmembers, "stream");
-	px->stream = (m != NULL && m->type == JSON_TRUE);
+	px->stream = (m != NULL && m->type == JSON_TRUE && !px->count_tokens);
 	so = json_scan_find(px->body, px->members, px->nmembers,
 	    "stream_options");
 	if (px->stream && so != NULL && so->type == JSON_OBJECT) {
@@ -386,16 +418,158 @@ proxy_upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 	return (px->upbody->data);
 }
 
+/*
+ * Whether provider p's API has the client's endpoint: OpenAI-compatible
+ * providers serve every /v1 path but token counting, the others chats
+ * only (/chat/completions and /messages, translated).
+ */
+static int
+proxy_serves(const struct proxy *px, const struct cfg_provider *p)
+{
+	if (p->fmt == XF_OPENAI)
+		return (!px->count_tokens);
+	return (px->chat);
+}
+
+/*
+ * The upstream body for the current provider, in *body and *len: the
+ * client's bytes with the model replaced when both speak the same API
+ * (the client's own buffer when nothing changes), else a translation in
+ * px->upbody. Returns -1 with the reason in why when the client's request
+ * cannot be translated (its fault: a 400).
+ */
+static int
+proxy_upstream_request(struct proxy *px, const char *upstream_model,
+    char *why, size_t whylen, const void **body, size_t *len)
+{
+	int	rc;
+
+	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
+		*body = proxy_upstream_body(px, upstream_model, len);
+		return (0);
+	}
+
+	if (px->upbody == NULL)
+		px->upbody = kore_buf_alloc(px->body_len + 256);
+	kore_buf_reset(px->upbody);
+
+	if (px->count_tokens) {
+		rc = xlate_count_request(px->up_fmt, px->body, px->body_len,
+		    upstream_model, px->upbody, why, whylen);
+	} else {
+		rc = xlate_request(px->client_fmt, px->up_fmt, px->body,
+		    px->body_len, upstream_model, px->stream, px->upbody, why,
+		    whylen);
+	}
+
+	*body = px->upbody->data;
+	*len = px->upbody->offset;
+	return (rc);
+}
+
+/*
+ * The upstream URL: base_url plus the endpoint of the provider's API.
+ * Gemini names the model in the path; OpenAI-compatible providers get
+ * the client's own path and query when the client speaks OpenAI.
+ */
+static void
+proxy_upstream_url(struct proxy *px, const char *upstream_model,
+    struct kore_buf *url)
+{
+	const char	*base, *verb;
+	char		*esc;
+	size_t		 blen;
+
+	base = px->cur->provider->base_url;
+	blen = strlen(base);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	kore_buf_append(url, base, blen);
+
+	switch (px->up_fmt) {
+	case XF_ANTHROPIC:
+		kore_buf_appendf(url, "%s", px->count_tokens ?
+		    "/messages/count_tokens" : "/messages");
+		break;
+	case XF_GEMINI:
+		if (strncmp(upstream_model, "models/", 7) == 0)
+			upstream_model += 7;
+		if (px->count_tokens)
+			verb = "countTokens";
+		else if (px->stream)
+			verb = "streamGenerateContent?alt=sse";
+		else
+			verb = "generateContent";
+		esc = curl_easy_escape(NULL, upstream_model, 0);
+		kore_buf_appendf(url, "/models/%s:%s", esc ? esc : "", verb);
+		curl_free(esc);
+		break;
+	default:
+		if (px->client_fmt != XF_OPENAI) {
+			kore_buf_appendf(url, "/chat/completions");
+			break;
+		}
+		kore_buf_appendf(url, "%s", px->path);
+		if (px->req->query_string != NULL &&
+		    *px->req->query_string != '\0')
+			kore_buf_appendf(url, "?%s", px->req->query_string);
+		break;
+	}
+}
+
+/*
+ * The upstream key in the header its API reads, and the version headers
+ * an Anthropic client sent (or the version this gateway speaks).
+ */
+static void
+proxy_upstream_headers(struct proxy *px)
+{
+	const char	*hdr, *secret;
+	char		 auth[4200];
+
+	secret = px->cur->key->secret;
+	switch (px->up_fmt) {
+	case XF_ANTHROPIC:
+		kore_curl_http_set_header(&px->curl, "x-api-key", secret);
+		if (px->client_fmt != XF_ANTHROPIC ||
+		    !http_request_header(px->req, "anthropic-version", &hdr))
+			hdr = ANTHROPIC_VERSION;
+		kore_curl_http_set_header(&px->curl, "anthropic-version", hdr);
+		if (px->client_fmt == XF_ANTHROPIC &&
+		    http_request_header(px->req, "anthropic-beta", &hdr))
+			kore_curl_http_set_header(&px->curl, "anthropic-beta",
+			    hdr);
+		break;
+	case XF_GEMINI:
+		kore_curl_http_set_header(&px->curl, "x-goog-api-key", secret);
+		break;
+	default:
+		(void)snprintf(auth, sizeof(auth), "Bearer %s", secret);
+		kore_curl_http_set_header(&px->curl, "authorization", auth);
+		sodium_memzero(auth, sizeof(auth));
+		if (px->client_fmt == XF_OPENAI &&
+		    http_request_header(px->req, "openai-beta", &hdr))
+			kore_curl_http_set_header(&px->curl, "openai-beta",
+			    hdr);
+		break;
+	}
+
+	kore_curl_http_set_header(&px->curl, "content-type",
+	    "application/json");
+	kore_curl_http_set_header(&px->curl, "accept", px->stream ?
+	    "text/event-stream" : "application/json");
+}
+
 /* Start the next pick, or answer with the final error when none is left. */
 static void
 proxy_attempt(struct proxy *px)
 {
 	struct router_pick	*pk;
 	struct kore_buf		 url;
-	const char		*upstream_model, *hdr;
+	const char		*upstream_model;
 	const void		*upload;
-	char			 auth[4200];
-	size_t			 blen, upload_len;
+	char			 why[256];
+	size_t			 upload_len;
 	struct curl_blob	 blob;
 
 	for (;;) {
@@ -410,6 +584,13 @@ proxy_attempt(struct proxy *px)
 		if (pk->key == NULL) {
 			proxy_trace(px, pk, "skipped", "skipped",
 			    pk->skip_reason, 0, 0);
+			continue;
+		}
+		if (!proxy_serves(px, pk->provider)) {
+			proxy_trace(px, pk, "skipped", "skipped",
+			    px->count_tokens ? "the provider's API cannot count "
+			    "tokens" : "the provider's API has no such endpoint",
+			    0, 0);
 			continue;
 		}
 		if (pk->provider->id == px->skip_provider) {
@@ -463,16 +644,26 @@ proxy_attempt(struct proxy *px)
 	sse_free(&px->sse);
 	sse_init(&px->sse);
 
-	upload = proxy_upstream_body(px, upstream_model, &upload_len);
+	px->up_fmt = pk->provider->fmt;
+	px->xlating = px->stream &&
+	    (px->client_fmt != XF_OPENAI || px->up_fmt != XF_OPENAI);
+	xlate_stream_free(&px->xs);
+	if (px->xlating) {
+		xlate_stream_init(&px->xs, px->up_fmt, px->client_fmt,
+		    px->model, px->log.request_id, px->log.created_at);
+	}
+
+	if (proxy_upstream_request(px, upstream_model, why,
+	    sizeof(why), &upload, &upload_len) == -1) {
+		/* The client's request cannot be said in this API. */
+		proxy_trace(px, pk, "tried", "client_error", why, 400, 0);
+		proxy_error(px, 400, "invalid_request_error",
+		    "invalid_request", "%s", why);
+		return;
+	}
 
 	kore_buf_init(&url, 256);
-	blen = strlen(pk->provider->base_url);
-	while (blen > 0 && pk->provider->base_url[blen - 1] == '/')
-		blen--;
-	kore_buf_append(&url, pk->provider->base_url, blen);
-	kore_buf_appendf(&url, "%s", px->path);
-	if (px->req->query_string != NULL && *px->req->query_string != '\0')
-		kore_buf_appendf(&url, "?%s", px->req->query_string);
+	proxy_upstream_url(px, upstream_model, &url);
 
 	if (!kore_curl_init(&px->curl, kore_buf_stringify(&url, NULL),
 	    KORE_CURL_ASYNC)) {
@@ -493,15 +684,7 @@ proxy_attempt(struct proxy *px)
 	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDS, upload);
 	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)upload_len);
-	(void)snprintf(auth, sizeof(auth), "Bearer %s", pk->key->secret);
-	kore_curl_http_set_header(&px->curl, "authorization", auth);
-	sodium_memzero(auth, sizeof(auth));
-	kore_curl_http_set_header(&px->curl, "content-type",
-	    "application/json");
-	if (http_request_header(px->req, "openai-beta", &hdr))
-		kore_curl_http_set_header(&px->curl, "openai-beta", hdr);
-	kore_curl_http_set_header(&px->curl, "accept", px->stream ?
-	    "text/event-stream" : "application/json");
+	proxy_upstream_headers(px);
 
 	curl_easy_setopt(px->curl.handle, CURLOPT_USERAGENT,
 	    "llm-fusion-engine");
@@ -690,6 +873,72 @@ proxy_error_message(struct proxy *px, char *out, size_t outlen)
 	}
 }
 
+/*
+ * A successful whole answer in the client's format: usage read from it,
+ * translated when the provider speaks another API. Returns 0 when the
+ * upstream's answer is not what its API promises.
+ */
+static int
+proxy_answer(struct proxy *px)
+{
+	struct xlate_usage	u;
+	struct kore_buf		*swap;
+	int64_t			n;
+
+	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
+		proxy_usage(px, px->resp->data, px->resp->offset);
+		return (1);
+	}
+
+	if (px->xout == NULL)
+		px->xout = kore_buf_alloc(px->resp->offset + 256);
+	kore_buf_reset(px->xout);
+
+	if (px->count_tokens) {
+		if (xlate_count_response(px->up_fmt, px->resp->data,
+		    px->resp->offset, px->xout, &n) == -1)
+			return (0);
+	} else {
+		u.prompt_tokens = u.completion_tokens = -1;
+		if (xlate_response(px->up_fmt, px->client_fmt, px->resp->data,
+		    px->resp->offset, px->model, px->xout, &u) == -1)
+			return (0);
+		if (u.prompt_tokens >= 0)
+			px->prompt_tokens = u.prompt_tokens;
+		if (u.completion_tokens >= 0)
+			px->completion_tokens = u.completion_tokens;
+	}
+
+	swap = px->resp;
+	px->resp = px->xout;
+	px->xout = swap;
+	(void)kore_strlcpy(px->content_type, "application/json",
+	    sizeof(px->content_type));
+	return (1);
+}
+
+/* An upstream's error answer for the client, in the client's format. */
+static void
+proxy_answer_error(struct proxy *px)
+{
+	struct kore_buf		*swap;
+
+	if (px->client_fmt == px->up_fmt)
+		return;
+
+	if (px->xout == NULL)
+		px->xout = kore_buf_alloc(512);
+	kore_buf_reset(px->xout);
+	xlate_error(px->up_fmt, px->client_fmt, (int)px->status,
+	    px->resp->data, px->resp->offset, px->xout);
+
+	swap = px->resp;
+	px->resp = px->xout;
+	px->xout = swap;
+	(void)kore_strlcpy(px->content_type, "application/json",
+	    sizeof(px->content_type));
+}
+
 /* Give the client the upstream's whole answer, status and body as sent. */
 static void
 proxy_pass_answer(struct proxy *px, const char *outcome)
@@ -745,7 +994,7 @@ proxy_settle(struct proxy *px)
 		}
 
 		if (px->done_seen && !px->timed_out && !px->aborted &&
-		    result == CURLE_OK) {
+		    result == CURLE_OK && proxy_stream_close(px)) {
 			net_send_queue(px->req->owner, "0\r\n\r\n", 5);
 			proxy_keepalive(px);
 			health_success(pk->key);
@@ -796,9 +1045,21 @@ proxy_settle(struct proxy *px)
 		    curl_easy_strerror(result));
 		px->last_timeout = (result == CURLE_OPERATION_TIMEDOUT);
 		px->last_status = 0;
+	} else if (px->status >= 200 && px->status <= 299 && px->stream &&
+	    px->sse_active) {
+		/* Every event was held back, or there were none. */
+		(void)kore_strlcpy(why, "the upstream stream ended before its "
+		    "first event", sizeof(why));
+		px->last_timeout = 0;
+		px->last_status = 0;
+	} else if (px->status >= 200 && px->status <= 299 &&
+	    !proxy_answer(px)) {
+		(void)snprintf(why, sizeof(why), "the upstream's answer is not "
+		    "a valid %s answer", xlate_format_name(px->up_fmt));
+		px->last_timeout = 0;
+		px->last_status = 0;
 	} else if (px->status >= 200 && px->status <= 299) {
 		/* Success: the whole answer is here. */
-		proxy_usage(px, px->resp->data, px->resp->offset);
 		health_success(pk->key);
 		proxy_trace(px, pk, "tried", "ok", "", (int)px->status, latency);
 		px->first_byte = px->upstream_first;
@@ -808,8 +1069,9 @@ proxy_settle(struct proxy *px)
 	    px->status == 413 || px->status == 422 ||
 	    (px->status >= 405 && px->status < 500 && px->status != 408 &&
 	    px->status != 429)) {
-		/* The client's mistake: passed on as it is, no failover. */
+		/* The client's mistake: passed on, no failover. */
 		proxy_error_message(px, msg, sizeof(msg));
+		proxy_answer_error(px);
 		proxy_trace(px, pk, "tried", "client_error", msg,
 		    (int)px->status, latency);
 		(void)kore_strlcpy(px->log.error, msg, sizeof(px->log.error));
@@ -909,11 +1171,9 @@ proxy_shutdown(void)
 		if (px->committed) {
 			proxy_stream_error(px, why);
 		} else {
-			http_response_header(px->req, "x-fusion-request-id",
-			    px->log.request_id);
-			api_error(px->req, 503, "server_error", "shutting_down",
-			    "%s; retry the request", why);
-			px->log.status = 503;
+			proxy_error_reply(px, 503, "server_error",
+			    "shutting_down", "the gateway is shutting down; "
+			    "retry the request");
 		}
 		(void)net_send_flush(c);
 		(void)kore_strlcpy(px->log.error, why, sizeof(px->log.error));
@@ -975,6 +1235,9 @@ proxy_onfree(struct http_request *req)
 
 	LIST_REMOVE(px, list);
 	sse_free(&px->sse);
+	xlate_stream_free(&px->xs);
+	if (px->xout != NULL)
+		kore_buf_free(px->xout);
 	if (px->test_body != NULL)
 		kore_buf_free(px->test_body);
 	if (px->upbody != NULL)

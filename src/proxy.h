@@ -15,11 +15,15 @@
 #include "gateway.h"
 #include "json_scan.h"
 #include "sse.h"
+#include "xlate.h"
 
 #define PROXY_MEMBERS_MAX	256
 #define PROXY_RESP_MAX		(64 * 1024 * 1024)
 #define PROXY_ERRBODY_MAX	(64 * 1024)
 #define PROXY_WATCHDOG_MS	50
+
+/* The Messages API version asked of Anthropic upstreams. */
+#define ANTHROPIC_VERSION	"2023-06-01"
 
 #define PHASE_NEXT		1	/* pick the next candidate */
 #define PHASE_RUNNING		2	/* an upstream transfer is under way */
@@ -35,6 +39,9 @@ struct proxy {
 	/* The client's request. */
 	char			 model[256];
 	const char		*path;		/* after /v1 */
+	int			 client_fmt;	/* XF_OPENAI or XF_ANTHROPIC */
+	int			 chat;		/* a chat: any provider type */
+	int			 count_tokens;	/* /messages/count_tokens */
 	const u_int8_t		*body;
 	size_t			 body_len;
 	struct json_member	 members[PROXY_MEMBERS_MAX];
@@ -64,10 +71,14 @@ struct proxy {
 	struct kore_buf		*resp;
 	struct sse_parser	 sse;
 	int			 sse_active;
+	int			 up_fmt;	/* the current provider's API */
+	int			 xlating;	/* the stream goes through xs */
+	struct xlate_stream	 xs;
+	struct kore_buf		*xout;		/* translated events, answers */
 	int			 committed;
 	int			 done_seen;
 	int			 aborted;	/* we stopped the transfer */
-	char			 abort_reason[128];
+	char			 abort_reason[256];
 	u_int64_t		 attempt_start;
 	u_int64_t		 last_activity;
 	u_int64_t		 upstream_first;
@@ -89,6 +100,8 @@ struct proxy {
 };
 
 /* proxy.c */
+void	proxy_error_reply(struct proxy *, int, const char *, const char *,
+	    const char *);
 void	proxy_error(struct proxy *, int, const char *, const char *,
 	    const char *, ...) __attribute__((format(printf, 5, 6)));
 void	proxy_finish(struct proxy *, const char *);
@@ -99,6 +112,7 @@ int	proxy_run(struct http_request *,
 /* proxy_stream.c */
 int	proxy_relay(struct proxy *, const char *, size_t);
 void	proxy_stream_error(struct proxy *, const char *);
+int	proxy_stream_close(struct proxy *);
 void	proxy_keepalive(struct proxy *);
 void	proxy_usage(struct proxy *, const void *, size_t);
 

@@ -34,7 +34,8 @@ proxy_client_authenticate(struct proxy *px)
 
 	if (*hdr == '\0') {
 		proxy_error(px, 401, "invalid_request_error", "invalid_api_key",
-		    "You didn't provide an API key: send it in "
+		    "You didn't provide an API key: send it in %s",
+		    px->client_fmt == XF_ANTHROPIC ? "'x-api-key: <key>'" :
 		    "'Authorization: Bearer <key>'");
 		return (KORE_RESULT_ERROR);
 	}

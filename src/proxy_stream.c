@@ -12,6 +12,9 @@
 
 static int	empty_array(const char *, size_t);
 static void	proxy_commit(struct proxy *);
+static void	proxy_chunk(struct proxy *, const void *, size_t);
+static void	proxy_stream_usage(struct proxy *);
+static int	proxy_translate(struct proxy *, const struct sse_event *);
 
 static int
 empty_array(const char *p, size_t len)
@@ -72,20 +75,55 @@ void
 proxy_stream_error(struct proxy *px, const char *why)
 {
 	struct kore_buf	ev;
-	char		size[24];
 
 	kore_buf_init(&ev, 256);
-	kore_buf_appendf(&ev, "data: {\"error\":{");
-	json_kv_str(&ev, "message", why, 1);
-	json_kv_str(&ev, "type", "upstream_error", 0);
-	json_kv_str(&ev, "code", "stream_interrupted", 0);
-	kore_buf_appendf(&ev, "}}\n\n");
-	(void)snprintf(size, sizeof(size), "%zx\r\n", ev.offset);
-	net_send_queue(px->req->owner, size, strlen(size));
-	net_send_queue(px->req->owner, ev.data, ev.offset);
-	net_send_queue(px->req->owner, "\r\n0\r\n\r\n", 7);
+	xlate_stream_error(px->client_fmt, why, &ev);
+	proxy_chunk(px, ev.data, ev.offset);
+	net_send_queue(px->req->owner, "0\r\n\r\n", 5);
 	kore_buf_cleanup(&ev);
 	proxy_keepalive(px);
+}
+
+/* One HTTP/1.1 chunk to the client (queued, not yet flushed). */
+static void
+proxy_chunk(struct proxy *px, const void *data, size_t len)
+{
+	char	size[24];
+
+	if (len == 0)
+		return;
+	(void)snprintf(size, sizeof(size), "%zx\r\n", len);
+	net_send_queue(px->req->owner, size, strlen(size));
+	net_send_queue(px->req->owner, data, len);
+	net_send_queue(px->req->owner, "\r\n", 2);
+}
+
+/*
+ * The upstream stream ended properly: a translated stream sends its
+ * closing events. Returns 0 when the translation says the upstream's
+ * stream was cut short after all.
+ */
+int
+proxy_stream_close(struct proxy *px)
+{
+	if (!px->xlating)
+		return (1);
+	kore_buf_reset(px->xout);
+	if (!xlate_stream_finish(&px->xs, px->xout))
+		return (0);
+	proxy_stream_usage(px);
+	proxy_chunk(px, px->xout->data, px->xout->offset);
+	return (1);
+}
+
+/* Token counts a translated stream has seen so far. */
+static void
+proxy_stream_usage(struct proxy *px)
+{
+	if (px->xs.usage.prompt_tokens >= 0)
+		px->prompt_tokens = px->xs.usage.prompt_tokens;
+	if (px->xs.usage.completion_tokens >= 0)
+		px->completion_tokens = px->xs.usage.completion_tokens;
 }
 
 void
@@ -117,6 +155,38 @@ proxy_usage(struct proxy *px, const void *data, size_t len)
 }
 
 /*
+ * One upstream event through the translator: what it makes of it goes to
+ * the client as one chunk. Returns 0 when the upstream sent an error
+ * event or something its API does not allow (the attempt fails; before
+ * the first byte to the client, the next candidate may still answer).
+ */
+static int
+proxy_translate(struct proxy *px, const struct sse_event *ev)
+{
+	if (!ev->has_data)
+		return (1);
+	if (px->xout == NULL)
+		px->xout = kore_buf_alloc(1024);
+	kore_buf_reset(px->xout);
+
+	if (xlate_stream_event(&px->xs, ev->data, ev->data_len,
+	    px->xout) == -1) {
+		(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
+		    "the upstream stream failed: %.200s", px->xs.err);
+		return (0);
+	}
+	px->done_seen = px->xs.done;
+	proxy_stream_usage(px);
+
+	if (px->xout->offset == 0)
+		return (1);
+	if (!px->committed)
+		proxy_commit(px);
+	proxy_chunk(px, px->xout->data, px->xout->offset);
+	return (1);
+}
+
+/*
  * Relay complete events to the client. Returns 0 when the client is gone
  * or too slow (the transfer must stop), 1 otherwise.
  */
@@ -130,7 +200,6 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 	struct connection		*c;
 	size_t				 end, queued;
 	int				 n, drop;
-	char				 size[24];
 
 	if (sse_feed(&px->sse, data, len) == -1) {
 		(void)kore_strlcpy(px->abort_reason, "an upstream event "
@@ -139,6 +208,11 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 	}
 
 	while (sse_next(&px->sse, &ev)) {
+		if (px->xlating) {
+			if (!proxy_translate(px, &ev))
+				return (0);
+			continue;
+		}
 		drop = 0;
 		if (ev.done) {
 			px->done_seen = 1;
@@ -163,11 +237,7 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 		if (!px->committed)
 			proxy_commit(px);
 
-		c = px->req->owner;
-		(void)snprintf(size, sizeof(size), "%zx\r\n", ev.raw_len);
-		net_send_queue(c, size, strlen(size));
-		net_send_queue(c, ev.raw, ev.raw_len);
-		net_send_queue(c, "\r\n", 2);
+		proxy_chunk(px, ev.raw, ev.raw_len);
 	}
 
 	if (!px->committed)

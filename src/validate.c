@@ -112,7 +112,8 @@ validate_strategy(const char *s)
 int
 validate_provider_type(const char *s)
 {
-	return (strcmp(s, "openai") == 0);
+	return (strcmp(s, "openai") == 0 || strcmp(s, "anthropic") == 0 ||
+	    strcmp(s, "gemini") == 0);
 }
 
 /* A label: empty, or a name. */

@@ -25,6 +25,9 @@
 #define XF_ANTHROPIC		1	/* messages */
 #define XF_GEMINI		2	/* generateContent */
 
+/* The largest token count believed; larger or negative is unreported. */
+#define XLATE_TOKENS_MAX	1000000000000LL
+
 /* Default max_tokens for Anthropic when an OpenAI client sets none. */
 #define XLATE_ANTHROPIC_MAX_TOKENS	4096
 
@@ -55,6 +58,7 @@ struct xlate_stream {
 	int			 ntools;
 	char			 finish[32];	/* finish / stop reason */
 	char			 err[256];	/* why the stream failed */
+	int			 closed;	/* closing events written */
 
 	/* Anthropic <-> Gemini: the OpenAI stage in the middle. */
 	struct xlate_stream	*next;
@@ -130,6 +134,30 @@ int	xlate_count_response(int from, const void *, size_t,
 	    struct kore_buf *, int64_t *);
 
 /*
+ * Helpers shared by xlate*.c (in xlate.c). xlate_get returns an object's
+ * member, NULL when it is absent or JSON null. xlate_parse parses a body
+ * whose top level must be an object (kore_json_cleanup it either way).
+ * kore_json_item_tobuf neither escapes strings nor prints numbers
+ * exactly: write JSON with xlate_str / xlate_value / xlate_double only.
+ */
+struct kore_json_item	*xlate_get(const struct kore_json_item *,
+	    const char *);
+int	xlate_parse(struct kore_json *, const void *, size_t);
+int	xlate_num(const struct kore_json_item *, double *);
+int	xlate_int(const struct kore_json_item *, int64_t *);
+int	xlate_bool(const struct kore_json_item *, int *);
+int	xlate_tokens(const struct kore_json_item *, int64_t *);
+void	xlate_openai_usage(const struct kore_json_item *,
+	    struct xlate_usage *);
+void	xlate_str(struct kore_buf *, const char *);
+void	xlate_strn(struct kore_buf *, const void *, size_t);
+void	xlate_double(struct kore_buf *, double);
+void	xlate_value(struct kore_buf *, const struct kore_json_item *);
+int	xlate_fail(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	xlate_sse(struct kore_buf *, const char *, const void *, size_t);
+
+/*
  * One format each, called by xlate.c only. "from"/"to" are seen from the
  * format of the file: anthropic_request_from_openai turns an OpenAI
  * request into an Anthropic one.
@@ -151,6 +179,7 @@ int	anthropic_stream_from_openai(struct xlate_stream *, const void *,
 int	anthropic_stream_finish_from_openai(struct xlate_stream *,
 	    struct kore_buf *);
 void	anthropic_error_body(int, const char *, struct kore_buf *);
+void	anthropic_usage(const struct kore_json_item *, struct xlate_usage *);
 
 /* xlate_gemini.c */
 int	gemini_request_from_openai(const void *, size_t, const char *, int,
@@ -162,5 +191,7 @@ int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
 int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
 	    size_t);
 int	gemini_count_response(const void *, size_t, int64_t *);
+int	gemini_error_status(int, const void *, size_t);
+void	gemini_error_to_openai(int, const void *, size_t, struct kore_buf *);
 
 #endif

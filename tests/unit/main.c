@@ -22,7 +22,9 @@ struct fusion_config	fusion_cfg;
 
 static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
 
+void		run_xlate_tests(int *, int *);
 void		run_dataplane_tests(int *, int *);
+void		run_xlate_gemini_tests(int *, int *);
 
 TEST(name_accepts_utf8_and_rejects_junk)
 {
@@ -283,7 +285,9 @@ main(void)
 	RUN(migrations_create_schema_and_are_idempotent);
 	RUN(deleting_a_group_cascades_to_providers_and_keys);
 	RUN(newer_schema_is_refused_with_a_reason);
+	run_xlate_tests(&passed, &failed);
 	run_dataplane_tests(&passed, &failed);
+	run_xlate_gemini_tests(&passed, &failed);
 
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	(void)system(cmd);
