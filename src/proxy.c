@@ -976,6 +976,9 @@ proxy_settle(struct proxy *px)
 		px->curl_live = 0;
 	}
 	latency = (int64_t)(kore_time_ms() - px->attempt_start);
+	if (px->status >= 400 && px->resp != NULL)
+		px->status = xlate_error_status(px->up_fmt, (int)px->status,
+		    px->resp->data, px->resp->offset);
 
 	if (px->test_body != NULL) {
 		provider_test_report(px, result, latency);

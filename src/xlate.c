@@ -214,6 +214,19 @@ xlate_error(int from, int to, int status, const void *body, size_t len,
 	kore_json_cleanup(&json);
 }
 
+/*
+ * The status an upstream error really means: Gemini answers a bad key
+ * with 400 (INVALID_ARGUMENT, reason API_KEY_INVALID), which is a 401
+ * for key health and the client.
+ */
+int
+xlate_error_status(int from, int status, const void *body, size_t len)
+{
+	if (from == XF_GEMINI)
+		return (gemini_error_status(status, body, len));
+	return (status);
+}
+
 void
 xlate_error_message(const void *body, size_t len, char *out, size_t outlen)
 {

@@ -96,6 +96,10 @@ int	xlate_response(int from, int to, const void *body, size_t len,
 void	xlate_error(int from, int to, int status, const void *body,
 	    size_t len, struct kore_buf *out);
 
+/* The HTTP status an upstream error of format from stands for. */
+int	xlate_error_status(int from, int status, const void *body,
+	    size_t len);
+
 /* The message inside an error body of any of the formats, or "". */
 void	xlate_error_message(const void *body, size_t len, char *out,
 	    size_t outlen);
