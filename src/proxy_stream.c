@@ -188,7 +188,7 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 {
 	struct sse_event		 ev;
 	struct json_member		 top[64];
-	const struct json_member	*ch;
+	const struct json_member	*ch, *um;
 	struct netbuf			*nb;
 	struct connection		*c;
 	size_t				 end, queued;
@@ -212,8 +212,9 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 		} else if (ev.has_data) {
 			n = json_scan_object(ev.data, ev.data_len, top, 64,
 			    &end);
-			if (n > 0 && json_scan_find(ev.data, top, n,
-			    "usage") != NULL) {
+			/* Chunks before the last carry "usage": null. */
+			if (n > 0 && (um = json_scan_find(ev.data, top, n,
+			    "usage")) != NULL && um->type == JSON_OBJECT) {
 				proxy_usage(px, ev.data, ev.data_len);
 				ch = json_scan_find(ev.data, top, n, "choices");
 				/* The usage chunk we asked for ourselves. */
