@@ -1,10 +1,14 @@
 /*
  * The routing configuration each worker serves from memory: groups,
  * providers, upstream keys (decrypted), client keys. It is read from the
- * store again whenever the store changed since (PRAGMA data_version moves
- * when any other connection commits; this worker's own writes call
- * config_invalidate()), so that an admin change applies to the next
- * request in every worker.
+ * store again only when the configuration generation in the shared
+ * counters (counters.c) has moved since: every write that workers must
+ * serve bumps it after its commit (config_invalidate()), so an admin
+ * change applies to the next request in every worker. Checking costs one
+ * memory read per request; request-log writes do not move it. Changes
+ * made to the database file by other programs (the sqlite3 shell) are
+ * not watched: they apply after the next change made through the
+ * gateway, or a restart.
  */
 
 #include <kore/kore.h>
@@ -33,9 +37,7 @@ struct arena_block {
  */
 static struct arena_block	*arena = NULL;
 static struct cfg		*current = NULL;
-static int64_t			 loaded_version = -1;
-static int			 invalid = 1;
-static sqlite3_stmt		*version_stmt = NULL;
+static u_int64_t		 loaded_gen = 0;
 
 static void	*arena_alloc(size_t);
 static char	*arena_strdup(const char *);
@@ -43,7 +45,6 @@ static void	 arena_free(struct arena_block *);
 static void	*array_parse(const char *, size_t *, int);
 static void	 aliases_parse(struct cfg_provider *, const char *);
 static int	 config_load(void);
-static int64_t	 data_version(void);
 
 static void *
 arena_alloc(size_t len)
@@ -158,23 +159,6 @@ aliases_parse(struct cfg_provider *p, const char *json)
 	}
 
 	kore_json_cleanup(&j);
-}
-
-static int64_t
-data_version(void)
-{
-	int64_t		v;
-
-	if (version_stmt == NULL &&
-	    (version_stmt = store_prepare("PRAGMA data_version")) == NULL)
-		return (-1);
-
-	v = -1;
-	if (sqlite3_step(version_stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(version_stmt, 0);
-	sqlite3_reset(version_stmt);
-
-	return (v);
 }
 
 static int
@@ -340,16 +324,17 @@ config_load(void)
 
 /*
  * The configuration to serve a request from, reloaded first when the
- * store changed. The caller holds it until config_release(). NULL when
- * the store cannot be read.
+ * generation moved. The caller holds it until config_release(). NULL
+ * when the store cannot be read.
  */
 struct cfg *
 config_acquire(void)
 {
-	int64_t		v;
+	u_int64_t	gen;
 
-	v = data_version();
-	if (current == NULL || invalid || v != loaded_version) {
+	/* Read before loading: a change committed meanwhile reloads again. */
+	gen = counters_config_gen();
+	if (current == NULL || gen != loaded_gen) {
 		if (config_load() != KORE_RESULT_OK) {
 			kore_log(LOG_ERR, "cannot load the routing "
 			    "configuration");
@@ -357,8 +342,7 @@ config_acquire(void)
 			arena = NULL;
 			return (NULL);
 		}
-		invalid = 0;
-		loaded_version = v;
+		loaded_gen = gen;
 	}
 
 	current->refs++;
@@ -373,11 +357,14 @@ config_release(struct cfg *c)
 		arena_free(c->arena);
 }
 
-/* This worker wrote to the store: reload before the next request. */
+/*
+ * A change every worker must serve has been committed: each of them,
+ * this one included, reloads before its next request.
+ */
 void
 config_invalidate(void)
 {
-	invalid = 1;
+	counters_config_bump();
 }
 
 /* The client key whose keyed hash is hash, or NULL. */

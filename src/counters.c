@@ -1,6 +1,7 @@
 /*
- * Counters shared by every worker process: round-robin positions and the
- * per-client request windows of the rpm limit. One anonymous shared
+ * Counters shared by every worker process: round-robin positions, the
+ * per-client request windows of the rpm limit, and the generation of the
+ * routing configuration. One anonymous shared
  * mapping made by the parent before the workers fork; slots are found by
  * hashing, updated with atomic operations. A collision only makes two
  * tiers share a position or two client keys share a lock, never a count.
@@ -27,6 +28,7 @@ struct rpm_slot {
 };
 
 struct shared_counters {
+	u_int64_t	config_gen;
 	u_int64_t	rr[RR_SLOTS];
 	struct rpm_slot	rpm[RPM_SLOTS];
 };
@@ -131,4 +133,23 @@ counters_rpm_hit(int64_t id, int64_t limit, int64_t *used)
 
 	__atomic_clear(&s->lock, __ATOMIC_RELEASE);
 	return (0);
+}
+
+/*
+ * The generation of the routing configuration: bumped after every
+ * committed change that workers must serve (admin writes, key health,
+ * token counts of clients with a quota), read before each request. One
+ * memory read: a worker reloads from the store only when it moved.
+ */
+u_int64_t
+counters_config_gen(void)
+{
+	return (__atomic_load_n(&shared->config_gen, __ATOMIC_ACQUIRE));
+}
+
+/* The store holds a change every worker must see. Call after commit. */
+void
+counters_config_bump(void)
+{
+	(void)__atomic_add_fetch(&shared->config_gen, 1, __ATOMIC_RELEASE);
 }

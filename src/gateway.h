@@ -96,6 +96,8 @@ struct cfg_key		*config_key(struct cfg *, int64_t);
 void		counters_init(void);
 u_int64_t	counters_next(const char *, int64_t);
 int64_t		counters_rpm_hit(int64_t, int64_t, int64_t *);
+u_int64_t	counters_config_gen(void);
+void		counters_config_bump(void);
 
 /* router.c: the order in which candidates are tried. Pure. */
 #define ROUTER_MAX		64
@@ -127,9 +129,10 @@ void		proxy_shutdown(void);
 
 /* usage.c: the request log and counters, written in batches. */
 struct log_entry {
-	char		 request_id[24];
+	char		 request_id[32];
 	int64_t		 created_at;
 	int64_t		 client_key_id;
+	int		 quota;		/* the client has a token quota */
 	char		 model[128];
 	char		 upstream_model[128];
 	int64_t		 group_id;

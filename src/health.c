@@ -5,7 +5,8 @@
  * failure. When a cooldown has passed, one request may try the key (a
  * half-open trial, claimed in the store so that only one worker does);
  * success makes it active again. The store is the shared truth: every
- * change is written at once, and other workers reload it.
+ * change is written at once, and config_invalidate() makes every worker
+ * reload it before its next request.
  */
 
 #include <kore/kore.h>
@@ -45,6 +46,8 @@ health_store(struct cfg_key *k, const char *reason, int failed)
 	sqlite3_bind_int64(st, 8, k->id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		kore_log(LOG_ERR, "health: %s", sqlite3_errmsg(store_db()));
+	else
+		config_invalidate();
 	sqlite3_finalize(st);
 }
 
@@ -140,8 +143,11 @@ health_claim(struct cfg_key *k)
 	    sqlite3_changes(store_db()) == 1);
 	sqlite3_finalize(st);
 
-	if (won)
+	/* The others skip the key now instead of asking the store. */
+	if (won) {
 		k->cooldown_until = now + hold;
+		config_invalidate();
+	}
 
 	return (won);
 }

@@ -501,3 +501,17 @@ json_scan_uint(const void *data, const struct json_member *m)
 	}
 	return (v);
 }
+
+/* Whether an array or object member holds nothing but white space. */
+int
+json_scan_empty(const void *data, const struct json_member *m)
+{
+	const char	*p = (const char *)data + m->value;
+	size_t		 i;
+
+	for (i = 1; i + 1 < m->value_len; i++) {
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return (0);
+	}
+	return (m->value_len >= 2);
+}

@@ -34,5 +34,6 @@ const struct json_member	*json_scan_find(const void *,
 int	json_scan_string(const void *, const struct json_member *, int,
 	    char *, size_t);
 long long	json_scan_uint(const void *, const struct json_member *);
+int	json_scan_empty(const void *, const struct json_member *);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -33,11 +34,13 @@ static void	proxy_fail_final(struct proxy *);
 static void	proxy_onfree(struct http_request *);
 static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
-static void	proxy_upstream_body(struct proxy *, const char *);
+static int	proxy_check_chat(struct proxy *);
+static const void	*proxy_upstream_body(struct proxy *, const char *,
+		    size_t *);
 static int	proxy_serves(const struct proxy *,
 		    const struct cfg_provider *);
 static int	proxy_upstream_request(struct proxy *, const char *, char *,
-		    size_t);
+		    size_t, const void **, size_t *);
 static void	proxy_upstream_url(struct proxy *, const char *,
 		    struct kore_buf *);
 static void	proxy_upstream_headers(struct proxy *);
@@ -79,13 +82,35 @@ proxy_load_ca(void)
 	    "need a provider ca_cert or tls_verify false");
 }
 
-/* "[]", possibly with white space inside. */
+/*
+ * "req_" and 24 hex digits: the wall-clock time in milliseconds, then six
+ * random bytes. Ids that grow with time make the request_log index on
+ * them grow at its end, instead of dirtying a random page per entry. The
+ * random bytes come from a pool refilled 4 KB at a time, not from a
+ * system call per request.
+ */
 static void
 request_id(char *out, size_t len)
 {
-	u_int8_t	raw[8];
+	static u_int8_t	pool[4096];
+	static size_t	left = 0;
+	struct timespec	ts;
+	u_int8_t	raw[12];
+	u_int64_t	ms;
+	int		i;
 
-	randombytes_buf(raw, sizeof(raw));
+	if (left < 6) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (u_int64_t)ts.tv_sec * 1000 + (u_int64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < 6; i++)
+		raw[i] = (u_int8_t)(ms >> (8 * (5 - i)));
+	memcpy(raw + 6, pool + sizeof(pool) - left, 6);
+	left -= 6;
+
 	(void)kore_strlcpy(out, "req_", len);
 	(void)sodium_bin2hex(out + 4, len - 4, raw, sizeof(raw));
 }
@@ -147,6 +172,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->prompt_tokens = px->prompt_tokens;
 	e->completion_tokens = px->completion_tokens;
 	e->client_key_id = px->client ? px->client->id : 0;
+	e->quota = px->client != NULL && px->client->token_quota > 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
 
 	kore_buf_appendf(px->trace, "]");
@@ -177,6 +203,39 @@ proxy_trace(struct proxy *px, const struct router_pick *pk,
 }
 
 /* GET /v1/models: what this client key may ask for. */
+/*
+ * What every chat needs before any provider sees it, in both APIs: a
+ * non-empty messages array, and for Anthropic's a max_tokens (which its
+ * API requires; token counting does not).
+ */
+static int
+proxy_check_chat(struct proxy *px)
+{
+	const struct json_member	*m;
+	long long			 v;
+
+	m = json_scan_find(px->body, px->members, px->nmembers, "messages");
+	if (m == NULL || m->type != JSON_ARRAY ||
+	    json_scan_empty(px->body, m)) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "'messages' is required and must be a non-empty array");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (px->client_fmt != XF_ANTHROPIC || px->count_tokens)
+		return (KORE_RESULT_OK);
+
+	m = json_scan_find(px->body, px->members, px->nmembers, "max_tokens");
+	if (m == NULL || m->type != JSON_NUMBER ||
+	    (v = json_scan_uint(px->body, m)) < 1) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "'max_tokens' is required and must be a positive integer");
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
 /*
  * Everything before the first upstream attempt: client key, body, limits,
  * the plan. Returns KORE_RESULT_ERROR once the request is answered.
@@ -255,6 +314,9 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
+	if (px->chat && proxy_check_chat(px) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+
 	/* The fields the gateway reads itself are checked here; the rest
 	 * is the upstream's to judge. */
 	m = json_scan_find(px->body, px->members, px->nmembers, "stream");
@@ -290,6 +352,20 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	now = store_now();
 	px->npicks = router_plan(px->cfg, px->client, px->model, now,
 	    px->picks, ROUTER_MAX, counters_next);
+
+	/* Providers of the model exist, but none whose API has the path. */
+	for (i = 0; i < px->npicks; i++) {
+		if (proxy_serves(px, px->picks[i].provider))
+			break;
+	}
+	if (px->npicks > 0 && i == px->npicks) {
+		proxy_error(px, 400, "invalid_request_error",
+		    "unsupported_endpoint", px->count_tokens ?
+		    "token counting needs an anthropic or gemini provider; "
+		    "none serves model '%s'" : "no provider of model '%s' "
+		    "has this endpoint", px->model);
+		return (KORE_RESULT_ERROR);
+	}
 
 	if (px->npicks == 0) {
 		serves = 0;
@@ -336,20 +412,30 @@ proxy_begin(struct http_request *req, struct proxy *px)
 /*
  * The body for provider p: the client's bytes with "model" set to the
  * upstream name and, for streams, stream_options.include_usage true.
+ * Returns the bytes (px->upbody, or the client's own when nothing needs
+ * to change: no copy) and their length in *len; they stay valid until
+ * the next attempt.
  */
-static void
-proxy_upstream_body(struct proxy *px, const char *upstream_model)
+static const void *
+proxy_upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 {
 	const struct json_member	*m, *so;
 	struct json_member		 sub[16];
-	size_t				 sub_end, pos;
+	size_t				 sub_end, pos, mlen;
 	int				 nsub, i;
+
+	m = json_scan_find(px->body, px->members, px->nmembers, "model");
+	mlen = strlen(upstream_model);
+	if (!px->stream && m != NULL && m->value_len == mlen + 2 &&
+	    memcmp(px->body + m->value + 1, upstream_model, mlen) == 0) {
+		*len = px->body_len;
+		return (px->body);
+	}
 
 	if (px->upbody == NULL)
 		px->upbody = kore_buf_alloc(px->body_len + 64);
 	kore_buf_reset(px->upbody);
 
-	m = json_scan_find(px->body, px->members, px->nmembers, "model");
 	so = px->stream ? json_scan_find(px->body, px->members, px->nmembers,
 	    "stream_options") : NULL;
 
@@ -391,6 +477,9 @@ proxy_upstream_body(struct proxy *px, const char *upstream_model)
 	}
 	kore_buf_append(px->upbody, px->body + px->obj_end,
 	    px->body_len - px->obj_end);
+
+	*len = px->upbody->offset;
+	return (px->upbody->data);
 }
 
 /*
@@ -407,17 +496,20 @@ proxy_serves(const struct proxy *px, const struct cfg_provider *p)
 }
 
 /*
- * The upstream body for the current provider in px->upbody: the client's
- * bytes with the model replaced when both speak the same API, else a
- * translation. Returns -1 with the reason in why when the client's
- * request cannot be translated (its fault: a 400).
+ * The upstream body for the current provider, in *body and *len: the
+ * client's bytes with the model replaced when both speak the same API
+ * (the client's own buffer when nothing changes), else a translation in
+ * px->upbody. Returns -1 with the reason in why when the client's request
+ * cannot be translated (its fault: a 400).
  */
 static int
 proxy_upstream_request(struct proxy *px, const char *upstream_model,
-    char *why, size_t whylen)
+    char *why, size_t whylen, const void **body, size_t *len)
 {
+	int	rc;
+
 	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
-		proxy_upstream_body(px, upstream_model);
+		*body = proxy_upstream_body(px, upstream_model, len);
 		return (0);
 	}
 
@@ -426,13 +518,17 @@ proxy_upstream_request(struct proxy *px, const char *upstream_model,
 	kore_buf_reset(px->upbody);
 
 	if (px->count_tokens) {
-		return (xlate_count_request(px->up_fmt, px->body, px->body_len,
-		    upstream_model, px->upbody, why, whylen));
+		rc = xlate_count_request(px->up_fmt, px->body, px->body_len,
+		    upstream_model, px->upbody, why, whylen);
+	} else {
+		rc = xlate_request(px->client_fmt, px->up_fmt, px->body,
+		    px->body_len, upstream_model, px->stream, px->upbody, why,
+		    whylen);
 	}
 
-	return (xlate_request(px->client_fmt, px->up_fmt, px->body,
-	    px->body_len, upstream_model, px->stream, px->upbody, why,
-	    whylen));
+	*body = px->upbody->data;
+	*len = px->upbody->offset;
+	return (rc);
 }
 
 /*
@@ -535,7 +631,9 @@ proxy_attempt(struct proxy *px)
 	struct router_pick	*pk;
 	struct kore_buf		 url;
 	const char		*upstream_model;
+	const void		*upload;
 	char			 why[256];
+	size_t			 upload_len;
 	struct curl_blob	 blob;
 
 	for (;;) {
@@ -620,7 +718,7 @@ proxy_attempt(struct proxy *px)
 	}
 
 	if (proxy_upstream_request(px, upstream_model, why,
-	    sizeof(why)) == -1) {
+	    sizeof(why), &upload, &upload_len) == -1) {
 		/* The client's request cannot be said in this API. */
 		proxy_trace(px, pk, "tried", "client_error", why, 400, 0);
 		proxy_error(px, 400, "invalid_request_error",
@@ -642,8 +740,14 @@ proxy_attempt(struct proxy *px)
 	kore_buf_cleanup(&url);
 	px->curl_live = 1;
 
-	kore_curl_http_setup(&px->curl, HTTP_METHOD_POST, px->upbody->data,
-	    px->upbody->offset);
+	/*
+	 * The body goes from our buffer as it is (Kore's own setup would
+	 * copy it once more), and with the headers in one send when small.
+	 */
+	kore_curl_http_setup(&px->curl, HTTP_METHOD_POST, NULL, 0);
+	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDS, upload);
+	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)upload_len);
 	proxy_upstream_headers(px);
 
 	curl_easy_setopt(px->curl.handle, CURLOPT_USERAGENT,
@@ -668,7 +772,13 @@ proxy_attempt(struct proxy *px)
 		blob.len = strlen(pk->provider->ca_cert);
 		blob.flags = CURL_BLOB_COPY;
 		curl_easy_setopt(px->curl.handle, CURLOPT_CAINFO_BLOB, &blob);
-	} else if (ca_bundle != NULL) {
+	} else if (ca_bundle != NULL &&
+	    strncasecmp(pk->provider->base_url, "https:", 6) == 0) {
+		/*
+		 * Only for TLS: libcurl copies the CA blob (200 KB) into
+		 * every connection it makes, plain HTTP ones too, and keeps
+		 * it while the connection idles in its cache.
+		 */
 		blob.data = ca_bundle;
 		blob.len = ca_bundle_len;
 		blob.flags = CURL_BLOB_NOCOPY;

@@ -72,6 +72,7 @@ struct proxy {
 	int			 sse_active;
 	int			 up_fmt;	/* the current provider's API */
 	int			 xlating;	/* the stream goes through xs */
+	int			 error_relayed;	/* the upstream's error event */
 	struct xlate_stream	 xs;
 	struct kore_buf		*xout;		/* translated events, answers */
 	int			 committed;

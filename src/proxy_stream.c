@@ -10,23 +10,10 @@
 
 #include "proxy.h"
 
-static int	empty_array(const char *, size_t);
 static void	proxy_commit(struct proxy *);
 static void	proxy_chunk(struct proxy *, const void *, size_t);
 static void	proxy_stream_usage(struct proxy *);
 static int	proxy_translate(struct proxy *, const struct sse_event *);
-
-static int
-empty_array(const char *p, size_t len)
-{
-	size_t	i;
-
-	for (i = 1; i + 1 < len; i++) {
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
-			return (0);
-	}
-	return (len >= 2);
-}
 
 /*
  * Send the head of a streamed answer: from here on the client has bytes
@@ -77,7 +64,8 @@ proxy_stream_error(struct proxy *px, const char *why)
 	struct kore_buf	ev;
 
 	kore_buf_init(&ev, 256);
-	xlate_stream_error(px->client_fmt, why, &ev);
+	if (!px->error_relayed)
+		xlate_stream_error(px->client_fmt, why, &ev);
 	proxy_chunk(px, ev.data, ev.offset);
 	net_send_queue(px->req->owner, "0\r\n\r\n", 5);
 	kore_buf_cleanup(&ev);
@@ -173,6 +161,11 @@ proxy_translate(struct proxy *px, const struct sse_event *ev)
 	    px->xout) == -1) {
 		(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
 		    "the upstream stream failed: %.200s", px->xs.err);
+		/* A client of the same API gets the upstream's own event. */
+		if (px->committed && px->up_fmt == px->client_fmt) {
+			proxy_chunk(px, ev->raw, ev->raw_len);
+			px->error_relayed = 1;
+		}
 		return (0);
 	}
 	px->done_seen = px->xs.done;
@@ -195,7 +188,7 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 {
 	struct sse_event		 ev;
 	struct json_member		 top[64];
-	const struct json_member	*ch;
+	const struct json_member	*ch, *um;
 	struct netbuf			*nb;
 	struct connection		*c;
 	size_t				 end, queued;
@@ -219,14 +212,15 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 		} else if (ev.has_data) {
 			n = json_scan_object(ev.data, ev.data_len, top, 64,
 			    &end);
-			if (n > 0 && json_scan_find(ev.data, top, n,
-			    "usage") != NULL) {
+			/* Chunks before the last carry "usage": null. */
+			if (n > 0 && (um = json_scan_find(ev.data, top, n,
+			    "usage")) != NULL && um->type == JSON_OBJECT) {
 				proxy_usage(px, ev.data, ev.data_len);
 				ch = json_scan_find(ev.data, top, n, "choices");
 				/* The usage chunk we asked for ourselves. */
 				if (!px->client_usage && ch != NULL &&
 				    ch->type == JSON_ARRAY &&
-				    empty_array(ev.data + ch->value, ch->value_len))
+				    json_scan_empty(ev.data, ch))
 					drop = 1;
 			}
 		}

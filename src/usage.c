@@ -56,14 +56,86 @@ usage_log(struct log_entry *e)
 		usage_flush();
 }
 
-/* Write every queued entry in one transaction. */
+/* What a batch adds to one row of upstream_keys or client_keys. */
+struct usage_sum {
+	int64_t		id;
+	int64_t		n;		/* requests, or tokens */
+	int64_t		last;		/* last use */
+};
+
+static struct usage_sum	*sums_add(struct usage_sum **, size_t *, size_t *,
+			    int64_t, int64_t, int64_t);
+static int		 sums_write(sqlite3_stmt *, struct usage_sum *, size_t,
+			    int);
+
+/*
+ * Add n to the sum of row id. A batch names few distinct keys and
+ * clients: a linear search is enough.
+ */
+static struct usage_sum *
+sums_add(struct usage_sum **sums, size_t *nsums, size_t *cap, int64_t id,
+    int64_t n, int64_t last)
+{
+	size_t		i;
+
+	for (i = 0; i < *nsums; i++) {
+		if ((*sums)[i].id == id)
+			break;
+	}
+
+	if (i == *nsums) {
+		if (*nsums == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*sums = kore_realloc(*sums, *cap * sizeof(**sums));
+		}
+		(*sums)[i].id = id;
+		(*sums)[i].n = 0;
+		(*sums)[i].last = 0;
+		(*nsums)++;
+	}
+
+	(*sums)[i].n += n;
+	if (last > (*sums)[i].last)
+		(*sums)[i].last = last;
+
+	return (&(*sums)[i]);
+}
+
+/* One UPDATE per row: (n, id), or (n, last, id) when with_last. */
+static int
+sums_write(sqlite3_stmt *st, struct usage_sum *sums, size_t nsums,
+    int with_last)
+{
+	size_t		i;
+	int		ok, idx;
+
+	ok = 1;
+	for (i = 0; ok && i < nsums; i++) {
+		idx = 1;
+		sqlite3_bind_int64(st, idx++, sums[i].n);
+		if (with_last)
+			sqlite3_bind_int64(st, idx++, sums[i].last);
+		sqlite3_bind_int64(st, idx, sums[i].id);
+		ok = (sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+
+	return (ok);
+}
+
+/*
+ * Write every queued entry in one transaction, with one update per key
+ * and per client for the whole batch rather than one per entry.
+ */
 void
 usage_flush(void)
 {
+	static struct usage_sum	*keys = NULL, *clients = NULL;
+	static size_t		 keys_cap = 0, clients_cap = 0;
 	sqlite3_stmt		*ins, *key, *client;
 	struct log_entry	*e;
-	size_t			 i;
-	int			 ok;
+	size_t			 i, nkeys, nclients;
+	int			 ok, quota;
 
 	if (queued == 0 || store_db() == NULL)
 		return;
@@ -76,12 +148,14 @@ usage_flush(void)
 	    "upstream_key_id, key_masked, path, status, stream, attempts, "
 	    "latency_ms, ttfb_ms, prompt_tokens, completion_tokens, outcome, "
 	    "error, trace) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-	key = store_prepare("UPDATE upstream_keys SET requests = requests + 1, "
-	    "last_used_at = ? WHERE id = ?");
+	key = store_prepare("UPDATE upstream_keys SET requests = requests + ?, "
+	    "last_used_at = max(last_used_at, ?) WHERE id = ?");
 	client = store_prepare("UPDATE client_keys SET tokens_used = "
 	    "tokens_used + ? WHERE id = ?");
 
 	ok = (ins != NULL && key != NULL && client != NULL);
+	quota = 0;
+	nkeys = nclients = 0;
 	for (i = 0; ok && i < queued; i++) {
 		e = &queue[i];
 		sqlite3_bind_text(ins, 1, e->request_id, -1, SQLITE_STATIC);
@@ -120,22 +194,24 @@ usage_flush(void)
 		ok = (sqlite3_step(ins) == SQLITE_DONE);
 		sqlite3_reset(ins);
 
-		if (ok && e->upstream_key_id && strcmp(e->outcome, "ok") == 0) {
-			sqlite3_bind_int64(key, 1, e->created_at);
-			sqlite3_bind_int64(key, 2, e->upstream_key_id);
-			ok = (sqlite3_step(key) == SQLITE_DONE);
-			sqlite3_reset(key);
+		if (e->upstream_key_id && strcmp(e->outcome, "ok") == 0) {
+			(void)sums_add(&keys, &nkeys, &keys_cap,
+			    e->upstream_key_id, 1, e->created_at);
 		}
 
-		if (ok && e->client_key_id &&
+		if (e->client_key_id &&
 		    e->prompt_tokens + e->completion_tokens > 0) {
-			sqlite3_bind_int64(client, 1,
-			    e->prompt_tokens + e->completion_tokens);
-			sqlite3_bind_int64(client, 2, e->client_key_id);
-			ok = (sqlite3_step(client) == SQLITE_DONE);
-			sqlite3_reset(client);
+			(void)sums_add(&clients, &nclients, &clients_cap,
+			    e->client_key_id,
+			    e->prompt_tokens + e->completion_tokens, 0);
+			quota |= e->quota;
 		}
 	}
+
+	if (ok)
+		ok = sums_write(key, keys, nkeys, 1);
+	if (ok)
+		ok = sums_write(client, clients, nclients, 0);
 
 	sqlite3_finalize(ins);
 	sqlite3_finalize(key);
@@ -152,6 +228,10 @@ usage_flush(void)
 		kore_free(queue[i].trace);
 	queued = 0;
 
-	/* Token counts changed: quotas must see them. */
-	config_invalidate();
+	/*
+	 * Token counts of clients with a quota changed: every worker must
+	 * see them. Other log writes leave the configuration alone.
+	 */
+	if (quota)
+		config_invalidate();
 }

@@ -6,6 +6,7 @@ import http from 'node:http';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
 import { gateway } from './harness.js';
 import { mockUpstream } from './mock-upstream.js';
 
@@ -145,6 +146,15 @@ export function assertOpenAIError(r, status, code, type) {
   if (type !== undefined) assert.equal(e.type, type, r.text);
 }
 
+// An error in Anthropic's shape: {"type":"error","error":{type,message}}.
+export function assertAnthropicError(r, status, type) {
+  assert.equal(r.status, status, `${r.status} ${r.text}`);
+  assert.equal(r.json?.type, 'error', r.text);
+  const e = r.json.error;
+  assert.ok(e && typeof e.message === 'string' && e.message.length > 0 && typeof e.type === 'string', `error body: ${r.text}`);
+  if (type !== undefined) assert.equal(e.type, type, r.text);
+}
+
 // Awaits an SDK call expected to fail; returns the error.
 export async function sdkError(promise) {
   try {
@@ -188,7 +198,7 @@ export async function fusion(t, { env = {} } = {}) {
     async provider(group, up, o = {}) {
       const { keys = [`sk-up-${++n}-0000000000000000`], ...rest } = o;
       const p = await must('POST', '/api/admin/providers', {
-        group_id: group.id, name: `p${++n}`, type: 'openai', base_url: up ? up.url : rest.base_url,
+        group_id: group.id, name: `p${++n}`, type: up?.flavor ?? 'openai', base_url: up ? up.url : rest.base_url,
         models: ['gpt-4o'], weight: 1, enabled: true, timeout_ms: 10000, ...rest,
       });
       p.keys = [];
@@ -203,6 +213,19 @@ export async function fusion(t, { env = {} } = {}) {
     },
     openai(apiKey, opts = {}) {
       return new OpenAI({ baseURL: `${gw.url}/v1`, apiKey, maxRetries: 0, timeout: 15000, ...opts });
+    },
+    // An Anthropic SDK client (it sends the key as Authorization: Bearer;
+    // { headers: { 'x-api-key': k }, apiKey: null } for the other way).
+    anthropic(apiKey, opts = {}) {
+      return new Anthropic({ baseURL: gw.url, apiKey, maxRetries: 0, timeout: 15000, ...opts });
+    },
+    // A raw POST /v1/messages (or /v1/messages/count_tokens with
+    // path) with the client key in x-api-key.
+    messages(key, body, { path = '/messages', headers = {}, ...opts } = {}) {
+      return f.v1('POST', path, { body, headers: { 'anthropic-version': '2023-06-01', ...(key ? { 'x-api-key': key } : {}), ...headers }, ...opts });
+    },
+    messagesStream(key, body, { headers = {}, ...opts } = {}) {
+      return readSse(`${gw.url}/v1/messages`, { body: { ...body, stream: true }, headers: { 'anthropic-version': '2023-06-01', 'x-api-key': key, ...headers }, ...opts });
     },
     // A raw /v1 request with a client key (or none).
     v1(method, path, { key, body, raw, headers = {}, agent, timeoutMs } = {}) {

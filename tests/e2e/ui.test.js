@@ -193,7 +193,17 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await page.getByRole('button', { name: 'New provider' }).click();
     const dlg = page.getByRole('dialog');
     await dlg.getByLabel('Name', { exact: true }).fill('mock');
-    await dlg.getByLabel('Base URL', { exact: true }).fill(`http://127.0.0.1:${upstreamPort}/v1`);
+    // Each provider type suggests its own default base URL.
+    const type = dlg.getByRole('combobox', { name: /^Type/ });
+    assert.deepEqual(await type.locator('option').evaluateAll((os) => os.map((o) => o.value)), ['openai', 'anthropic', 'gemini']);
+    await type.selectOption('anthropic');
+    assert.equal(await dlg.getByRole('textbox', { name: /^Base URL/ }).inputValue(), 'https://api.anthropic.com/v1');
+    await page.screenshot({ path: path.join(SHOTS, 'provider-anthropic-light-desktop.png') });
+    await type.selectOption('gemini');
+    assert.equal(await dlg.getByRole('textbox', { name: /^Base URL/ }).inputValue(), 'https://generativelanguage.googleapis.com/v1beta');
+    await type.selectOption('openai');
+    assert.equal(await dlg.getByRole('textbox', { name: /^Base URL/ }).inputValue(), 'https://api.openai.com/v1');
+    await dlg.getByRole('textbox', { name: /^Base URL/ }).fill(`http://127.0.0.1:${upstreamPort}/v1`);
     await dlg.getByRole('textbox', { name: /^Models/ }).fill(MODEL);
     await dlg.getByRole('button', { name: 'Create' }).click();
     await page.getByTestId('provider-mock').waitFor();

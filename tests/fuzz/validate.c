@@ -170,7 +170,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	CHECK(validate_strategy(s) == (strcmp(s, "round_robin") == 0 ||
 	    strcmp(s, "weighted") == 0));
-	CHECK(validate_provider_type(s) == (strcmp(s, "openai") == 0));
+	CHECK(validate_provider_type(s) == (strcmp(s, "openai") == 0 ||
+	    strcmp(s, "anthropic") == 0 || strcmp(s, "gemini") == 0));
 
 	free(s);
 	return (0);

@@ -108,6 +108,92 @@ describe('groups', () => {
   });
 });
 
+describe('providers', () => {
+  const prov = (id: number, name: string, type: string, base_url: string) => ({
+    id, group_id: 1, name, type, base_url, models: ['m'], model_aliases: {}, weight: 1, enabled: true, timeout_ms: 60000,
+  });
+
+  it('shows each provider\'s type', async () => {
+    mockApi({
+      ...ME,
+      'GET /api/admin/groups': { body: { data: [group], total: 1 } },
+      'GET /api/admin/providers': {
+        body: {
+          data: [
+            prov(1, 'oa', 'openai', 'https://api.openai.com/v1'),
+            prov(2, 'claude', 'anthropic', 'https://api.anthropic.com/v1'),
+            prov(3, 'gem', 'gemini', 'https://generativelanguage.googleapis.com/v1beta'),
+          ],
+          total: 3,
+        },
+      },
+    });
+    renderAt(<AppRoutes />, '/providers');
+    expect(within(await screen.findByTestId('provider-claude')).getByTestId('provider-type')).toHaveTextContent('anthropic');
+    expect(within(screen.getByTestId('provider-gem')).getByTestId('provider-type')).toHaveTextContent('gemini');
+    expect(within(screen.getByTestId('provider-oa')).getByTestId('provider-type')).toHaveTextContent('openai');
+  });
+
+  it('offers openai, anthropic and gemini, and suggests the base URL of the type chosen', async () => {
+    let list: unknown[] = [];
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/groups': { body: { data: [group], total: 1 } },
+      'GET /api/admin/providers': () => ({ body: { data: list, total: list.length } }),
+      'POST /api/admin/providers': (init) => {
+        list = [{ ...prov(9, 'x', 'openai', ''), ...JSON.parse(String(init.body)), id: 9 }];
+        return { status: 201, body: list[0] };
+      },
+    });
+    renderAt(<AppRoutes />, '/providers');
+    fireEvent.click(await screen.findByRole('button', { name: /New provider/ }));
+    const dlg = screen.getByRole('dialog');
+    const type = within(dlg).getByLabelText(/^Type/) as HTMLSelectElement;
+    const url = within(dlg).getByLabelText(/^Base URL/) as HTMLInputElement;
+    expect([...type.options].map((o) => o.value)).toEqual(['openai', 'anthropic', 'gemini']);
+    expect(type.value).toBe('openai');
+    expect(url.value).toBe('https://api.openai.com/v1');
+
+    fireEvent.change(type, { target: { value: 'anthropic' } });
+    expect(url.value).toBe('https://api.anthropic.com/v1');
+    expect(dlg).toHaveTextContent(/Anthropic Messages API/);
+    fireEvent.change(type, { target: { value: 'gemini' } });
+    expect(url.value).toBe('https://generativelanguage.googleapis.com/v1beta');
+
+    // What the operator typed stays; an empty field gets the default.
+    fireEvent.change(url, { target: { value: 'https://proxy.internal/anthropic/v1' } });
+    fireEvent.change(type, { target: { value: 'anthropic' } });
+    expect(url.value).toBe('https://proxy.internal/anthropic/v1');
+    fireEvent.change(url, { target: { value: '' } });
+    fireEvent.change(type, { target: { value: 'gemini' } });
+    expect(url.value).toBe('https://generativelanguage.googleapis.com/v1beta');
+
+    fireEvent.change(within(dlg).getByLabelText('Name'), { target: { value: 'gem' } });
+    fireEvent.change(within(dlg).getByLabelText(/^Models/), { target: { value: 'gemini-2.0-flash' } });
+    fireEvent.click(within(dlg).getByRole('button', { name: 'Create' }));
+    expect(await screen.findByTestId('provider-gem')).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'POST')?.body).toMatchObject({
+      type: 'gemini',
+      base_url: 'https://generativelanguage.googleapis.com/v1beta',
+      models: ['gemini-2.0-flash'],
+    });
+  });
+
+  it('keeps the base URL of an existing provider when it is edited', async () => {
+    mockApi({
+      ...ME,
+      'GET /api/admin/groups': { body: { data: [group], total: 1 } },
+      'GET /api/admin/providers': { body: { data: [prov(4, 'own', 'anthropic', 'https://llm.example.com/v1')], total: 1 } },
+    });
+    renderAt(<AppRoutes />, '/providers');
+    fireEvent.click(within(await screen.findByTestId('provider-own')).getByRole('button', { name: 'Edit' }));
+    const dlg = screen.getByRole('dialog');
+    expect((within(dlg).getByLabelText(/^Type/) as HTMLSelectElement).value).toBe('anthropic');
+    fireEvent.change(within(dlg).getByLabelText(/^Type/), { target: { value: 'openai' } });
+    expect((within(dlg).getByLabelText(/^Base URL/) as HTMLInputElement).value).toBe('https://llm.example.com/v1');
+  });
+});
+
 describe('dashboard', () => {
   it('shows the cards and explains missing charts', async () => {
     mockApi({

@@ -9,7 +9,7 @@ import { Field, Input, Select, Switch, Textarea } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { api, Provider, ProviderTest } from '../lib/api';
 import { fmtMs, splitList } from '../lib/format';
-import { T, useI18n } from '../lib/i18n';
+import { MessageKey, T, useI18n } from '../lib/i18n';
 import { useApi } from '../lib/use-api';
 
 interface Draft {
@@ -23,8 +23,32 @@ interface Draft {
   enabled: boolean;
 }
 
+// The wire formats the gateway speaks upstream, and where each lives by
+// default.
+export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini'] as const;
+export const DEFAULT_BASE_URLS: Record<string, string> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com/v1',
+  gemini: 'https://generativelanguage.googleapis.com/v1beta',
+};
+
+// The base URL to show after choosing a type: that type's default when the
+// field is empty or still holds another type's default; what the operator
+// typed otherwise.
+export function baseUrlForType(current: string, type: string): string {
+  const now = current.trim().replace(/\/+$/, '');
+  if (now === '' || Object.values(DEFAULT_BASE_URLS).includes(now)) return DEFAULT_BASE_URLS[type] ?? current;
+  return current;
+}
+
+const TYPE_HINTS: Record<string, MessageKey> = {
+  openai: 'prov.typeHint.openai',
+  anthropic: 'prov.typeHint.anthropic',
+  gemini: 'prov.typeHint.gemini',
+};
+
 function toDraft(p: Provider | null): Draft {
-  if (!p) return { name: '', type: 'openai', base_url: 'https://api.openai.com/v1', models: '', aliases: '', weight: '1', timeout_ms: '60000', enabled: true };
+  if (!p) return { name: '', type: 'openai', base_url: DEFAULT_BASE_URLS.openai, models: '', aliases: '', weight: '1', timeout_ms: '60000', enabled: true };
   return {
     name: p.name,
     type: p.type,
@@ -115,9 +139,18 @@ function ProviderDialog({
         <Field label={t('common.name')}>
           <Input name="name" value={d.name} onChange={set('name')} required />
         </Field>
-        <Field label={t('prov.type')}>
-          <Select name="type" value={d.type} onChange={set('type')}>
-            <option value="openai">openai</option>
+        <Field label={t('prov.type')} hint={TYPE_HINTS[d.type] ? t(TYPE_HINTS[d.type]) : undefined}>
+          <Select
+            name="type"
+            value={d.type}
+            onChange={(e) => setD({ ...d, type: e.target.value, base_url: baseUrlForType(d.base_url, e.target.value) })}
+          >
+            {PROVIDER_TYPES.map((ty) => (
+              <option key={ty} value={ty}>
+                {ty}
+              </option>
+            ))}
+            {!(PROVIDER_TYPES as readonly string[]).includes(d.type) && <option value={d.type}>{d.type}</option>}
           </Select>
         </Field>
         <div className="sm:col-span-2">
@@ -266,7 +299,9 @@ export default function ProvidersPage() {
                 <div className="min-w-0">
                   <div className="flex items-center gap-2">
                     <h2 className="font-semibold">{p.name}</h2>
-                    <Badge tone="indigo">{p.type}</Badge>
+                    <span data-testid="provider-type">
+                      <Badge tone="indigo">{p.type}</Badge>
+                    </span>
                     <Badge tone={p.enabled ? 'green' : 'slate'}>{p.enabled ? t('common.enabled') : t('common.disabled')}</Badge>
                   </div>
                   <div className="mt-1 break-all font-mono text-xs text-slate-500 dark:text-slate-400">{p.base_url}</div>
