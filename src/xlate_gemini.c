@@ -59,6 +59,8 @@ struct gparts {
 
 static int	gerr(struct greq *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static struct kore_json_item	*greq_parse(struct greq *, struct kore_json *,
+		    const void *, size_t, char *, size_t);
 static void	js_key(struct kore_buf *, int *, const char *);
 static int	schema_nonempty(struct kore_json_item *);
 static void	schema_emit(struct kore_buf *, struct kore_json_item *);
@@ -68,6 +70,10 @@ static void	rand_hex(char *, size_t);
 static const char	*mime_from_url(const char *);
 static int	media_part(struct greq *, struct kore_buf *, const char *,
 		    const char *, const char *);
+static void	part_sep(struct kore_buf *, int *);
+static void	text_part(struct kore_buf *, int *, const void *, size_t);
+static void	inline_part(struct kore_buf *, int *, const char *,
+		    const char *);
 static int	user_parts(struct greq *, struct kore_json_item *,
 		    const char *, struct kore_buf *, int *);
 static int	text_of(struct greq *, struct kore_json_item *,
@@ -133,6 +139,33 @@ gerr(struct greq *r, const char *fmt, ...)
 	(void)vsnprintf(r->err, r->errlen, fmt, args);
 	va_end(args);
 	return (-1);
+}
+
+/*
+ * Begins a request's translation: r reports into err, j holds body
+ * parsed (kore_json_cleanup it either way). Returns the root object, or
+ * NULL with the client's message in err.
+ */
+static struct kore_json_item *
+greq_parse(struct greq *r, struct kore_json *j, const void *body, size_t len,
+    char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->err = err;
+	r->errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+	kore_json_init(j, body, len);
+	if (!kore_json_parse(j)) {
+		(void)gerr(r, "the body is not valid JSON: %s",
+		    kore_json_strerror(j));
+		return (NULL);
+	}
+	if (j->root->type != KORE_JSON_TYPE_OBJECT) {
+		(void)gerr(r, "the body must be a JSON object");
+		return (NULL);
+	}
+	return (j->root);
 }
 
 /* ",\"key\":" or "\"key\":" for the first member. */
@@ -396,6 +429,29 @@ part_sep(struct kore_buf *parts, int *nparts)
 	(*nparts)++;
 }
 
+/* A text part: {"text":...} of text[0..len). */
+static void
+text_part(struct kore_buf *parts, int *nparts, const void *text, size_t len)
+{
+	part_sep(parts, nparts);
+	LIT(parts, "{\"text\":");
+	xlate_strn(parts, text, len);
+	LIT(parts, "}");
+}
+
+/* An inlineData part: base64 data of type mime. */
+static void
+inline_part(struct kore_buf *parts, int *nparts, const char *mime,
+    const char *data)
+{
+	part_sep(parts, nparts);
+	LIT(parts, "{\"inlineData\":{\"mimeType\":");
+	xlate_str(parts, mime);
+	LIT(parts, ",\"data\":");
+	xlate_str(parts, data);
+	LIT(parts, "}}");
+}
+
 /* A user message's content (string or array of parts) as Gemini parts. */
 static int
 user_parts(struct greq *r, struct kore_json_item *content, const char *where,
@@ -410,10 +466,8 @@ user_parts(struct greq *r, struct kore_json_item *content, const char *where,
 	if (content->type == KORE_JSON_TYPE_STRING) {
 		if (content->data.string[0] == '\0')
 			return (0);
-		part_sep(parts, nparts);
-		LIT(parts, "{\"text\":");
-		xlate_str(parts, content->data.string);
-		LIT(parts, "}");
+		text_part(parts, nparts, content->data.string,
+		    strlen(content->data.string));
 		return (0);
 	}
 	if (content->type != KORE_JSON_TYPE_ARRAY)
@@ -434,10 +488,8 @@ user_parts(struct greq *r, struct kore_json_item *content, const char *where,
 				return (gerr(r, "%s.text must be a string", w));
 			if (v->data.string[0] == '\0')
 				continue;
-			part_sep(parts, nparts);
-			LIT(parts, "{\"text\":");
-			xlate_str(parts, v->data.string);
-			LIT(parts, "}");
+			text_part(parts, nparts, v->data.string,
+			    strlen(v->data.string));
 		} else if (strcmp(type->data.string, "image_url") == 0) {
 			v = xlate_get(p, "image_url");
 			url = IS_TYPE(v, OBJECT) ? xlate_get(v, "url") : v;
@@ -458,13 +510,7 @@ user_parts(struct greq *r, struct kore_json_item *content, const char *where,
 				    "format strings", w));
 			(void)snprintf(mime, sizeof(mime), "audio/%s",
 			    fmt->data.string);
-			part_sep(parts, nparts);
-			LIT(parts,
-			    "{\"inlineData\":{\"mimeType\":");
-			xlate_str(parts, mime);
-			LIT(parts, ",\"data\":");
-			xlate_str(parts, url->data.string);
-			LIT(parts, "}}");
+			inline_part(parts, nparts, mime, url->data.string);
 		} else if (strcmp(type->data.string, "file") == 0) {
 			v = xlate_get(p, "file");
 			url = xlate_get(v, "file_data");
@@ -617,10 +663,7 @@ assistant_parts(struct greq *r, struct kore_json_item *msg, const char *where,
 	kore_buf_init(&text, 64);
 	rc = text_of(r, xlate_get(msg, "content"), where, &text);
 	if (rc == 0 && text.offset > 0) {
-		part_sep(parts, nparts);
-		LIT(parts, "{\"text\":");
-		xlate_strn(parts, (const char *)text.data, text.offset);
-		LIT(parts, "}");
+		text_part(parts, nparts, text.data, text.offset);
 	}
 	kore_buf_cleanup(&text);
 	if (rc == -1)
@@ -905,11 +948,6 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 
 	(void)model;
 	(void)stream;
-	memset(&r, 0, sizeof(r));
-	r.err = err;
-	r.errlen = errlen;
-	if (errlen > 0)
-		err[0] = '\0';
 	kore_buf_init(&contents, 1024);
 	kore_buf_init(&sys, 256);
 	kore_buf_init(&parts, 256);
@@ -919,17 +957,8 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 	nsys = 0;
 	rc = -1;
 
-	kore_json_init(&j, body, len);
-	if (!kore_json_parse(&j)) {
-		(void)gerr(&r, "the body is not valid JSON: %s",
-		    kore_json_strerror(&j));
+	if ((root = greq_parse(&r, &j, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = j.root;
-	if (root->type != KORE_JSON_TYPE_OBJECT) {
-		(void)gerr(&r, "the body must be a JSON object");
-		goto done;
-	}
 	msgs = xlate_get(root, "messages");
 	if (!IS_TYPE(msgs, ARRAY) || TAILQ_EMPTY(&msgs->data.items)) {
 		(void)gerr(&r, "messages must be a non-empty array");
@@ -959,11 +988,7 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 				goto done;
 			if (text.offset == 0)
 				continue;
-			if (nsys++ > 0)
-				LIT(&sys, ",");
-			LIT(&sys, "{\"text\":");
-			xlate_strn(&sys, (const char *)text.data, text.offset);
-			LIT(&sys, "}");
+			text_part(&sys, &nsys, text.data, text.offset);
 			continue;
 		} else if (strcmp(role->data.string, "user") == 0) {
 			if (user_parts(&r, xlate_get(m, "content"), w, &parts,
@@ -1539,10 +1564,8 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 	if (content->type == KORE_JSON_TYPE_STRING) {
 		if (content->data.string[0] == '\0')
 			return (0);
-		part_sep(parts, nparts);
-		LIT(parts, "{\"text\":");
-		xlate_str(parts, content->data.string);
-		LIT(parts, "}");
+		text_part(parts, nparts, content->data.string,
+		    strlen(content->data.string));
 		return (0);
 	}
 	if (content->type != KORE_JSON_TYPE_ARRAY)
@@ -1560,10 +1583,8 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 				return (gerr(r, "%s.text must be a string", w));
 			if (v->data.string[0] == '\0')
 				continue;
-			part_sep(parts, nparts);
-			LIT(parts, "{\"text\":");
-			xlate_str(parts, v->data.string);
-			LIT(parts, "}");
+			text_part(parts, nparts, v->data.string,
+			    strlen(v->data.string));
 		} else if (strcmp(type->data.string, "image") == 0 ||
 		    strcmp(type->data.string, "document") == 0) {
 			src = xlate_get(b, "source");
@@ -1577,13 +1598,8 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 				if (!IS_TYPE(v, STRING) || !IS_TYPE(mt, STRING))
 					return (gerr(r, "%s.source needs data "
 					    "and media_type strings", w));
-				part_sep(parts, nparts);
-				LIT(parts,
-				    "{\"inlineData\":{\"mimeType\":");
-				xlate_str(parts, mt->data.string);
-				LIT(parts, ",\"data\":");
-				xlate_str(parts, v->data.string);
-				LIT(parts, "}}");
+				inline_part(parts, nparts, mt->data.string,
+				    v->data.string);
 			} else if (strcmp(st->data.string, "url") == 0) {
 				v = xlate_get(src, "url");
 				if (!IS_TYPE(v, STRING))
@@ -1598,10 +1614,8 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 				if (!IS_TYPE(v, STRING))
 					return (gerr(r, "%s.source.data must be "
 					    "a string", w));
-				part_sep(parts, nparts);
-				LIT(parts, "{\"text\":");
-				xlate_str(parts, v->data.string);
-				LIT(parts, "}");
+				text_part(parts, nparts, v->data.string,
+				    strlen(v->data.string));
 			} else {
 				return (gerr(r, "%s.source.type \"%.32s\" is not "
 				    "supported", w, st->data.string));
@@ -1687,28 +1701,14 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 	char			 w[64];
 	int			 rc, i, nparts;
 
-	memset(&r, 0, sizeof(r));
-	r.err = err;
-	r.errlen = errlen;
-	if (errlen > 0)
-		err[0] = '\0';
 	kore_buf_init(&contents, 1024);
 	kore_buf_init(&parts, 256);
 	kore_buf_init(&decl, 256);
 	cur = NULL;
 	rc = -1;
 
-	kore_json_init(&j, body, len);
-	if (!kore_json_parse(&j)) {
-		(void)gerr(&r, "the body is not valid JSON: %s",
-		    kore_json_strerror(&j));
+	if ((root = greq_parse(&r, &j, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = j.root;
-	if (root->type != KORE_JSON_TYPE_OBJECT) {
-		(void)gerr(&r, "the body must be a JSON object");
-		goto done;
-	}
 	msgs = xlate_get(root, "messages");
 	if (!IS_TYPE(msgs, ARRAY)) {
 		(void)gerr(&r, "messages must be an array");
@@ -1753,10 +1753,7 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 		}
 		if (i > 0) {
 			LIT(&decl, "]");
-			part_sep(&parts, &nparts);
-			LIT(&parts, "{\"text\":");
-			xlate_strn(&parts, (const char *)decl.data, decl.offset);
-			LIT(&parts, "}");
+			text_part(&parts, &nparts, decl.data, decl.offset);
 		}
 	}
 	if (nparts > 0)
