@@ -33,10 +33,13 @@
 /* Longest field path quoted in an error message. */
 #define FIELD_MAX	96
 
+static struct kore_json_item	*request_parse(struct kore_json *,
+		    const void *, size_t, char *, size_t);
 static struct kore_json_item	*first_item(const struct kore_json_item *);
 static int	is_str(const struct kore_json_item *);
 static int	is_type(const struct kore_json_item *, const char *);
 static void	comma(struct kore_buf *, int *);
+static void	message_open(struct kore_buf *, int *, const char *);
 static void	tool_id(struct kore_buf *, const char *);
 static void	id_from(char *, size_t, const char *, const char *,
 		    const char *);
@@ -71,6 +74,9 @@ static int	tools_to_openai(const struct kore_json_item *,
 
 static void	chunk_open(struct xlate_stream *, struct kore_buf *);
 static void	chunk_close(struct kore_buf *);
+static void	delta_chunk(struct xlate_stream *, const char *, const char *,
+		    struct kore_buf *);
+static void	finish_chunk(struct xlate_stream *, struct kore_buf *);
 static void	event_open(struct kore_buf *, const char *);
 static void	block_close(struct xlate_stream *, struct kore_buf *);
 static void	message_start(struct xlate_stream *, const char *,
@@ -95,18 +101,12 @@ anthropic_request_from_openai(const void *body, size_t len,
 	int			 i, rc, nb, cur, nstop;
 
 	rc = -1;
-	kore_json_init(&json, body, len);
 	kore_buf_init(&sys, 256);
 	kore_buf_init(&turns, len + 256);
 	kore_buf_init(&blocks, 256);
 
-	if (xlate_parse(&json, body, len) == -1) {
-		(void)xlate_fail(err, errlen, "request body is not a JSON "
-		    "object%s%s", json.error ? ": " : "",
-		    json.error ? kore_json_strerror(&json) : "");
+	if ((root = request_parse(&json, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = json.root;
 
 	if ((msgs = xlate_get(root, "messages")) == NULL ||
 	    msgs->type != KORE_JSON_TYPE_ARRAY ||
@@ -723,16 +723,10 @@ anthropic_request_to_openai(const void *body, size_t len, const char *model,
 	int			 i, rc, nm, nstop;
 
 	rc = -1;
-	kore_json_init(&json, body, len);
 	kore_buf_init(&sys, 256);
 
-	if (xlate_parse(&json, body, len) == -1) {
-		(void)xlate_fail(err, errlen, "request body is not a JSON "
-		    "object%s%s", json.error ? ": " : "",
-		    json.error ? kore_json_strerror(&json) : "");
+	if ((root = request_parse(&json, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = json.root;
 
 	kore_buf_appendf(out, "{\"model\":");
 	xlate_str(out, model != NULL ? model : "");
@@ -743,11 +737,9 @@ anthropic_request_to_openai(const void *body, size_t len, const char *model,
 		if (text_of(it, "system", &sys, "\n\n", err, errlen) == -1)
 			goto done;
 		if (sys.offset > 0) {
-			kore_buf_appendf(out, "{\"role\":\"system\","
-			    "\"content\":");
+			message_open(out, &nm, "system");
 			xlate_strn(out, sys.data, sys.offset);
 			kore_buf_appendf(out, "}");
-			nm++;
 		}
 	}
 
@@ -927,8 +919,7 @@ user_to_openai(const struct kore_json_item *m, const char *field,
 
 	c = xlate_get(m, "content");
 	if (c != NULL && is_str(c)) {
-		kore_buf_appendf(out, "%s{\"role\":\"user\",\"content\":",
-		    (*nm)++ ? "," : "");
+		message_open(out, nm, "user");
 		xlate_str(out, c->data.string);
 		kore_buf_appendf(out, "}");
 		return (0);
@@ -1021,8 +1012,7 @@ user_to_openai(const struct kore_json_item *m, const char *field,
 	}
 
 	if (np > 0) {
-		kore_buf_appendf(out, "%s{\"role\":\"user\",\"content\":",
-		    (*nm)++ ? "," : "");
+		message_open(out, nm, "user");
 		if (np == 1 && ntext == 1) {
 			/* One text part: plain content, as most clients do. */
 			TAILQ_FOREACH(blk, &c->data.items, list) {
@@ -1056,8 +1046,7 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 
 	c = xlate_get(m, "content");
 	if (c != NULL && is_str(c)) {
-		kore_buf_appendf(out, "%s{\"role\":\"assistant\",\"content\":",
-		    (*nm)++ ? "," : "");
+		message_open(out, nm, "assistant");
 		xlate_str(out, c->data.string);
 		kore_buf_appendf(out, "}");
 		return (0);
@@ -1127,8 +1116,7 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 		}
 	}
 
-	kore_buf_appendf(out, "%s{\"role\":\"assistant\",\"content\":",
-	    (*nm)++ ? "," : "");
+	message_open(out, nm, "assistant");
 	if (text.offset > 0 || nc == 0)
 		xlate_strn(out, text.data, text.offset);
 	else
@@ -1482,13 +1470,8 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 	int			 rc;
 
 	rc = -1;
-	kore_json_init(&json, data, len);
-	if (xlate_parse(&json, data, len) == -1) {
-		(void)xlate_fail(st->err, sizeof(st->err), "upstream sent an "
-		    "event that is not a JSON object");
+	if ((root = xlate_event(st, &json, data, len)) == NULL)
 		goto done;
-	}
-	root = json.root;
 	t = xlate_get(root, "type");
 	if (!is_str(t)) {
 		(void)xlate_fail(st->err, sizeof(st->err), "upstream sent an "
@@ -1498,10 +1481,7 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 	type = t->data.string;
 
 	if (strcmp(type, "error") == 0) {
-		xlate_error_message(data, len, st->err, sizeof(st->err));
-		if (st->err[0] == '\0')
-			(void)xlate_fail(st->err, sizeof(st->err),
-			    "upstream sent an error event");
+		xlate_event_error(st, data, len);
 		goto done;
 	}
 	rc = 0;
@@ -1536,13 +1516,7 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 			st->block_type = BT_TEXT;
 			x = xlate_get(cb, "text");
 			if (is_str(x) && x->data.string[0] != '\0') {
-				chunk_open(st, out);
-				kore_buf_appendf(out, "{\"index\":0,\"delta\":"
-				    "{\"content\":");
-				xlate_str(out, x->data.string);
-				kore_buf_appendf(out, "},\"logprobs\":null,"
-				    "\"finish_reason\":null}");
-				chunk_close(out);
+				delta_chunk(st, "content", x->data.string, out);
 			}
 		} else if (is_type(cb, "tool_use")) {
 			id = xlate_get(cb, "id");
@@ -1584,24 +1558,13 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		if (is_type(d, "text_delta") &&
 		    is_str(x = xlate_get(d, "text")) &&
 		    x->data.string[0] != '\0') {
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":"
-			    "{\"content\":");
-			xlate_str(out, x->data.string);
-			kore_buf_appendf(out, "},\"logprobs\":null,"
-			    "\"finish_reason\":null}");
-			chunk_close(out);
+			delta_chunk(st, "content", x->data.string, out);
 		} else if (is_type(d, "thinking_delta") &&
 		    st->block_type == BT_THINK &&
 		    is_str(x = xlate_get(d, "thinking")) &&
 		    x->data.string[0] != '\0') {
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":"
-			    "{\"reasoning_content\":");
-			xlate_str(out, x->data.string);
-			kore_buf_appendf(out, "},\"logprobs\":null,"
-			    "\"finish_reason\":null}");
-			chunk_close(out);
+			delta_chunk(st, "reasoning_content", x->data.string,
+			    out);
 		} else if (is_type(d, "input_json_delta") &&
 		    st->block_type == BT_TOOL &&
 		    is_str(x = xlate_get(d, "partial_json")) &&
@@ -1623,20 +1586,12 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		if (is_str(x) && st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "%s",
 			    finish_to_openai(x->data.string));
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":{},"
-			    "\"logprobs\":null,\"finish_reason\":");
-			xlate_str(out, st->finish);
-			kore_buf_appendf(out, "}");
-			chunk_close(out);
+			finish_chunk(st, out);
 		}
 	} else if (strcmp(type, "message_stop") == 0) {
 		if (st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "stop");
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":{},"
-			    "\"logprobs\":null,\"finish_reason\":\"stop\"}");
-			chunk_close(out);
+			finish_chunk(st, out);
 		}
 		chunk_open(st, out);
 		out->offset--;		/* the '[' of choices */
@@ -1684,18 +1639,10 @@ anthropic_stream_from_openai(struct xlate_stream *st, const void *data,
 	}
 
 	rc = -1;
-	kore_json_init(&json, data, len);
-	if (xlate_parse(&json, data, len) == -1) {
-		(void)xlate_fail(st->err, sizeof(st->err), "upstream sent an "
-		    "event that is not a JSON object");
+	if ((root = xlate_event(st, &json, data, len)) == NULL)
 		goto done;
-	}
-	root = json.root;
 	if (xlate_get(root, "error") != NULL) {
-		xlate_error_message(data, len, st->err, sizeof(st->err));
-		if (st->err[0] == '\0')
-			(void)xlate_fail(st->err, sizeof(st->err),
-			    "upstream sent an error event");
+		xlate_event_error(st, data, len);
 		goto done;
 	}
 	rc = 0;
@@ -1924,6 +1871,30 @@ chunk_close(struct kore_buf *out)
 	kore_buf_appendf(out, "]}\n\n");
 }
 
+/* A whole chunk whose delta is {"<field>":text}. */
+static void
+delta_chunk(struct xlate_stream *st, const char *field, const char *text,
+    struct kore_buf *out)
+{
+	chunk_open(st, out);
+	kore_buf_appendf(out, "{\"index\":0,\"delta\":{\"%s\":", field);
+	xlate_str(out, text);
+	kore_buf_appendf(out, "},\"logprobs\":null,\"finish_reason\":null}");
+	chunk_close(out);
+}
+
+/* A whole chunk with st->finish as its finish_reason. */
+static void
+finish_chunk(struct xlate_stream *st, struct kore_buf *out)
+{
+	chunk_open(st, out);
+	kore_buf_appendf(out, "{\"index\":0,\"delta\":{},\"logprobs\":null,"
+	    "\"finish_reason\":");
+	xlate_str(out, st->finish);
+	kore_buf_appendf(out, "}");
+	chunk_close(out);
+}
+
 /* "event: <type>\ndata: {"type":"<type>"" of an Anthropic event. */
 static void
 event_open(struct kore_buf *out, const char *type)
@@ -2020,6 +1991,24 @@ tool_id(struct kore_buf *b, const char *id)
 	kore_buf_append(b, "\"", 1);
 }
 
+/*
+ * A request body parsed into json (kore_json_cleanup it either way):
+ * its root object, or NULL with the client's message in err.
+ */
+static struct kore_json_item *
+request_parse(struct kore_json *json, const void *body, size_t len,
+    char *err, size_t errlen)
+{
+	kore_json_init(json, body, len);
+	if (xlate_parse(json, body, len) == -1) {
+		(void)xlate_fail(err, errlen, "request body is not a JSON "
+		    "object%s%s", json->error ? ": " : "",
+		    json->error ? kore_json_strerror(json) : "");
+		return (NULL);
+	}
+	return (json->root);
+}
+
 static struct kore_json_item *
 first_item(const struct kore_json_item *arr)
 {
@@ -2051,4 +2040,12 @@ comma(struct kore_buf *b, int *n)
 {
 	if ((*n)++ > 0)
 		kore_buf_append(b, ",", 1);
+}
+
+/* An OpenAI message up to its content: {"role":"<role>","content": */
+static void
+message_open(struct kore_buf *out, int *nm, const char *role)
+{
+	comma(out, nm);
+	kore_buf_appendf(out, "{\"role\":\"%s\",\"content\":", role);
 }
