@@ -1730,16 +1730,6 @@ TEST(gemini_chain_through_openai)
 	ASSERT_INT_EQ(st.usage.completion_tokens, 2);
 }
 
-#define RUN(name)	do {						\
-	test_failed = 0;						\
-	test_##name();							\
-	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
-	if (test_failed)						\
-		(*failed)++;						\
-	else								\
-		(*passed)++;						\
-} while (0)
-
 void
 run_xlate_tests(int *passed, int *failed)
 {

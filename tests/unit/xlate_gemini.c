@@ -1167,16 +1167,6 @@ TEST(errors_map_to_openai_shape)
 	kore_buf_cleanup(&b);
 }
 
-#define RUN(name)	do {						\
-	test_failed = 0;						\
-	test_##name();							\
-	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
-	if (test_failed)						\
-		(*failed)++;						\
-	else								\
-		(*passed)++;						\
-} while (0)
-
 void
 run_xlate_gemini_tests(int *passed, int *failed)
 {
