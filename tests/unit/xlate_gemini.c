@@ -14,6 +14,7 @@
 #include "sse.h"
 #include "xlate.h"
 #include "test.h"
+#include "xlate_util.h"
 
 void	run_xlate_gemini_tests(int *, int *);
 
@@ -104,6 +105,20 @@ req(const char *body, struct kore_buf *b, char *err, size_t errlen)
 	    b, err, errlen));
 }
 
+/* req, and o parsed from what it wrote: 0, or -1 with err saying why. */
+static int
+req_out(const char *body, struct kore_buf *b, struct out *o, char *err,
+    size_t errlen)
+{
+	if (req(body, b, err, errlen) != 0)
+		return (-1);
+	if (!out_parse(o, b->data, b->offset)) {
+		out_free(o);
+		return (xlate_fail(err, errlen, "the output is not JSON"));
+	}
+	return (0);
+}
+
 TEST(request_maps_roles_and_merges_turns)
 {
 	const char	*body = "{\"model\":\"g\",\"messages\":["
@@ -122,9 +137,8 @@ TEST(request_maps_roles_and_merges_turns)
 	char		 err[256];
 
 	kore_buf_init(&b, 256);
-	if (req(body, &b, err, sizeof(err)) != 0)
+	if (req_out(body, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
-	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_STR_EQ(sget(&o, "systemInstruction/parts[0]/text"),
 	    "Be brief.");
 	ASSERT_STR_EQ(sget(&o, "systemInstruction/parts[1]/text"),
@@ -166,9 +180,8 @@ TEST(request_maps_images_and_media)
 	char		 err[256];
 
 	kore_buf_init(&b, 256);
-	if (req(body, &b, err, sizeof(err)) != 0)
+	if (req_out(body, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
-	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_INT_EQ(count(&o, "contents[0]/parts"), 6);
 	ASSERT_STR_EQ(sget(&o, "contents[0]/parts[1]/inlineData/mimeType"),
 	    "image/png");
@@ -240,9 +253,8 @@ TEST(request_maps_tools_and_cleans_schemas)
 	int		 i;
 
 	kore_buf_init(&b, 256);
-	if (req(body, &b, err, sizeof(err)) != 0)
+	if (req_out(body, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
-	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_INT_EQ(count(&o, "tools"), 1);
 	ASSERT_INT_EQ(count(&o, "tools[0]/functionDeclarations"), 2);
 	ASSERT_STR_EQ(sget(&o, "tools[0]/functionDeclarations[0]/name"),
@@ -332,9 +344,8 @@ TEST(request_maps_tool_calls_and_results)
 	char		 err[256];
 
 	kore_buf_init(&b, 256);
-	if (req(body, &b, err, sizeof(err)) != 0)
+	if (req_out(body, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
-	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_INT_EQ(count(&o, "contents"), 4);
 	ASSERT_STR_EQ(sget(&o, "contents[1]/role"), "model");
 	ASSERT_INT_EQ(count(&o, "contents[1]/parts"), 2);
@@ -441,9 +452,8 @@ TEST(request_escapes_text)
 	char		 err[256];
 
 	kore_buf_init(&b, 256);
-	if (req(body, &b, err, sizeof(err)) != 0)
+	if (req_out(body, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
-	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_STR_EQ(sget(&o, "contents[0]/parts[0]/text"),
 	    "a \"q\" \\ b\n\t\x01 \xc3\xa9\xf0\x9f\x98\x80 </x>");
 	out_free(&o);
@@ -463,7 +473,7 @@ TEST(request_escapes_text)
 
 TEST(request_rejects_wrong_types_naming_the_field)
 {
-	static const char	*cases[][2] = {
+	static const struct refusal	cases[] = {
 		{ "{\"messages\":", "not valid JSON" },
 		{ "[1]", "JSON object" },
 		{ "{}", "messages" },
@@ -526,23 +536,12 @@ TEST(request_rejects_wrong_types_naming_the_field)
 		    "messages[0].tool_calls[0].id" },
 		{ "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
 		    "messages[0].tool_call_id" },
-		{ NULL, NULL }
 	};
 	struct kore_buf	 b;
-	char		 err[256];
-	int		 i;
 
+	/* Nothing is written for a request that is refused. */
 	kore_buf_init(&b, 256);
-	for (i = 0; cases[i][0] != NULL; i++) {
-		err[0] = '\0';
-		if (req(cases[i][0], &b, err, sizeof(err)) != -1)
-			FAIL("accepted %s", cases[i][0]);
-		if (strstr(err, cases[i][1]) == NULL)
-			FAIL("%s: error \"%s\" does not name %s", cases[i][0],
-			    err, cases[i][1]);
-		/* Nothing is written for a request that is refused. */
-		ASSERT_INT_EQ(b.offset, 0);
-	}
+	check_refusals(req, cases, sizeof(cases) / sizeof(cases[0]), &b);
 	kore_buf_cleanup(&b);
 }
 
@@ -694,9 +693,8 @@ TEST(thought_signatures_travel_in_tool_call_ids)
 	    "\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"%s\","
 	    "\"content\":\"1\"},{\"role\":\"tool\",\"tool_call_id\":\"%s\","
 	    "\"content\":\"2\"}]}", id0, id1, id0, id1);
-	if (req(tmp, &b, err, sizeof(err)) != 0)
+	if (req_out(tmp, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
-	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_STR_EQ(sget(&o, "contents[1]/parts[0]/thoughtSignature"),
 	    "CiQB/+x=");
 	ASSERT_STR_EQ(sget(&o, "contents[1]/parts[0]/functionCall/name"), "f");
