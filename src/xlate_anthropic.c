@@ -44,6 +44,7 @@ static void	tool_id(struct kore_buf *, const char *);
 static void	id_from(char *, size_t, const char *, const char *,
 		    const char *);
 static const char	*finish_to_openai(const char *);
+static void	usage_to_openai(const struct xlate_usage *, struct kore_buf *);
 static const char	*stop_from_openai(const char *);
 
 static int	text_of(const struct kore_json_item *, const char *,
@@ -1320,12 +1321,9 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 	kore_buf_appendf(out, "},\"logprobs\":null,\"finish_reason\":");
 	xlate_str(out, finish_to_openai(is_str(sr) ? sr->data.string :
 	    "end_turn"));
-	kore_buf_appendf(out, "}],\"usage\":{\"prompt_tokens\":%" PRId64
-	    ",\"completion_tokens\":%" PRId64 ",\"total_tokens\":%" PRId64 "}}",
-	    u.prompt_tokens < 0 ? 0 : u.prompt_tokens,
-	    u.completion_tokens < 0 ? 0 : u.completion_tokens,
-	    (u.prompt_tokens < 0 ? 0 : u.prompt_tokens) +
-	    (u.completion_tokens < 0 ? 0 : u.completion_tokens));
+	kore_buf_appendf(out, "}],");
+	usage_to_openai(&u, out);
+	kore_buf_appendf(out, "}");
 	rc = 0;
 
 done:
@@ -1595,16 +1593,9 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		}
 		chunk_open(st, out);
 		out->offset--;		/* the '[' of choices */
-		kore_buf_appendf(out, "[],\"usage\":{\"prompt_tokens\":%"
-		    PRId64 ",\"completion_tokens\":%" PRId64
-		    ",\"total_tokens\":%" PRId64 "}}\n\n",
-		    st->usage.prompt_tokens < 0 ? 0 : st->usage.prompt_tokens,
-		    st->usage.completion_tokens < 0 ? 0 :
-		    st->usage.completion_tokens,
-		    (st->usage.prompt_tokens < 0 ? 0 :
-		    st->usage.prompt_tokens) +
-		    (st->usage.completion_tokens < 0 ? 0 :
-		    st->usage.completion_tokens));
+		kore_buf_appendf(out, "[],");
+		usage_to_openai(&st->usage, out);
+		kore_buf_appendf(out, "}\n\n");
 		kore_buf_appendf(out, "data: [DONE]\n\n");
 		st->done = 1;
 	}
@@ -1925,6 +1916,19 @@ anthropic_usage(const struct kore_json_item *u, struct xlate_usage *us)
 	}
 	if (xlate_tokens(xlate_get(u, "output_tokens"), &n) == 0)
 		us->completion_tokens = n;
+}
+
+/* OpenAI's "usage" member; counts not reported are 0. */
+static void
+usage_to_openai(const struct xlate_usage *u, struct kore_buf *out)
+{
+	int64_t	p, c;
+
+	p = u->prompt_tokens < 0 ? 0 : u->prompt_tokens;
+	c = u->completion_tokens < 0 ? 0 : u->completion_tokens;
+	kore_buf_appendf(out, "\"usage\":{\"prompt_tokens\":%" PRId64
+	    ",\"completion_tokens\":%" PRId64 ",\"total_tokens\":%" PRId64
+	    "}", p, c, p + c);
 }
 
 static const char *
