@@ -168,17 +168,7 @@ num_at(struct kore_json_item *root, const char *path)
 static int
 count_at(struct kore_json_item *root, const char *path)
 {
-	struct kore_json_item	*it, *c;
-	int			 n;
-
-	if ((it = at(root, path)) == NULL ||
-	    (it->type != KORE_JSON_TYPE_ARRAY &&
-	    it->type != KORE_JSON_TYPE_OBJECT))
-		return (-1);
-	n = 0;
-	TAILQ_FOREACH(c, &it->data.items, list)
-		n++;
-	return (n);
+	return (json_items(at(root, path)));
 }
 
 static int

@@ -85,15 +85,9 @@ has(struct out *o, const char *path, u_int32_t type)
 static int
 count(struct out *o, const char *path)
 {
-	struct kore_json_item	*it, *c;
-	int			 n;
-
-	if (!o->ok || (it = kore_json_find_array(o->j.root, path)) == NULL)
+	if (!o->ok)
 		return (-1);
-	n = 0;
-	TAILQ_FOREACH(c, &it->data.items, list)
-		n++;
-	return (n);
+	return (json_items(kore_json_find_array(o->j.root, path)));
 }
 
 /* Translates an OpenAI request; out holds the Gemini body. */

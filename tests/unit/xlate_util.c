@@ -9,6 +9,22 @@
 #include "test.h"
 #include "xlate_util.h"
 
+/* The number of items of an array or object; -1 for anything else. */
+int
+json_items(const struct kore_json_item *it)
+{
+	const struct kore_json_item	*c;
+	int				 n;
+
+	if (it == NULL || (it->type != KORE_JSON_TYPE_ARRAY &&
+	    it->type != KORE_JSON_TYPE_OBJECT))
+		return (-1);
+	n = 0;
+	TAILQ_FOREACH(c, &it->data.items, list)
+		n++;
+	return (n);
+}
+
 /*
  * Every case's body is refused with a message naming its field, and out
  * holds after each refusal what it held before: nothing half written.

@@ -19,6 +19,7 @@ struct refusal {
 typedef int	(*translate_fn)(const char *, struct kore_buf *, char *,
 		    size_t);
 
+int	json_items(const struct kore_json_item *);
 void	check_refusals(translate_fn, const struct refusal *, size_t,
 	    struct kore_buf *);
 
