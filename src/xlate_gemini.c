@@ -65,6 +65,8 @@ static void	js_key(struct kore_buf *, int *, const char *);
 static int	schema_nonempty(struct kore_json_item *);
 static void	schema_emit(struct kore_buf *, struct kore_json_item *);
 static int	sig_ok(const char *);
+static void	sig_to_id(struct kore_buf *, const char *);
+static void	sig_from_id(struct kore_buf *, const char *);
 static int	id_ok(const char *, size_t);
 static void	rand_hex(char *, size_t);
 static const char	*mime_from_url(const char *);
@@ -307,6 +309,47 @@ sig_ok(const char *s)
 	n = strlen(s);
 	return (n > 0 && n <= 65536 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=-_") == n);
+}
+
+/*
+ * The signature inside an id is base64url without padding, so that ids
+ * stay within what every client and Anthropic accept ([A-Za-z0-9_-]).
+ */
+static void
+sig_to_id(struct kore_buf *b, const char *sig)
+{
+	const char	*p;
+
+	for (p = sig; *p != '\0' && *p != '='; p++) {
+		if (*p == '+')
+			LIT(b, "-");
+		else if (*p == '/')
+			LIT(b, "_");
+		else
+			kore_buf_append(b, p, 1);
+	}
+}
+
+/* The signature back in standard base64, padded, as a JSON string. */
+static void
+sig_from_id(struct kore_buf *b, const char *s)
+{
+	struct kore_buf	 sig;
+	const char	*p;
+
+	kore_buf_init(&sig, strlen(s) + 4);
+	for (p = s; *p != '\0' && *p != '='; p++) {
+		if (*p == '-')
+			LIT(&sig, "+");
+		else if (*p == '_')
+			LIT(&sig, "/");
+		else
+			kore_buf_append(&sig, p, 1);
+	}
+	while (sig.offset % 4 != 0)
+		LIT(&sig, "=");
+	xlate_strn(b, (const char *)sig.data, sig.offset);
+	kore_buf_cleanup(&sig);
 }
 
 /* s is a non-empty id shorter than max, of letters, digits, - and _. */
@@ -608,7 +651,7 @@ function_call_part(struct greq *r, const char *id, struct kore_json_item *args,
 	if ((sig = strstr(id, THOUGHT_SEP)) != NULL &&
 	    sig_ok(sig + sizeof(THOUGHT_SEP) - 1)) {
 		LIT(parts, ",\"thoughtSignature\":");
-		xlate_str(parts, sig + sizeof(THOUGHT_SEP) - 1);
+		sig_from_id(parts, sig + sizeof(THOUGHT_SEP) - 1);
 	}
 	LIT(parts, "}");
 	if (rc == 0) {
@@ -1169,9 +1212,10 @@ gparts_read(struct kore_json_item *cand, struct gparts *g, int indexed,
 			    index_base + g->ncalls);
 		kore_buf_appendf(&g->calls, "\"id\":\"%s", id);
 		sig = xlate_get(p, "thoughtSignature");
-		if (IS_TYPE(sig, STRING) && sig_ok(sig->data.string))
-			kore_buf_appendf(&g->calls, "%s%s", THOUGHT_SEP,
-			    sig->data.string);
+		if (IS_TYPE(sig, STRING) && sig_ok(sig->data.string)) {
+			LIT(&g->calls, THOUGHT_SEP);
+			sig_to_id(&g->calls, sig->data.string);
+		}
 		LIT(&g->calls, "\",\"type\":\"function\",\"function\":{\"name\":");
 		xlate_str(&g->calls, name->data.string);
 		LIT(&g->calls, ",\"arguments\":");
