@@ -47,6 +47,7 @@ struct xlate_stream {
 	char			 id[64];	/* message / completion id */
 	int64_t			 created;
 	int			 done;		/* the upstream ended properly */
+	int			 omit_usage;	/* OpenAI: no usage chunk */
 	struct xlate_usage	 usage;
 
 	/* Per-format state (one of the two stages of a chain). */

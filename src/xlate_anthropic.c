@@ -1591,11 +1591,13 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 			(void)snprintf(st->finish, sizeof(st->finish), "stop");
 			finish_chunk(st, out);
 		}
-		chunk_open(st, out);
-		out->offset--;		/* the '[' of choices */
-		kore_buf_appendf(out, "[],");
-		usage_to_openai(&st->usage, out);
-		kore_buf_appendf(out, "}\n\n");
+		if (!st->omit_usage) {
+			chunk_open(st, out);
+			out->offset--;		/* the '[' of choices */
+			kore_buf_appendf(out, "[],");
+			usage_to_openai(&st->usage, out);
+			kore_buf_appendf(out, "}\n\n");
+		}
 		kore_buf_appendf(out, "data: [DONE]\n\n");
 		st->done = 1;
 	}

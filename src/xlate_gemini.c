@@ -1576,7 +1576,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 		stream_finish_chunk(st, 0, "content_filter", out);
 		finished = 1;
 	}
-	if ((finished || (st->done && has_usage)) &&
+	if (!st->omit_usage && (finished || (st->done && has_usage)) &&
 	    (st->usage.prompt_tokens >= 0 || st->usage.completion_tokens >= 0))
 		chunk_usage(st, out);
 	rc = 0;

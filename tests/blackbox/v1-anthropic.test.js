@@ -137,6 +137,8 @@ test('openai client -> anthropic, streamed: chunks as the events arrive, finish 
   assert.equal(s.complete, true);
   assert.ok(!/^event:/m.test(s.text), 'no Anthropic event names reach an OpenAI client');
   assert.equal(contentEvents(s.events).map((e) => e.json.choices[0].delta.content).join(''), 'one two three four');
+  // Not asked for: no usage chunk, as from OpenAI itself (the log still has the usage).
+  assert.ok(s.events.every((e) => !e.json || e.json.choices.length > 0), 'no chunk without choices when usage was not asked for');
 
   const { data } = await f.waitLogs(2);
   assert.ok(data.every((row) => row.stream === true && row.prompt_tokens === 13 && row.completion_tokens === 6), JSON.stringify(data));
