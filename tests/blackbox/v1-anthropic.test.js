@@ -346,3 +346,16 @@ test('anthropic stop reasons become OpenAI finish reasons, streamed or not', asy
     assert.equal(got, finish, `${stopReason}, streamed`);
   }
 });
+
+test('the admin provider test probes an anthropic provider through its own API', async (t) => {
+  const { f, up, p } = await setup(t);
+  const r = await f.must('POST', `/api/admin/providers/${p.id}/test`, {});
+  assert.equal(r.ok, true, r.message);
+  assert.equal(r.status, 200);
+  assert.equal(up.requests.length, 1);
+  const rec = up.requests[0];
+  assert.equal(rec.path, '/v1/messages');
+  assert.equal(rec.headers['x-api-key'], UPKEY);
+  assert.equal(rec.rejected, undefined, `the upstream refused the probe: ${rec.rejected}`);
+  assert.ok(!r.message.includes(UPKEY), 'the probe names the key masked only');
+});
