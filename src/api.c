@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "fusion.h"
+#include "xlate.h"
 
 static int	field_name_equal(const char *, const char *);
 
@@ -402,44 +403,15 @@ api_reply_list(struct http_request *req, struct kore_buf *items,
 	api_reply(req, 200, buf);
 }
 
-/* A JSON string, escaped; NULL becomes null. */
+/*
+ * A JSON string, escaped; NULL becomes null. The gateway's one escaper
+ * is xlate_str (xlate.c, which the unit tests link without api.c): it
+ * also replaces bytes that are not UTF-8, so that every answer is JSON.
+ */
 void
 json_str(struct kore_buf *buf, const char *s)
 {
-	const unsigned char	*p;
-
-	if (s == NULL) {
-		kore_buf_appendf(buf, "null");
-		return;
-	}
-
-	kore_buf_append(buf, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			kore_buf_append(buf, "\\\"", 2);
-			break;
-		case '\\':
-			kore_buf_append(buf, "\\\\", 2);
-			break;
-		case '\n':
-			kore_buf_append(buf, "\\n", 2);
-			break;
-		case '\r':
-			kore_buf_append(buf, "\\r", 2);
-			break;
-		case '\t':
-			kore_buf_append(buf, "\\t", 2);
-			break;
-		default:
-			if (*p < 0x20)
-				kore_buf_appendf(buf, "\\u%04x", *p);
-			else
-				kore_buf_append(buf, p, 1);
-			break;
-		}
-	}
-	kore_buf_append(buf, "\"", 1);
+	xlate_str(buf, s);
 }
 
 /* "key": preceded by a comma unless first. */

@@ -715,6 +715,9 @@ proxy_attempt(struct proxy *px)
 	if (px->xlating) {
 		xlate_stream_init(&px->xs, px->up_fmt, px->client_fmt,
 		    px->model, px->log.request_id, px->log.created_at);
+		/* As from OpenAI: the usage chunk only when asked for. */
+		px->xs.omit_usage = (px->client_fmt == XF_OPENAI &&
+		    !px->client_usage);
 	}
 
 	if (proxy_upstream_request(px, upstream_model, why,

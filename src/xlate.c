@@ -437,7 +437,7 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
     struct kore_buf *out)
 {
 	struct kore_json	 json;
-	struct kore_json_item	*t, *u, *m, *e;
+	struct kore_json_item	*t, *u, *m;
 	char			 type[64];
 	int			 rc;
 
@@ -449,18 +449,11 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
 
 	rc = -1;
 	type[0] = '\0';
-	kore_json_init(&json, data, len);
-	if (xlate_parse(&json, data, len) == -1) {
-		(void)xlate_fail(st->err, sizeof(st->err),
-		    "upstream sent an event that is not a JSON object");
+	if (xlate_event(st, &json, data, len) == NULL)
 		goto done;
-	}
 
-	if ((e = xlate_get(json.root, "error")) != NULL) {
-		xlate_error_message(data, len, st->err, sizeof(st->err));
-		if (st->err[0] == '\0')
-			(void)xlate_fail(st->err, sizeof(st->err),
-			    "upstream sent an error event");
+	if (xlate_get(json.root, "error") != NULL) {
+		xlate_event_error(st, data, len);
 		goto done;
 	}
 
@@ -1009,6 +1002,34 @@ xlate_fail(char *err, size_t errlen, const char *fmt, ...)
 		va_end(args);
 	}
 	return (-1);
+}
+
+/*
+ * Parses a stream event (which must be a JSON object) into json:
+ * kore_json_cleanup it either way. Returns the root, or NULL with
+ * st->err saying why.
+ */
+struct kore_json_item *
+xlate_event(struct xlate_stream *st, struct kore_json *json, const void *data,
+    size_t len)
+{
+	kore_json_init(json, data, len);
+	if (xlate_parse(json, data, len) == -1) {
+		(void)xlate_fail(st->err, sizeof(st->err),
+		    "upstream sent an event that is not a JSON object");
+		return (NULL);
+	}
+	return (json->root);
+}
+
+/* An upstream's error event: its message (or a stand-in) in st->err. */
+void
+xlate_event_error(struct xlate_stream *st, const void *data, size_t len)
+{
+	xlate_error_message(data, len, st->err, sizeof(st->err));
+	if (st->err[0] == '\0')
+		(void)xlate_fail(st->err, sizeof(st->err),
+		    "upstream sent an error event");
 }
 
 /*

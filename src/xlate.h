@@ -47,6 +47,7 @@ struct xlate_stream {
 	char			 id[64];	/* message / completion id */
 	int64_t			 created;
 	int			 done;		/* the upstream ended properly */
+	int			 omit_usage;	/* OpenAI: no usage chunk */
 	struct xlate_usage	 usage;
 
 	/* Per-format state (one of the two stages of a chain). */
@@ -160,6 +161,9 @@ void	xlate_value(struct kore_buf *, const struct kore_json_item *);
 int	xlate_fail(char *, size_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	xlate_sse(struct kore_buf *, const char *, const void *, size_t);
+struct kore_json_item	*xlate_event(struct xlate_stream *,
+	    struct kore_json *, const void *, size_t);
+void	xlate_event_error(struct xlate_stream *, const void *, size_t);
 
 /*
  * One format each, called by xlate.c only. "from"/"to" are seen from the

@@ -33,14 +33,18 @@
 /* Longest field path quoted in an error message. */
 #define FIELD_MAX	96
 
+static struct kore_json_item	*request_parse(struct kore_json *,
+		    const void *, size_t, char *, size_t);
 static struct kore_json_item	*first_item(const struct kore_json_item *);
 static int	is_str(const struct kore_json_item *);
 static int	is_type(const struct kore_json_item *, const char *);
 static void	comma(struct kore_buf *, int *);
+static void	message_open(struct kore_buf *, int *, const char *);
 static void	tool_id(struct kore_buf *, const char *);
 static void	id_from(char *, size_t, const char *, const char *,
 		    const char *);
 static const char	*finish_to_openai(const char *);
+static void	usage_to_openai(const struct xlate_usage *, struct kore_buf *);
 static const char	*stop_from_openai(const char *);
 
 static int	text_of(const struct kore_json_item *, const char *,
@@ -71,6 +75,9 @@ static int	tools_to_openai(const struct kore_json_item *,
 
 static void	chunk_open(struct xlate_stream *, struct kore_buf *);
 static void	chunk_close(struct kore_buf *);
+static void	delta_chunk(struct xlate_stream *, const char *, const char *,
+		    struct kore_buf *);
+static void	finish_chunk(struct xlate_stream *, struct kore_buf *);
 static void	event_open(struct kore_buf *, const char *);
 static void	block_close(struct xlate_stream *, struct kore_buf *);
 static void	message_start(struct xlate_stream *, const char *,
@@ -95,18 +102,12 @@ anthropic_request_from_openai(const void *body, size_t len,
 	int			 i, rc, nb, cur, nstop;
 
 	rc = -1;
-	kore_json_init(&json, body, len);
 	kore_buf_init(&sys, 256);
 	kore_buf_init(&turns, len + 256);
 	kore_buf_init(&blocks, 256);
 
-	if (xlate_parse(&json, body, len) == -1) {
-		(void)xlate_fail(err, errlen, "request body is not a JSON "
-		    "object%s%s", json.error ? ": " : "",
-		    json.error ? kore_json_strerror(&json) : "");
+	if ((root = request_parse(&json, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = json.root;
 
 	if ((msgs = xlate_get(root, "messages")) == NULL ||
 	    msgs->type != KORE_JSON_TYPE_ARRAY ||
@@ -723,16 +724,10 @@ anthropic_request_to_openai(const void *body, size_t len, const char *model,
 	int			 i, rc, nm, nstop;
 
 	rc = -1;
-	kore_json_init(&json, body, len);
 	kore_buf_init(&sys, 256);
 
-	if (xlate_parse(&json, body, len) == -1) {
-		(void)xlate_fail(err, errlen, "request body is not a JSON "
-		    "object%s%s", json.error ? ": " : "",
-		    json.error ? kore_json_strerror(&json) : "");
+	if ((root = request_parse(&json, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = json.root;
 
 	kore_buf_appendf(out, "{\"model\":");
 	xlate_str(out, model != NULL ? model : "");
@@ -743,11 +738,9 @@ anthropic_request_to_openai(const void *body, size_t len, const char *model,
 		if (text_of(it, "system", &sys, "\n\n", err, errlen) == -1)
 			goto done;
 		if (sys.offset > 0) {
-			kore_buf_appendf(out, "{\"role\":\"system\","
-			    "\"content\":");
+			message_open(out, &nm, "system");
 			xlate_strn(out, sys.data, sys.offset);
 			kore_buf_appendf(out, "}");
-			nm++;
 		}
 	}
 
@@ -927,8 +920,7 @@ user_to_openai(const struct kore_json_item *m, const char *field,
 
 	c = xlate_get(m, "content");
 	if (c != NULL && is_str(c)) {
-		kore_buf_appendf(out, "%s{\"role\":\"user\",\"content\":",
-		    (*nm)++ ? "," : "");
+		message_open(out, nm, "user");
 		xlate_str(out, c->data.string);
 		kore_buf_appendf(out, "}");
 		return (0);
@@ -1021,8 +1013,7 @@ user_to_openai(const struct kore_json_item *m, const char *field,
 	}
 
 	if (np > 0) {
-		kore_buf_appendf(out, "%s{\"role\":\"user\",\"content\":",
-		    (*nm)++ ? "," : "");
+		message_open(out, nm, "user");
 		if (np == 1 && ntext == 1) {
 			/* One text part: plain content, as most clients do. */
 			TAILQ_FOREACH(blk, &c->data.items, list) {
@@ -1056,8 +1047,7 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 
 	c = xlate_get(m, "content");
 	if (c != NULL && is_str(c)) {
-		kore_buf_appendf(out, "%s{\"role\":\"assistant\",\"content\":",
-		    (*nm)++ ? "," : "");
+		message_open(out, nm, "assistant");
 		xlate_str(out, c->data.string);
 		kore_buf_appendf(out, "}");
 		return (0);
@@ -1127,8 +1117,7 @@ assistant_to_openai(const struct kore_json_item *m, const char *field,
 		}
 	}
 
-	kore_buf_appendf(out, "%s{\"role\":\"assistant\",\"content\":",
-	    (*nm)++ ? "," : "");
+	message_open(out, nm, "assistant");
 	if (text.offset > 0 || nc == 0)
 		xlate_strn(out, text.data, text.offset);
 	else
@@ -1332,12 +1321,9 @@ anthropic_response_to_openai(const void *body, size_t len, const char *model,
 	kore_buf_appendf(out, "},\"logprobs\":null,\"finish_reason\":");
 	xlate_str(out, finish_to_openai(is_str(sr) ? sr->data.string :
 	    "end_turn"));
-	kore_buf_appendf(out, "}],\"usage\":{\"prompt_tokens\":%" PRId64
-	    ",\"completion_tokens\":%" PRId64 ",\"total_tokens\":%" PRId64 "}}",
-	    u.prompt_tokens < 0 ? 0 : u.prompt_tokens,
-	    u.completion_tokens < 0 ? 0 : u.completion_tokens,
-	    (u.prompt_tokens < 0 ? 0 : u.prompt_tokens) +
-	    (u.completion_tokens < 0 ? 0 : u.completion_tokens));
+	kore_buf_appendf(out, "}],");
+	usage_to_openai(&u, out);
+	kore_buf_appendf(out, "}");
 	rc = 0;
 
 done:
@@ -1482,13 +1468,8 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 	int			 rc;
 
 	rc = -1;
-	kore_json_init(&json, data, len);
-	if (xlate_parse(&json, data, len) == -1) {
-		(void)xlate_fail(st->err, sizeof(st->err), "upstream sent an "
-		    "event that is not a JSON object");
+	if ((root = xlate_event(st, &json, data, len)) == NULL)
 		goto done;
-	}
-	root = json.root;
 	t = xlate_get(root, "type");
 	if (!is_str(t)) {
 		(void)xlate_fail(st->err, sizeof(st->err), "upstream sent an "
@@ -1498,10 +1479,7 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 	type = t->data.string;
 
 	if (strcmp(type, "error") == 0) {
-		xlate_error_message(data, len, st->err, sizeof(st->err));
-		if (st->err[0] == '\0')
-			(void)xlate_fail(st->err, sizeof(st->err),
-			    "upstream sent an error event");
+		xlate_event_error(st, data, len);
 		goto done;
 	}
 	rc = 0;
@@ -1536,13 +1514,7 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 			st->block_type = BT_TEXT;
 			x = xlate_get(cb, "text");
 			if (is_str(x) && x->data.string[0] != '\0') {
-				chunk_open(st, out);
-				kore_buf_appendf(out, "{\"index\":0,\"delta\":"
-				    "{\"content\":");
-				xlate_str(out, x->data.string);
-				kore_buf_appendf(out, "},\"logprobs\":null,"
-				    "\"finish_reason\":null}");
-				chunk_close(out);
+				delta_chunk(st, "content", x->data.string, out);
 			}
 		} else if (is_type(cb, "tool_use")) {
 			id = xlate_get(cb, "id");
@@ -1584,24 +1556,13 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		if (is_type(d, "text_delta") &&
 		    is_str(x = xlate_get(d, "text")) &&
 		    x->data.string[0] != '\0') {
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":"
-			    "{\"content\":");
-			xlate_str(out, x->data.string);
-			kore_buf_appendf(out, "},\"logprobs\":null,"
-			    "\"finish_reason\":null}");
-			chunk_close(out);
+			delta_chunk(st, "content", x->data.string, out);
 		} else if (is_type(d, "thinking_delta") &&
 		    st->block_type == BT_THINK &&
 		    is_str(x = xlate_get(d, "thinking")) &&
 		    x->data.string[0] != '\0') {
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":"
-			    "{\"reasoning_content\":");
-			xlate_str(out, x->data.string);
-			kore_buf_appendf(out, "},\"logprobs\":null,"
-			    "\"finish_reason\":null}");
-			chunk_close(out);
+			delta_chunk(st, "reasoning_content", x->data.string,
+			    out);
 		} else if (is_type(d, "input_json_delta") &&
 		    st->block_type == BT_TOOL &&
 		    is_str(x = xlate_get(d, "partial_json")) &&
@@ -1623,33 +1584,20 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		if (is_str(x) && st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "%s",
 			    finish_to_openai(x->data.string));
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":{},"
-			    "\"logprobs\":null,\"finish_reason\":");
-			xlate_str(out, st->finish);
-			kore_buf_appendf(out, "}");
-			chunk_close(out);
+			finish_chunk(st, out);
 		}
 	} else if (strcmp(type, "message_stop") == 0) {
 		if (st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "stop");
-			chunk_open(st, out);
-			kore_buf_appendf(out, "{\"index\":0,\"delta\":{},"
-			    "\"logprobs\":null,\"finish_reason\":\"stop\"}");
-			chunk_close(out);
+			finish_chunk(st, out);
 		}
-		chunk_open(st, out);
-		out->offset--;		/* the '[' of choices */
-		kore_buf_appendf(out, "[],\"usage\":{\"prompt_tokens\":%"
-		    PRId64 ",\"completion_tokens\":%" PRId64
-		    ",\"total_tokens\":%" PRId64 "}}\n\n",
-		    st->usage.prompt_tokens < 0 ? 0 : st->usage.prompt_tokens,
-		    st->usage.completion_tokens < 0 ? 0 :
-		    st->usage.completion_tokens,
-		    (st->usage.prompt_tokens < 0 ? 0 :
-		    st->usage.prompt_tokens) +
-		    (st->usage.completion_tokens < 0 ? 0 :
-		    st->usage.completion_tokens));
+		if (!st->omit_usage) {
+			chunk_open(st, out);
+			out->offset--;		/* the '[' of choices */
+			kore_buf_appendf(out, "[],");
+			usage_to_openai(&st->usage, out);
+			kore_buf_appendf(out, "}\n\n");
+		}
 		kore_buf_appendf(out, "data: [DONE]\n\n");
 		st->done = 1;
 	}
@@ -1684,18 +1632,10 @@ anthropic_stream_from_openai(struct xlate_stream *st, const void *data,
 	}
 
 	rc = -1;
-	kore_json_init(&json, data, len);
-	if (xlate_parse(&json, data, len) == -1) {
-		(void)xlate_fail(st->err, sizeof(st->err), "upstream sent an "
-		    "event that is not a JSON object");
+	if ((root = xlate_event(st, &json, data, len)) == NULL)
 		goto done;
-	}
-	root = json.root;
 	if (xlate_get(root, "error") != NULL) {
-		xlate_error_message(data, len, st->err, sizeof(st->err));
-		if (st->err[0] == '\0')
-			(void)xlate_fail(st->err, sizeof(st->err),
-			    "upstream sent an error event");
+		xlate_event_error(st, data, len);
 		goto done;
 	}
 	rc = 0;
@@ -1924,6 +1864,30 @@ chunk_close(struct kore_buf *out)
 	kore_buf_appendf(out, "]}\n\n");
 }
 
+/* A whole chunk whose delta is {"<field>":text}. */
+static void
+delta_chunk(struct xlate_stream *st, const char *field, const char *text,
+    struct kore_buf *out)
+{
+	chunk_open(st, out);
+	kore_buf_appendf(out, "{\"index\":0,\"delta\":{\"%s\":", field);
+	xlate_str(out, text);
+	kore_buf_appendf(out, "},\"logprobs\":null,\"finish_reason\":null}");
+	chunk_close(out);
+}
+
+/* A whole chunk with st->finish as its finish_reason. */
+static void
+finish_chunk(struct xlate_stream *st, struct kore_buf *out)
+{
+	chunk_open(st, out);
+	kore_buf_appendf(out, "{\"index\":0,\"delta\":{},\"logprobs\":null,"
+	    "\"finish_reason\":");
+	xlate_str(out, st->finish);
+	kore_buf_appendf(out, "}");
+	chunk_close(out);
+}
+
 /* "event: <type>\ndata: {"type":"<type>"" of an Anthropic event. */
 static void
 event_open(struct kore_buf *out, const char *type)
@@ -1954,6 +1918,19 @@ anthropic_usage(const struct kore_json_item *u, struct xlate_usage *us)
 	}
 	if (xlate_tokens(xlate_get(u, "output_tokens"), &n) == 0)
 		us->completion_tokens = n;
+}
+
+/* OpenAI's "usage" member; counts not reported are 0. */
+static void
+usage_to_openai(const struct xlate_usage *u, struct kore_buf *out)
+{
+	int64_t	p, c;
+
+	p = u->prompt_tokens < 0 ? 0 : u->prompt_tokens;
+	c = u->completion_tokens < 0 ? 0 : u->completion_tokens;
+	kore_buf_appendf(out, "\"usage\":{\"prompt_tokens\":%" PRId64
+	    ",\"completion_tokens\":%" PRId64 ",\"total_tokens\":%" PRId64
+	    "}", p, c, p + c);
 }
 
 static const char *
@@ -2020,6 +1997,24 @@ tool_id(struct kore_buf *b, const char *id)
 	kore_buf_append(b, "\"", 1);
 }
 
+/*
+ * A request body parsed into json (kore_json_cleanup it either way):
+ * its root object, or NULL with the client's message in err.
+ */
+static struct kore_json_item *
+request_parse(struct kore_json *json, const void *body, size_t len,
+    char *err, size_t errlen)
+{
+	kore_json_init(json, body, len);
+	if (xlate_parse(json, body, len) == -1) {
+		(void)xlate_fail(err, errlen, "request body is not a JSON "
+		    "object%s%s", json->error ? ": " : "",
+		    json->error ? kore_json_strerror(json) : "");
+		return (NULL);
+	}
+	return (json->root);
+}
+
 static struct kore_json_item *
 first_item(const struct kore_json_item *arr)
 {
@@ -2051,4 +2046,12 @@ comma(struct kore_buf *b, int *n)
 {
 	if ((*n)++ > 0)
 		kore_buf_append(b, ",", 1);
+}
+
+/* An OpenAI message up to its content: {"role":"<role>","content": */
+static void
+message_open(struct kore_buf *out, int *nm, const char *role)
+{
+	comma(out, nm);
+	kore_buf_appendf(out, "{\"role\":\"%s\",\"content\":", role);
 }

@@ -4,14 +4,12 @@
  * chunks and errors back, and countTokens for /v1/messages/count_tokens.
  *
  * Input is read with kore_json; output is written straight into a
- * kore_buf with our own escaping (kore_json_item_tobuf escapes nothing
- * and prints numbers with %f, which loses small values).
+ * kore_buf with xlate.c's writers (xlate_str, xlate_value, ...).
  */
 
 #include <sys/types.h>
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +20,6 @@
 
 #include "xlate.h"
 
-#define IS_NUMBER(it)	((it) != NULL && ((it)->type &			\
-	(KORE_JSON_TYPE_NUMBER | KORE_JSON_TYPE_INTEGER |		\
-	KORE_JSON_TYPE_INTEGER_U64)))
 /*
  * Gemini 3 refuses a history whose function calls lost the
  * thoughtSignature Gemini gave them. OpenAI clients have nowhere to keep
@@ -64,24 +59,23 @@ struct gparts {
 
 static int	gerr(struct greq *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-static struct kore_json_item	*jget(struct kore_json_item *,
-		    const char *);
-static int	jint(struct kore_json_item *, int64_t *);
-static double	jnum(struct kore_json_item *);
-static size_t	utf8_len(const unsigned char *, size_t);
-static void	js_strn(struct kore_buf *, const char *, size_t);
-static void	js_str(struct kore_buf *, const char *);
-static void	js_double(struct kore_buf *, double);
-static void	js_value(struct kore_buf *, struct kore_json_item *);
+static struct kore_json_item	*greq_parse(struct greq *, struct kore_json *,
+		    const void *, size_t, char *, size_t);
 static void	js_key(struct kore_buf *, int *, const char *);
 static int	schema_nonempty(struct kore_json_item *);
 static void	schema_emit(struct kore_buf *, struct kore_json_item *);
 static int	sig_ok(const char *);
+static void	sig_to_id(struct kore_buf *, const char *);
+static void	sig_from_id(struct kore_buf *, const char *);
 static int	id_ok(const char *, size_t);
 static void	rand_hex(char *, size_t);
 static const char	*mime_from_url(const char *);
 static int	media_part(struct greq *, struct kore_buf *, const char *,
 		    const char *, const char *);
+static void	part_sep(struct kore_buf *, int *);
+static void	text_part(struct kore_buf *, int *, const void *, size_t);
+static void	inline_part(struct kore_buf *, int *, const char *,
+		    const char *);
 static int	user_parts(struct greq *, struct kore_json_item *,
 		    const char *, struct kore_buf *, int *);
 static int	text_of(struct greq *, struct kore_json_item *,
@@ -149,221 +143,31 @@ gerr(struct greq *r, const char *fmt, ...)
 	return (-1);
 }
 
-/* The member name of object obj, NULL when absent or JSON null. */
-static struct kore_json_item *
-jget(struct kore_json_item *obj, const char *name)
-{
-	struct kore_json_item	*it;
-
-	if (obj == NULL || obj->type != KORE_JSON_TYPE_OBJECT)
-		return (NULL);
-	TAILQ_FOREACH(it, &obj->data.items, list) {
-		if (it->name == NULL || strcmp(it->name, name) != 0)
-			continue;
-		if (it->type == KORE_JSON_TYPE_LITERAL &&
-		    it->data.literal == KORE_JSON_NULL)
-			return (NULL);
-		return (it);
-	}
-	return (NULL);
-}
-
-/* An integer (a number with no fraction counts): 1, or 0 if not one. */
-static int
-jint(struct kore_json_item *it, int64_t *v)
-{
-	if (it == NULL)
-		return (0);
-	switch (it->type) {
-	case KORE_JSON_TYPE_INTEGER:
-		*v = it->data.s64;
-		return (1);
-	case KORE_JSON_TYPE_INTEGER_U64:
-		if (it->data.u64 > INT64_MAX)
-			return (0);
-		*v = (int64_t)it->data.u64;
-		return (1);
-	case KORE_JSON_TYPE_NUMBER:
-		if (it->data.number != floor(it->data.number) ||
-		    fabs(it->data.number) > 9007199254740992.0)
-			return (0);
-		*v = (int64_t)it->data.number;
-		return (1);
-	}
-	return (0);
-}
-
-static double
-jnum(struct kore_json_item *it)
-{
-	switch (it->type) {
-	case KORE_JSON_TYPE_INTEGER:
-		return ((double)it->data.s64);
-	case KORE_JSON_TYPE_INTEGER_U64:
-		return ((double)it->data.u64);
-	}
-	return (it->data.number);
-}
-
-/* The length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	uint32_t	cp;
-	size_t		len, i;
-
-	if (s[0] < 0x80)
-		return (1);
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return (0);
-	if (n < len)
-		return (0);
-	cp = s[0] & (0xff >> (len + 1));
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return (0);
-	return (len);
-}
-
 /*
- * A JSON string of s[0..len): quotes, backslashes and controls escaped,
- * bytes that are not UTF-8 (kore_json lets them through) replaced by
- * U+FFFD so that what we write is always valid JSON.
+ * Begins a request's translation: r reports into err, j holds body
+ * parsed (kore_json_cleanup it either way). Returns the root object, or
+ * NULL with the client's message in err.
  */
-static void
-js_strn(struct kore_buf *b, const char *s, size_t len)
+static struct kore_json_item *
+greq_parse(struct greq *r, struct kore_json *j, const void *body, size_t len,
+    char *err, size_t errlen)
 {
-	const unsigned char	*u;
-	size_t			 i, start, n;
-
-	u = (const unsigned char *)s;
-	LIT(b, "\"");
-	for (start = i = 0; i < len; i += n) {
-		n = 1;
-		if (u[i] >= 0x80) {
-			if ((n = utf8_len(u + i, len - i)) != 0)
-				continue;
-			kore_buf_append(b, s + start, i - start);
-			LIT(b, "\\ufffd");
-			n = 1;
-			start = i + 1;
-			continue;
-		}
-		if (u[i] >= 0x20 && u[i] != '"' && u[i] != '\\')
-			continue;
-		kore_buf_append(b, s + start, i - start);
-		start = i + 1;
-		switch (u[i]) {
-		case '"':
-			LIT(b, "\\\"");
-			break;
-		case '\\':
-			LIT(b, "\\\\");
-			break;
-		case '\n':
-			LIT(b, "\\n");
-			break;
-		case '\r':
-			LIT(b, "\\r");
-			break;
-		case '\t':
-			LIT(b, "\\t");
-			break;
-		default:
-			kore_buf_appendf(b, "\\u%04x", u[i]);
-			break;
-		}
+	memset(r, 0, sizeof(*r));
+	r->err = err;
+	r->errlen = errlen;
+	if (errlen > 0)
+		err[0] = '\0';
+	kore_json_init(j, body, len);
+	if (!kore_json_parse(j)) {
+		(void)gerr(r, "the body is not valid JSON: %s",
+		    kore_json_strerror(j));
+		return (NULL);
 	}
-	kore_buf_append(b, s + start, len - start);
-	LIT(b, "\"");
-}
-
-static void
-js_str(struct kore_buf *b, const char *s)
-{
-	js_strn(b, s, strlen(s));
-}
-
-/* The shortest %g form that reads back as d: 0.7 stays "0.7". */
-static void
-js_double(struct kore_buf *b, double d)
-{
-	char	tmp[64];
-	int	prec;
-
-	if (!isfinite(d)) {
-		LIT(b, "0");
-		return;
+	if (j->root->type != KORE_JSON_TYPE_OBJECT) {
+		(void)gerr(r, "the body must be a JSON object");
+		return (NULL);
 	}
-	for (prec = 15; prec < 17; prec++) {
-		(void)snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
-	if (prec == 17)
-		(void)snprintf(tmp, sizeof(tmp), "%.17g", d);
-	kore_buf_appendf(b, "%s", tmp);
-}
-
-/* Any parsed value, written back as JSON. */
-static void
-js_value(struct kore_buf *b, struct kore_json_item *it)
-{
-	struct kore_json_item	*c;
-	int			 first;
-
-	first = 1;
-	switch (it->type) {
-	case KORE_JSON_TYPE_OBJECT:
-		LIT(b, "{");
-		TAILQ_FOREACH(c, &it->data.items, list) {
-			js_key(b, &first, c->name ? c->name : "");
-			js_value(b, c);
-		}
-		LIT(b, "}");
-		break;
-	case KORE_JSON_TYPE_ARRAY:
-		LIT(b, "[");
-		TAILQ_FOREACH(c, &it->data.items, list) {
-			if (!first)
-				LIT(b, ",");
-			first = 0;
-			js_value(b, c);
-		}
-		LIT(b, "]");
-		break;
-	case KORE_JSON_TYPE_STRING:
-		js_str(b, it->data.string);
-		break;
-	case KORE_JSON_TYPE_NUMBER:
-		js_double(b, it->data.number);
-		break;
-	case KORE_JSON_TYPE_INTEGER:
-		kore_buf_appendf(b, "%" PRId64, it->data.s64);
-		break;
-	case KORE_JSON_TYPE_INTEGER_U64:
-		kore_buf_appendf(b, "%" PRIu64, it->data.u64);
-		break;
-	case KORE_JSON_TYPE_LITERAL:
-		if (it->data.literal == KORE_JSON_TRUE)
-			LIT(b, "true");
-		else if (it->data.literal == KORE_JSON_FALSE)
-			LIT(b, "false");
-		else
-			LIT(b, "null");
-		break;
-	}
+	return (j->root);
 }
 
 /* ",\"key\":" or "\"key\":" for the first member. */
@@ -373,7 +177,7 @@ js_key(struct kore_buf *b, int *first, const char *key)
 	if (!*first)
 		LIT(b, ",");
 	*first = 0;
-	js_str(b, key);
+	xlate_str(b, key);
 	LIT(b, ":");
 }
 
@@ -383,7 +187,7 @@ schema_nonempty(struct kore_json_item *s)
 {
 	struct kore_json_item	*p;
 
-	p = jget(s, "properties");
+	p = xlate_get(s, "properties");
 	return (IS_TYPE(p, OBJECT) && !TAILQ_EMPTY(&p->data.items));
 }
 
@@ -406,7 +210,7 @@ schema_emit(struct kore_buf *b, struct kore_json_item *s)
 		return;
 	}
 	first = 1;
-	has_any = jget(s, "anyOf") != NULL;
+	has_any = xlate_get(s, "anyOf") != NULL;
 	LIT(b, "{");
 	TAILQ_FOREACH(m, &s->data.items, list) {
 		name = m->name;
@@ -433,9 +237,9 @@ schema_emit(struct kore_buf *b, struct kore_json_item *s)
 			}
 			if (tname != NULL) {
 				js_key(b, &first, "type");
-				js_str(b, tname);
+				xlate_str(b, tname);
 			}
-			if (nullable && jget(s, "nullable") == NULL) {
+			if (nullable && xlate_get(s, "nullable") == NULL) {
 				js_key(b, &first, "nullable");
 				LIT(b, "true");
 			}
@@ -484,10 +288,10 @@ schema_emit(struct kore_buf *b, struct kore_json_item *s)
 			if (schema_formats[i] == NULL)
 				continue;
 			js_key(b, &first, name);
-			js_value(b, m);
+			xlate_value(b, m);
 		} else {
 			js_key(b, &first, name);
-			js_value(b, m);
+			xlate_value(b, m);
 		}
 	}
 	LIT(b, "}");
@@ -505,6 +309,47 @@ sig_ok(const char *s)
 	n = strlen(s);
 	return (n > 0 && n <= 65536 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=-_") == n);
+}
+
+/*
+ * The signature inside an id is base64url without padding, so that ids
+ * stay within what every client and Anthropic accept ([A-Za-z0-9_-]).
+ */
+static void
+sig_to_id(struct kore_buf *b, const char *sig)
+{
+	const char	*p;
+
+	for (p = sig; *p != '\0' && *p != '='; p++) {
+		if (*p == '+')
+			LIT(b, "-");
+		else if (*p == '/')
+			LIT(b, "_");
+		else
+			kore_buf_append(b, p, 1);
+	}
+}
+
+/* The signature back in standard base64, padded, as a JSON string. */
+static void
+sig_from_id(struct kore_buf *b, const char *s)
+{
+	struct kore_buf	 sig;
+	const char	*p;
+
+	kore_buf_init(&sig, strlen(s) + 4);
+	for (p = s; *p != '\0' && *p != '='; p++) {
+		if (*p == '-')
+			LIT(&sig, "+");
+		else if (*p == '_')
+			LIT(&sig, "/");
+		else
+			kore_buf_append(&sig, p, 1);
+	}
+	while (sig.offset % 4 != 0)
+		LIT(&sig, "=");
+	xlate_strn(b, (const char *)sig.data, sig.offset);
+	kore_buf_cleanup(&sig);
 }
 
 /* s is a non-empty id shorter than max, of letters, digits, - and _. */
@@ -596,13 +441,13 @@ media_part(struct greq *r, struct kore_buf *parts, const char *url,
 		semi = strchr(p, ';');
 		LIT(parts, "{\"inlineData\":{\"mimeType\":");
 		if (mime != NULL)
-			js_str(parts, mime);
+			xlate_str(parts, mime);
 		else if (semi == p)
-			js_str(parts, "application/octet-stream");
+			xlate_str(parts, "application/octet-stream");
 		else
-			js_strn(parts, p, (size_t)(semi - p));
+			xlate_strn(parts, p, (size_t)(semi - p));
 		LIT(parts, ",\"data\":");
-		js_str(parts, comma + 1);
+		xlate_str(parts, comma + 1);
 		LIT(parts, "}}");
 		return (0);
 	}
@@ -612,9 +457,9 @@ media_part(struct greq *r, struct kore_buf *parts, const char *url,
 		return (gerr(r, "%s: the URL must be a data:, http(s) or gs "
 		    "URL", where));
 	LIT(parts, "{\"fileData\":{\"mimeType\":");
-	js_str(parts, mime != NULL ? mime : mime_from_url(url));
+	xlate_str(parts, mime != NULL ? mime : mime_from_url(url));
 	LIT(parts, ",\"fileUri\":");
-	js_str(parts, url);
+	xlate_str(parts, url);
 	LIT(parts, "}}");
 	return (0);
 }
@@ -625,6 +470,29 @@ part_sep(struct kore_buf *parts, int *nparts)
 	if (*nparts > 0)
 		LIT(parts, ",");
 	(*nparts)++;
+}
+
+/* A text part: {"text":...} of text[0..len). */
+static void
+text_part(struct kore_buf *parts, int *nparts, const void *text, size_t len)
+{
+	part_sep(parts, nparts);
+	LIT(parts, "{\"text\":");
+	xlate_strn(parts, text, len);
+	LIT(parts, "}");
+}
+
+/* An inlineData part: base64 data of type mime. */
+static void
+inline_part(struct kore_buf *parts, int *nparts, const char *mime,
+    const char *data)
+{
+	part_sep(parts, nparts);
+	LIT(parts, "{\"inlineData\":{\"mimeType\":");
+	xlate_str(parts, mime);
+	LIT(parts, ",\"data\":");
+	xlate_str(parts, data);
+	LIT(parts, "}}");
 }
 
 /* A user message's content (string or array of parts) as Gemini parts. */
@@ -641,10 +509,8 @@ user_parts(struct greq *r, struct kore_json_item *content, const char *where,
 	if (content->type == KORE_JSON_TYPE_STRING) {
 		if (content->data.string[0] == '\0')
 			return (0);
-		part_sep(parts, nparts);
-		LIT(parts, "{\"text\":");
-		js_str(parts, content->data.string);
-		LIT(parts, "}");
+		text_part(parts, nparts, content->data.string,
+		    strlen(content->data.string));
 		return (0);
 	}
 	if (content->type != KORE_JSON_TYPE_ARRAY)
@@ -656,22 +522,20 @@ user_parts(struct greq *r, struct kore_json_item *content, const char *where,
 		(void)snprintf(w, sizeof(w), "%s.content[%d]", where, i++);
 		if (p->type != KORE_JSON_TYPE_OBJECT)
 			return (gerr(r, "%s must be an object", w));
-		type = jget(p, "type");
+		type = xlate_get(p, "type");
 		if (!IS_TYPE(type, STRING))
 			return (gerr(r, "%s.type must be a string", w));
 		if (strcmp(type->data.string, "text") == 0) {
-			v = jget(p, "text");
+			v = xlate_get(p, "text");
 			if (!IS_TYPE(v, STRING))
 				return (gerr(r, "%s.text must be a string", w));
 			if (v->data.string[0] == '\0')
 				continue;
-			part_sep(parts, nparts);
-			LIT(parts, "{\"text\":");
-			js_str(parts, v->data.string);
-			LIT(parts, "}");
+			text_part(parts, nparts, v->data.string,
+			    strlen(v->data.string));
 		} else if (strcmp(type->data.string, "image_url") == 0) {
-			v = jget(p, "image_url");
-			url = IS_TYPE(v, OBJECT) ? jget(v, "url") : v;
+			v = xlate_get(p, "image_url");
+			url = IS_TYPE(v, OBJECT) ? xlate_get(v, "url") : v;
 			if (!IS_TYPE(url, STRING))
 				return (gerr(r, "%s.image_url.url must be a "
 				    "string", w));
@@ -680,25 +544,19 @@ user_parts(struct greq *r, struct kore_json_item *content, const char *where,
 			    w) == -1)
 				return (-1);
 		} else if (strcmp(type->data.string, "input_audio") == 0) {
-			v = jget(p, "input_audio");
-			url = jget(v, "data");
-			fmt = jget(v, "format");
+			v = xlate_get(p, "input_audio");
+			url = xlate_get(v, "data");
+			fmt = xlate_get(v, "format");
 			if (!IS_TYPE(url, STRING) || !IS_TYPE(fmt, STRING) ||
 			    strlen(fmt->data.string) > 16)
 				return (gerr(r, "%s.input_audio needs data and "
 				    "format strings", w));
 			(void)snprintf(mime, sizeof(mime), "audio/%s",
 			    fmt->data.string);
-			part_sep(parts, nparts);
-			LIT(parts,
-			    "{\"inlineData\":{\"mimeType\":");
-			js_str(parts, mime);
-			LIT(parts, ",\"data\":");
-			js_str(parts, url->data.string);
-			LIT(parts, "}}");
+			inline_part(parts, nparts, mime, url->data.string);
 		} else if (strcmp(type->data.string, "file") == 0) {
-			v = jget(p, "file");
-			url = jget(v, "file_data");
+			v = xlate_get(p, "file");
+			url = xlate_get(v, "file_data");
 			if (!IS_TYPE(url, STRING))
 				return (gerr(r, "%s.file.file_data must be a "
 				    "data: URL (file_id is not supported by "
@@ -734,13 +592,13 @@ text_of(struct greq *r, struct kore_json_item *content, const char *where,
 		    where));
 	i = 0;
 	TAILQ_FOREACH(p, &content->data.items, list) {
-		type = jget(p, "type");
+		type = xlate_get(p, "type");
 		v = NULL;
 		if (IS_TYPE(type, STRING)) {
 			if (strcmp(type->data.string, "text") == 0)
-				v = jget(p, "text");
+				v = xlate_get(p, "text");
 			else if (strcmp(type->data.string, "refusal") == 0)
-				v = jget(p, "refusal");
+				v = xlate_get(p, "refusal");
 		}
 		if (!IS_TYPE(v, STRING))
 			return (gerr(r, "%s.content[%d] must be a text part",
@@ -767,7 +625,7 @@ function_call_part(struct greq *r, const char *id, struct kore_json_item *args,
 	name = r->calls[r->ncalls].name;
 	part_sep(parts, nparts);
 	LIT(parts, "{\"functionCall\":{\"name\":");
-	js_str(parts, name);
+	xlate_str(parts, name);
 	LIT(parts, ",\"args\":");
 	rc = 0;
 	if (args == NULL || (IS_TYPE(args, STRING) &&
@@ -782,10 +640,10 @@ function_call_part(struct greq *r, const char *id, struct kore_json_item *args,
 			rc = gerr(r, "%s.arguments must be a JSON object in a "
 			    "string", where);
 		else
-			js_value(parts, j.root);
+			xlate_value(parts, j.root);
 		kore_json_cleanup(&j);
 	} else if (IS_TYPE(args, OBJECT)) {
-		js_value(parts, args);
+		xlate_value(parts, args);
 	} else {
 		rc = gerr(r, "%s.arguments must be a string", where);
 	}
@@ -793,7 +651,7 @@ function_call_part(struct greq *r, const char *id, struct kore_json_item *args,
 	if ((sig = strstr(id, THOUGHT_SEP)) != NULL &&
 	    sig_ok(sig + sizeof(THOUGHT_SEP) - 1)) {
 		LIT(parts, ",\"thoughtSignature\":");
-		js_str(parts, sig + sizeof(THOUGHT_SEP) - 1);
+		sig_from_id(parts, sig + sizeof(THOUGHT_SEP) - 1);
 	}
 	LIT(parts, "}");
 	if (rc == 0) {
@@ -812,14 +670,14 @@ function_response_part(const char *name, const char *text,
 
 	part_sep(parts, nparts);
 	LIT(parts, "{\"functionResponse\":{\"name\":");
-	js_str(parts, name);
+	xlate_str(parts, name);
 	LIT(parts, ",\"response\":");
 	kore_json_init(&j, text, strlen(text));
 	if (kore_json_parse(&j) && j.root->type == KORE_JSON_TYPE_OBJECT) {
-		js_value(parts, j.root);
+		xlate_value(parts, j.root);
 	} else {
 		LIT(parts, "{\"content\":");
-		js_str(parts, text);
+		xlate_str(parts, text);
 		LIT(parts, "}");
 	}
 	kore_json_cleanup(&j);
@@ -846,18 +704,15 @@ assistant_parts(struct greq *r, struct kore_json_item *msg, const char *where,
 	int			 i, rc;
 
 	kore_buf_init(&text, 64);
-	rc = text_of(r, jget(msg, "content"), where, &text);
+	rc = text_of(r, xlate_get(msg, "content"), where, &text);
 	if (rc == 0 && text.offset > 0) {
-		part_sep(parts, nparts);
-		LIT(parts, "{\"text\":");
-		js_strn(parts, (const char *)text.data, text.offset);
-		LIT(parts, "}");
+		text_part(parts, nparts, text.data, text.offset);
 	}
 	kore_buf_cleanup(&text);
 	if (rc == -1)
 		return (-1);
 
-	if ((calls = jget(msg, "tool_calls")) != NULL) {
+	if ((calls = xlate_get(msg, "tool_calls")) != NULL) {
 		if (calls->type != KORE_JSON_TYPE_ARRAY)
 			return (gerr(r, "%s.tool_calls must be an array",
 			    where));
@@ -865,10 +720,10 @@ assistant_parts(struct greq *r, struct kore_json_item *msg, const char *where,
 		TAILQ_FOREACH(c, &calls->data.items, list) {
 			(void)snprintf(w, sizeof(w), "%s.tool_calls[%d]",
 			    where, i++);
-			id = jget(c, "id");
-			fn = jget(c, "function");
-			name = jget(fn, "name");
-			type = jget(c, "type");
+			id = xlate_get(c, "id");
+			fn = xlate_get(c, "function");
+			name = xlate_get(fn, "name");
+			type = xlate_get(c, "type");
 			if (type != NULL && (!IS_TYPE(type, STRING) ||
 			    strcmp(type->data.string, "function") != 0))
 				return (gerr(r, "%s.type must be \"function\"",
@@ -883,21 +738,21 @@ assistant_parts(struct greq *r, struct kore_json_item *msg, const char *where,
 			calls_grow(r);
 			r->calls[r->ncalls].name = name->data.string;
 			if (function_call_part(r, id->data.string,
-			    jget(fn, "arguments"), w, parts, nparts) == -1)
+			    xlate_get(fn, "arguments"), w, parts, nparts) == -1)
 				return (-1);
 		}
 	}
 
 	/* The legacy single function_call. */
-	if ((fc = jget(msg, "function_call")) != NULL) {
-		name = jget(fc, "name");
+	if ((fc = xlate_get(msg, "function_call")) != NULL) {
+		name = xlate_get(fc, "name");
 		if (!IS_TYPE(name, STRING))
 			return (gerr(r, "%s.function_call.name must be a "
 			    "string", where));
 		(void)snprintf(w, sizeof(w), "%s.function_call", where);
 		calls_grow(r);
 		r->calls[r->ncalls].name = name->data.string;
-		if (function_call_part(r, "", jget(fc, "arguments"), w, parts,
+		if (function_call_part(r, "", xlate_get(fc, "arguments"), w, parts,
 		    nparts) == -1)
 			return (-1);
 	}
@@ -935,8 +790,8 @@ tools_emit(struct greq *r, struct kore_json_item *tools, struct kore_buf *b)
 	LIT(b, "\"tools\":[{\"functionDeclarations\":[");
 	i = 0;
 	TAILQ_FOREACH(t, &tools->data.items, list) {
-		type = jget(t, "type");
-		fn = jget(t, "function");
+		type = xlate_get(t, "type");
+		fn = xlate_get(t, "function");
 		if (!IS_TYPE(type, STRING) ||
 		    strcmp(type->data.string, "function") != 0)
 			return (gerr(r, "tools[%d].type must be \"function\" "
@@ -944,9 +799,9 @@ tools_emit(struct greq *r, struct kore_json_item *tools, struct kore_buf *b)
 		if (!IS_TYPE(fn, OBJECT))
 			return (gerr(r, "tools[%d].function must be an object",
 			    i));
-		name = jget(fn, "name");
-		desc = jget(fn, "description");
-		params = jget(fn, "parameters");
+		name = xlate_get(fn, "name");
+		desc = xlate_get(fn, "description");
+		params = xlate_get(fn, "parameters");
 		if (!IS_TYPE(name, STRING) || name->data.string[0] == '\0')
 			return (gerr(r, "tools[%d].function.name must be a "
 			    "non-empty string", i));
@@ -959,10 +814,10 @@ tools_emit(struct greq *r, struct kore_json_item *tools, struct kore_buf *b)
 		if (i > 0)
 			LIT(b, ",");
 		LIT(b, "{\"name\":");
-		js_str(b, name->data.string);
+		xlate_str(b, name->data.string);
 		if (desc != NULL) {
 			LIT(b, ",\"description\":");
-			js_str(b, desc->data.string);
+			xlate_str(b, desc->data.string);
 		}
 		/* Gemini refuses an OBJECT with no properties: say none. */
 		if (params != NULL && schema_nonempty(params)) {
@@ -995,7 +850,7 @@ tool_choice_emit(struct greq *r, struct kore_json_item *tc, struct kore_buf *b)
 			return (gerr(r, "tool_choice must be \"auto\", "
 			    "\"none\", \"required\" or a function"));
 	} else if (tc->type == KORE_JSON_TYPE_OBJECT) {
-		name = jget(jget(tc, "function"), "name");
+		name = xlate_get(xlate_get(tc, "function"), "name");
 		if (!IS_TYPE(name, STRING))
 			return (gerr(r, "tool_choice.function.name must be a "
 			    "string"));
@@ -1007,7 +862,7 @@ tool_choice_emit(struct greq *r, struct kore_json_item *tc, struct kore_buf *b)
 	    "{\"mode\":\"%s\"", mode);
 	if (name != NULL) {
 		LIT(b, ",\"allowedFunctionNames\":[");
-		js_str(b, name->data.string);
+		xlate_str(b, name->data.string);
 		LIT(b, "]");
 	}
 	LIT(b, "}}");
@@ -1034,43 +889,44 @@ generation_config(struct greq *r, struct kore_json_item *root,
 		{ NULL, NULL, 0 }
 	};
 	struct kore_json_item	*v, *s, *rf, *type, *js, *schema;
+	double			 d;
 	int64_t			 n;
 	int			 first, i;
 
 	first = 1;
 	for (i = 0; simple[i].openai != NULL; i++) {
-		if ((v = jget(root, simple[i].openai)) == NULL)
+		if ((v = xlate_get(root, simple[i].openai)) == NULL)
 			continue;
 		if (simple[i].integer) {
-			if (!jint(v, &n))
+			if (xlate_int(v, &n) == -1)
 				return (gerr(r, "%s must be an integer",
 				    simple[i].openai));
 			js_key(b, &first, simple[i].gemini);
 			kore_buf_appendf(b, "%" PRId64, n);
 		} else {
-			if (!IS_NUMBER(v))
+			if (xlate_num(v, &d) == -1)
 				return (gerr(r, "%s must be a number",
 				    simple[i].openai));
 			js_key(b, &first, simple[i].gemini);
-			js_double(b, jnum(v));
+			xlate_double(b, d);
 		}
 	}
 
-	if ((v = jget(root, "max_completion_tokens")) == NULL)
-		v = jget(root, "max_tokens");
+	if ((v = xlate_get(root, "max_completion_tokens")) == NULL)
+		v = xlate_get(root, "max_tokens");
 	if (v != NULL) {
-		if (!jint(v, &n) || n < 1)
+		if (xlate_int(v, &n) == -1 || n < 1)
 			return (gerr(r, "%s must be a positive integer",
 			    v->name));
 		js_key(b, &first, "maxOutputTokens");
 		kore_buf_appendf(b, "%" PRId64, n);
 	}
 
-	if ((v = jget(root, "stop")) != NULL) {
+	if ((v = xlate_get(root, "stop")) != NULL) {
 		if (v->type == KORE_JSON_TYPE_STRING) {
 			js_key(b, &first, "stopSequences");
 			LIT(b, "[");
-			js_str(b, v->data.string);
+			xlate_str(b, v->data.string);
 			LIT(b, "]");
 		} else if (v->type == KORE_JSON_TYPE_ARRAY) {
 			TAILQ_FOREACH(s, &v->data.items, list) {
@@ -1079,30 +935,30 @@ generation_config(struct greq *r, struct kore_json_item *root,
 					    "or an array of strings"));
 			}
 			js_key(b, &first, "stopSequences");
-			js_value(b, v);
+			xlate_value(b, v);
 		} else {
 			return (gerr(r, "stop must be a string or an array of "
 			    "strings"));
 		}
 	}
 
-	if ((rf = jget(root, "response_format")) != NULL) {
-		type = jget(rf, "type");
+	if ((rf = xlate_get(root, "response_format")) != NULL) {
+		type = xlate_get(rf, "type");
 		if (!IS_TYPE(type, STRING))
 			return (gerr(r, "response_format.type must be a "
 			    "string"));
 		if (strcmp(type->data.string, "json_object") == 0) {
 			js_key(b, &first, "responseMimeType");
-			js_str(b, "application/json");
+			xlate_str(b, "application/json");
 		} else if (strcmp(type->data.string, "json_schema") == 0) {
-			js = jget(rf, "json_schema");
-			schema = jget(js, "schema");
+			js = xlate_get(rf, "json_schema");
+			schema = xlate_get(js, "schema");
 			if (!IS_TYPE(js, OBJECT) || (schema != NULL &&
 			    schema->type != KORE_JSON_TYPE_OBJECT))
 				return (gerr(r, "response_format.json_schema "
 				    "must be an object with an object schema"));
 			js_key(b, &first, "responseMimeType");
-			js_str(b, "application/json");
+			xlate_str(b, "application/json");
 			if (schema != NULL) {
 				js_key(b, &first, "responseSchema");
 				schema_emit(b, schema);
@@ -1135,11 +991,6 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 
 	(void)model;
 	(void)stream;
-	memset(&r, 0, sizeof(r));
-	r.err = err;
-	r.errlen = errlen;
-	if (errlen > 0)
-		err[0] = '\0';
 	kore_buf_init(&contents, 1024);
 	kore_buf_init(&sys, 256);
 	kore_buf_init(&parts, 256);
@@ -1149,18 +1000,9 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 	nsys = 0;
 	rc = -1;
 
-	kore_json_init(&j, body, len);
-	if (!kore_json_parse(&j)) {
-		(void)gerr(&r, "the body is not valid JSON: %s",
-		    kore_json_strerror(&j));
+	if ((root = greq_parse(&r, &j, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = j.root;
-	if (root->type != KORE_JSON_TYPE_OBJECT) {
-		(void)gerr(&r, "the body must be a JSON object");
-		goto done;
-	}
-	msgs = jget(root, "messages");
+	msgs = xlate_get(root, "messages");
 	if (!IS_TYPE(msgs, ARRAY) || TAILQ_EMPTY(&msgs->data.items)) {
 		(void)gerr(&r, "messages must be a non-empty array");
 		goto done;
@@ -1173,7 +1015,7 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 			(void)gerr(&r, "%s must be an object", w);
 			goto done;
 		}
-		role = jget(m, "role");
+		role = xlate_get(m, "role");
 		if (!IS_TYPE(role, STRING)) {
 			(void)gerr(&r, "%s.role must be a string", w);
 			goto done;
@@ -1185,18 +1027,14 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 
 		if (strcmp(role->data.string, "system") == 0 ||
 		    strcmp(role->data.string, "developer") == 0) {
-			if (text_of(&r, jget(m, "content"), w, &text) == -1)
+			if (text_of(&r, xlate_get(m, "content"), w, &text) == -1)
 				goto done;
 			if (text.offset == 0)
 				continue;
-			if (nsys++ > 0)
-				LIT(&sys, ",");
-			LIT(&sys, "{\"text\":");
-			js_strn(&sys, (const char *)text.data, text.offset);
-			LIT(&sys, "}");
+			text_part(&sys, &nsys, text.data, text.offset);
 			continue;
 		} else if (strcmp(role->data.string, "user") == 0) {
-			if (user_parts(&r, jget(m, "content"), w, &parts,
+			if (user_parts(&r, xlate_get(m, "content"), w, &parts,
 			    &nparts) == -1)
 				goto done;
 			trole = "user";
@@ -1205,7 +1043,7 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 				goto done;
 			trole = "model";
 		} else if (strcmp(role->data.string, "tool") == 0) {
-			id = jget(m, "tool_call_id");
+			id = xlate_get(m, "tool_call_id");
 			if (!IS_TYPE(id, STRING)) {
 				(void)gerr(&r, "%s.tool_call_id must be a "
 				    "string", w);
@@ -1225,19 +1063,19 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 				    id->data.string);
 				goto done;
 			}
-			if (text_of(&r, jget(m, "content"), w, &text) == -1)
+			if (text_of(&r, xlate_get(m, "content"), w, &text) == -1)
 				goto done;
 			kore_buf_stringify(&text, NULL);
 			function_response_part(fname,
 			    (const char *)text.data, &parts, &nparts);
 			trole = "user";
 		} else if (strcmp(role->data.string, "function") == 0) {
-			name = jget(m, "name");
+			name = xlate_get(m, "name");
 			if (!IS_TYPE(name, STRING)) {
 				(void)gerr(&r, "%s.name must be a string", w);
 				goto done;
 			}
-			if (text_of(&r, jget(m, "content"), w, &text) == -1)
+			if (text_of(&r, xlate_get(m, "content"), w, &text) == -1)
 				goto done;
 			kore_buf_stringify(&text, NULL);
 			function_response_part(name->data.string,
@@ -1260,17 +1098,17 @@ gemini_request_from_openai(const void *body, size_t len, const char *model,
 	LIT(&contents, "]}");
 
 	kore_buf_reset(&parts);
-	if ((v = jget(root, "tools")) != NULL && IS_TYPE(v, ARRAY) &&
+	if ((v = xlate_get(root, "tools")) != NULL && IS_TYPE(v, ARRAY) &&
 	    TAILQ_EMPTY(&v->data.items))
 		v = NULL;
 	if (v != NULL) {
 		LIT(&parts, ",");
 		if (tools_emit(&r, v, &parts) == -1)
 			goto done;
-		if ((v = jget(root, "tool_choice")) != NULL &&
+		if ((v = xlate_get(root, "tool_choice")) != NULL &&
 		    tool_choice_emit(&r, v, &parts) == -1)
 			goto done;
-	} else if ((v = jget(root, "tool_choice")) != NULL &&
+	} else if ((v = xlate_get(root, "tool_choice")) != NULL &&
 	    v->type != KORE_JSON_TYPE_STRING &&
 	    v->type != KORE_JSON_TYPE_OBJECT) {
 		(void)gerr(&r, "tool_choice must be a string or an object");
@@ -1339,13 +1177,13 @@ gparts_read(struct kore_json_item *cand, struct gparts *g, int indexed,
 	struct kore_buf		 a;
 	char			 id[40];
 
-	parts = jget(jget(cand, "content"), "parts");
+	parts = xlate_get(xlate_get(cand, "content"), "parts");
 	if (!IS_TYPE(parts, ARRAY))
 		return;
 	TAILQ_FOREACH(p, &parts->data.items, list) {
-		if ((v = jget(p, "text")) != NULL &&
+		if ((v = xlate_get(p, "text")) != NULL &&
 		    v->type == KORE_JSON_TYPE_STRING) {
-			th = jget(p, "thought");
+			th = xlate_get(p, "thought");
 			if (IS_TYPE(th, LITERAL) &&
 			    th->data.literal == KORE_JSON_TRUE)
 				kore_buf_appendf(&g->thought, "%s",
@@ -1354,14 +1192,14 @@ gparts_read(struct kore_json_item *cand, struct gparts *g, int indexed,
 				kore_buf_appendf(&g->text, "%s",
 				    v->data.string);
 		}
-		fc = jget(p, "functionCall");
-		name = jget(fc, "name");
+		fc = xlate_get(p, "functionCall");
+		name = xlate_get(fc, "name");
 		if (!IS_TYPE(name, STRING))
 			continue;
-		args = jget(fc, "args");
+		args = xlate_get(fc, "args");
 		kore_buf_init(&a, 64);
 		if (args != NULL)
-			js_value(&a, args);
+			xlate_value(&a, args);
 		else
 			LIT(&a, "{}");
 		memcpy(id, "call_", 5);
@@ -1373,14 +1211,15 @@ gparts_read(struct kore_json_item *cand, struct gparts *g, int indexed,
 			kore_buf_appendf(&g->calls, "\"index\":%d,",
 			    index_base + g->ncalls);
 		kore_buf_appendf(&g->calls, "\"id\":\"%s", id);
-		sig = jget(p, "thoughtSignature");
-		if (IS_TYPE(sig, STRING) && sig_ok(sig->data.string))
-			kore_buf_appendf(&g->calls, "%s%s", THOUGHT_SEP,
-			    sig->data.string);
+		sig = xlate_get(p, "thoughtSignature");
+		if (IS_TYPE(sig, STRING) && sig_ok(sig->data.string)) {
+			LIT(&g->calls, THOUGHT_SEP);
+			sig_to_id(&g->calls, sig->data.string);
+		}
 		LIT(&g->calls, "\",\"type\":\"function\",\"function\":{\"name\":");
-		js_str(&g->calls, name->data.string);
+		xlate_str(&g->calls, name->data.string);
 		LIT(&g->calls, ",\"arguments\":");
-		js_strn(&g->calls, (const char *)a.data, a.offset);
+		xlate_strn(&g->calls, (const char *)a.data, a.offset);
 		LIT(&g->calls, "}}");
 		kore_buf_cleanup(&a);
 		g->ends = kore_realloc(g->ends,
@@ -1415,7 +1254,7 @@ tokens(struct kore_json_item *it)
 {
 	int64_t	n;
 
-	if (!jint(it, &n) || n < 0 || n > ((int64_t)1 << 48))
+	if (xlate_int(it, &n) == -1 || n < 0 || n > ((int64_t)1 << 48))
 		return (0);
 	return (n);
 }
@@ -1431,17 +1270,17 @@ usage_read(struct kore_json_item *root, struct xlate_usage *u,
 	struct kore_json_item	*um;
 	int64_t			 prompt, cand;
 
-	um = jget(root, "usageMetadata");
+	um = xlate_get(root, "usageMetadata");
 	if (!IS_TYPE(um, OBJECT))
 		return (0);
-	prompt = tokens(jget(um, "promptTokenCount"));
-	cand = tokens(jget(um, "candidatesTokenCount"));
-	*thoughts = tokens(jget(um, "thoughtsTokenCount"));
-	*cached = tokens(jget(um, "cachedContentTokenCount"));
-	*tooluse = tokens(jget(um, "toolUsePromptTokenCount"));
+	prompt = tokens(xlate_get(um, "promptTokenCount"));
+	cand = tokens(xlate_get(um, "candidatesTokenCount"));
+	*thoughts = tokens(xlate_get(um, "thoughtsTokenCount"));
+	*cached = tokens(xlate_get(um, "cachedContentTokenCount"));
+	*tooluse = tokens(xlate_get(um, "toolUsePromptTokenCount"));
 	u->prompt_tokens = prompt + *tooluse;
 	u->completion_tokens = cand + *thoughts;
-	if ((*total = tokens(jget(um, "totalTokenCount"))) == 0)
+	if ((*total = tokens(xlate_get(um, "totalTokenCount"))) == 0)
 		*total = u->prompt_tokens + u->completion_tokens;
 	return (1);
 }
@@ -1455,7 +1294,7 @@ error_object(struct kore_json_item *root)
 	if (root->type == KORE_JSON_TYPE_ARRAY &&
 	    (root = TAILQ_FIRST(&root->data.items)) == NULL)
 		return (NULL);
-	e = jget(root, "error");
+	e = xlate_get(root, "error");
 	return (IS_TYPE(e, OBJECT) ? e : NULL);
 }
 
@@ -1482,8 +1321,8 @@ gemini_response_to_openai(const void *body, size_t len, const char *model,
 	if (!kore_json_parse(&j) || j.root->type != KORE_JSON_TYPE_OBJECT)
 		goto done;
 	root = j.root;
-	cands = jget(root, "candidates");
-	fb = jget(root, "promptFeedback");
+	cands = xlate_get(root, "candidates");
+	fb = xlate_get(root, "promptFeedback");
 	if (cands != NULL && cands->type != KORE_JSON_TYPE_ARRAY)
 		goto done;
 	if (cands == NULL && !IS_TYPE(fb, OBJECT))
@@ -1494,7 +1333,7 @@ gemini_response_to_openai(const void *body, size_t len, const char *model,
 	    &tooluse);
 
 	LIT(out, "{\"id\":");
-	rid = jget(root, "responseId");
+	rid = xlate_get(root, "responseId");
 	if (IS_TYPE(rid, STRING) && id_ok(rid->data.string, 48)) {
 		kore_buf_appendf(out, "\"chatcmpl-%s\"", rid->data.string);
 	} else {
@@ -1503,7 +1342,7 @@ gemini_response_to_openai(const void *body, size_t len, const char *model,
 	}
 	kore_buf_appendf(out, ",\"object\":\"chat.completion\",\"created\":%lld,"
 	    "\"model\":", (long long)time(NULL));
-	js_str(out, model);
+	xlate_str(out, model);
 	LIT(out, ",\"choices\":[");
 
 	i = 0;
@@ -1513,9 +1352,9 @@ gemini_response_to_openai(const void *body, size_t len, const char *model,
 				continue;
 			gparts_init(&g);
 			gparts_read(c, &g, 0, 0);
-			fr = jget(c, "finishReason");
-			idx = jget(c, "index");
-			if (!jint(idx, &n) || n < 0 || n > 1000)
+			fr = xlate_get(c, "finishReason");
+			idx = xlate_get(c, "index");
+			if (xlate_int(idx, &n) == -1 || n < 0 || n > 1000)
 				n = i;
 			if (i > 0)
 				LIT(out, ",");
@@ -1524,11 +1363,11 @@ gemini_response_to_openai(const void *body, size_t len, const char *model,
 			if (g.text.offset == 0 && g.ncalls > 0)
 				LIT(out, "null");
 			else
-				js_strn(out, (const char *)g.text.data,
+				xlate_strn(out, (const char *)g.text.data,
 				    g.text.offset);
 			if (g.thought.offset > 0) {
 				LIT(out, ",\"reasoning_content\":");
-				js_strn(out, (const char *)g.thought.data,
+				xlate_strn(out, (const char *)g.thought.data,
 				    g.thought.offset);
 			}
 			if (g.ncalls > 0) {
@@ -1547,7 +1386,7 @@ gemini_response_to_openai(const void *body, size_t len, const char *model,
 	}
 	if (i == 0) {
 		/* Blocked prompt (promptFeedback.blockReason), or nothing. */
-		br = jget(fb, "blockReason");
+		br = xlate_get(fb, "blockReason");
 		kore_buf_appendf(out, "{\"index\":0,\"message\":{\"role\":"
 		    "\"assistant\",\"content\":\"\"},\"logprobs\":null,"
 		    "\"finish_reason\":\"%s\"}",
@@ -1577,10 +1416,10 @@ static void
 chunk_begin(struct xlate_stream *st, struct kore_buf *out)
 {
 	LIT(out, "data: {\"id\":");
-	js_str(out, st->id);
+	xlate_str(out, st->id);
 	kore_buf_appendf(out, ",\"object\":\"chat.completion.chunk\","
 	    "\"created\":%lld,\"model\":", (long long)st->created);
-	js_str(out, st->model);
+	xlate_str(out, st->model);
 	LIT(out, ",\"choices\":[");
 }
 
@@ -1640,7 +1479,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 	}
 	root = j.root;
 	if ((e = error_object(root)) != NULL) {
-		msg = jget(e, "message");
+		msg = xlate_get(e, "message");
 		(void)snprintf(st->err, sizeof(st->err), "%s",
 		    IS_TYPE(msg, STRING) && msg->data.string[0] != '\0' ?
 		    msg->data.string : "the upstream reported an error");
@@ -1651,7 +1490,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 		    "an event that is not a GenerateContentResponse");
 		goto done;
 	}
-	cands = jget(root, "candidates");
+	cands = xlate_get(root, "candidates");
 	if (cands != NULL && cands->type != KORE_JSON_TYPE_ARRAY) {
 		(void)snprintf(st->err, sizeof(st->err), "the upstream sent "
 		    "candidates that are not an array");
@@ -1660,7 +1499,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 
 	if (!st->started) {
 		if (st->id[0] == '\0') {
-			rid = jget(root, "responseId");
+			rid = xlate_get(root, "responseId");
 			if (IS_TYPE(rid, STRING) && id_ok(rid->data.string,
 			    sizeof(st->id) - 10)) {
 				(void)snprintf(st->id, sizeof(st->id),
@@ -1687,8 +1526,8 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 		TAILQ_FOREACH(c, &cands->data.items, list) {
 			if (c->type != KORE_JSON_TYPE_OBJECT)
 				continue;
-			idx = jget(c, "index");
-			if (!jint(idx, &n) || n < 0 || n > 1000)
+			idx = xlate_get(c, "index");
+			if (xlate_int(idx, &n) == -1 || n < 0 || n > 1000)
 				n = i;
 			i++;
 			gparts_init(&g);
@@ -1697,7 +1536,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 				chunk_begin(st, out);
 				kore_buf_appendf(out, "{\"index\":%" PRId64
 				    ",\"delta\":{\"reasoning_content\":", n);
-				js_strn(out, (const char *)g.thought.data,
+				xlate_strn(out, (const char *)g.thought.data,
 				    g.thought.offset);
 				LIT(out, "},\"logprobs\":null,"
 				    "\"finish_reason\":null}]}\n\n");
@@ -1706,7 +1545,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 				chunk_begin(st, out);
 				kore_buf_appendf(out, "{\"index\":%" PRId64
 				    ",\"delta\":{\"content\":", n);
-				js_strn(out, (const char *)g.text.data,
+				xlate_strn(out, (const char *)g.text.data,
 				    g.text.offset);
 				LIT(out, "},\"logprobs\":null,"
 				    "\"finish_reason\":null}]}\n\n");
@@ -1724,7 +1563,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 			}
 			st->ntools += g.ncalls;
 			gparts_cleanup(&g);
-			fr = jget(c, "finishReason");
+			fr = xlate_get(c, "finishReason");
 			if (IS_TYPE(fr, STRING) && fr->data.string[0] != '\0') {
 				stream_finish_chunk(st, n, finish_reason(
 				    fr->data.string, st->ntools > 0), out);
@@ -1732,12 +1571,12 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 			}
 		}
 	}
-	fb = jget(root, "promptFeedback");
-	if (i == 0 && jget(fb, "blockReason") != NULL && !st->done) {
+	fb = xlate_get(root, "promptFeedback");
+	if (i == 0 && xlate_get(fb, "blockReason") != NULL && !st->done) {
 		stream_finish_chunk(st, 0, "content_filter", out);
 		finished = 1;
 	}
-	if ((finished || (st->done && has_usage)) &&
+	if (!st->omit_usage && (finished || (st->done && has_usage)) &&
 	    (st->usage.prompt_tokens >= 0 || st->usage.completion_tokens >= 0))
 		chunk_usage(st, out);
 	rc = 0;
@@ -1769,10 +1608,8 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 	if (content->type == KORE_JSON_TYPE_STRING) {
 		if (content->data.string[0] == '\0')
 			return (0);
-		part_sep(parts, nparts);
-		LIT(parts, "{\"text\":");
-		js_str(parts, content->data.string);
-		LIT(parts, "}");
+		text_part(parts, nparts, content->data.string,
+		    strlen(content->data.string));
 		return (0);
 	}
 	if (content->type != KORE_JSON_TYPE_ARRAY)
@@ -1781,41 +1618,34 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 	i = 0;
 	TAILQ_FOREACH(b, &content->data.items, list) {
 		(void)snprintf(w, sizeof(w), "%s.content[%d]", where, i++);
-		type = jget(b, "type");
+		type = xlate_get(b, "type");
 		if (!IS_TYPE(type, STRING))
 			return (gerr(r, "%s.type must be a string", w));
 		if (strcmp(type->data.string, "text") == 0) {
-			v = jget(b, "text");
+			v = xlate_get(b, "text");
 			if (!IS_TYPE(v, STRING))
 				return (gerr(r, "%s.text must be a string", w));
 			if (v->data.string[0] == '\0')
 				continue;
-			part_sep(parts, nparts);
-			LIT(parts, "{\"text\":");
-			js_str(parts, v->data.string);
-			LIT(parts, "}");
+			text_part(parts, nparts, v->data.string,
+			    strlen(v->data.string));
 		} else if (strcmp(type->data.string, "image") == 0 ||
 		    strcmp(type->data.string, "document") == 0) {
-			src = jget(b, "source");
-			st = jget(src, "type");
+			src = xlate_get(b, "source");
+			st = xlate_get(src, "type");
 			if (!IS_TYPE(st, STRING))
 				return (gerr(r, "%s.source.type must be a "
 				    "string", w));
 			if (strcmp(st->data.string, "base64") == 0) {
-				v = jget(src, "data");
-				mt = jget(src, "media_type");
+				v = xlate_get(src, "data");
+				mt = xlate_get(src, "media_type");
 				if (!IS_TYPE(v, STRING) || !IS_TYPE(mt, STRING))
 					return (gerr(r, "%s.source needs data "
 					    "and media_type strings", w));
-				part_sep(parts, nparts);
-				LIT(parts,
-				    "{\"inlineData\":{\"mimeType\":");
-				js_str(parts, mt->data.string);
-				LIT(parts, ",\"data\":");
-				js_str(parts, v->data.string);
-				LIT(parts, "}}");
+				inline_part(parts, nparts, mt->data.string,
+				    v->data.string);
 			} else if (strcmp(st->data.string, "url") == 0) {
-				v = jget(src, "url");
+				v = xlate_get(src, "url");
 				if (!IS_TYPE(v, STRING))
 					return (gerr(r, "%s.source.url must be "
 					    "a string", w));
@@ -1824,22 +1654,20 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 				    w) == -1)
 					return (-1);
 			} else if (strcmp(st->data.string, "text") == 0) {
-				v = jget(src, "data");
+				v = xlate_get(src, "data");
 				if (!IS_TYPE(v, STRING))
 					return (gerr(r, "%s.source.data must be "
 					    "a string", w));
-				part_sep(parts, nparts);
-				LIT(parts, "{\"text\":");
-				js_str(parts, v->data.string);
-				LIT(parts, "}");
+				text_part(parts, nparts, v->data.string,
+				    strlen(v->data.string));
 			} else {
 				return (gerr(r, "%s.source.type \"%.32s\" is not "
 				    "supported", w, st->data.string));
 			}
 		} else if (strcmp(type->data.string, "tool_use") == 0) {
-			id = jget(b, "id");
-			name = jget(b, "name");
-			v = jget(b, "input");
+			id = xlate_get(b, "id");
+			name = xlate_get(b, "name");
+			v = xlate_get(b, "input");
 			if (!IS_TYPE(id, STRING) || !IS_TYPE(name, STRING))
 				return (gerr(r, "%s needs id and name strings",
 				    w));
@@ -1852,7 +1680,7 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 			    nparts) == -1)
 				return (-1);
 		} else if (strcmp(type->data.string, "tool_result") == 0) {
-			id = jget(b, "tool_use_id");
+			id = xlate_get(b, "tool_use_id");
 			if (!IS_TYPE(id, STRING))
 				return (gerr(r, "%s.tool_use_id must be a "
 				    "string", w));
@@ -1869,11 +1697,11 @@ anthropic_blocks(struct greq *r, struct kore_json_item *content,
 				    "no earlier tool_use", w, id->data.string));
 			/* Only the text of a result counts here. */
 			kore_buf_init(&text, 64);
-			v = jget(b, "content");
+			v = xlate_get(b, "content");
 			rc = 0;
 			if (IS_TYPE(v, ARRAY)) {
 				TAILQ_FOREACH(src, &v->data.items, list) {
-					st = jget(src, "text");
+					st = xlate_get(src, "text");
 					if (IS_TYPE(st, STRING))
 						kore_buf_appendf(&text, "%s",
 						    st->data.string);
@@ -1917,52 +1745,38 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 	char			 w[64];
 	int			 rc, i, nparts;
 
-	memset(&r, 0, sizeof(r));
-	r.err = err;
-	r.errlen = errlen;
-	if (errlen > 0)
-		err[0] = '\0';
 	kore_buf_init(&contents, 1024);
 	kore_buf_init(&parts, 256);
 	kore_buf_init(&decl, 256);
 	cur = NULL;
 	rc = -1;
 
-	kore_json_init(&j, body, len);
-	if (!kore_json_parse(&j)) {
-		(void)gerr(&r, "the body is not valid JSON: %s",
-		    kore_json_strerror(&j));
+	if ((root = greq_parse(&r, &j, body, len, err, errlen)) == NULL)
 		goto done;
-	}
-	root = j.root;
-	if (root->type != KORE_JSON_TYPE_OBJECT) {
-		(void)gerr(&r, "the body must be a JSON object");
-		goto done;
-	}
-	msgs = jget(root, "messages");
+	msgs = xlate_get(root, "messages");
 	if (!IS_TYPE(msgs, ARRAY)) {
 		(void)gerr(&r, "messages must be an array");
 		goto done;
 	}
 
 	nparts = 0;
-	if ((sys = jget(root, "system")) != NULL &&
+	if ((sys = xlate_get(root, "system")) != NULL &&
 	    anthropic_blocks(&r, sys, "system", &parts, &nparts) == -1) {
 		/* The message names .content; say system instead. */
 		(void)gerr(&r, "system must be a string or an array of text "
 		    "blocks");
 		goto done;
 	}
-	if ((tools = jget(root, "tools")) != NULL) {
+	if ((tools = xlate_get(root, "tools")) != NULL) {
 		if (tools->type != KORE_JSON_TYPE_ARRAY) {
 			(void)gerr(&r, "tools must be an array");
 			goto done;
 		}
 		i = 0;
 		TAILQ_FOREACH(t, &tools->data.items, list) {
-			name = jget(t, "name");
-			desc = jget(t, "description");
-			schema = jget(t, "input_schema");
+			name = xlate_get(t, "name");
+			desc = xlate_get(t, "description");
+			schema = xlate_get(t, "input_schema");
 			if (!IS_TYPE(name, STRING)) {
 				(void)gerr(&r, "tools[%d].name must be a "
 				    "string", i);
@@ -1970,10 +1784,10 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 			}
 			kore_buf_append(&decl, i++ ? "," : "[", 1);
 			LIT(&decl, "{\"name\":");
-			js_str(&decl, name->data.string);
+			xlate_str(&decl, name->data.string);
 			if (IS_TYPE(desc, STRING)) {
 				LIT(&decl, ",\"description\":");
-				js_str(&decl, desc->data.string);
+				xlate_str(&decl, desc->data.string);
 			}
 			if (IS_TYPE(schema, OBJECT) && schema_nonempty(schema)) {
 				LIT(&decl, ",\"parameters\":");
@@ -1983,10 +1797,7 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 		}
 		if (i > 0) {
 			LIT(&decl, "]");
-			part_sep(&parts, &nparts);
-			LIT(&parts, "{\"text\":");
-			js_strn(&parts, (const char *)decl.data, decl.offset);
-			LIT(&parts, "}");
+			text_part(&parts, &nparts, decl.data, decl.offset);
 		}
 	}
 	if (nparts > 0)
@@ -1995,7 +1806,7 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 	i = 0;
 	TAILQ_FOREACH(m, &msgs->data.items, list) {
 		(void)snprintf(w, sizeof(w), "messages[%d]", i++);
-		role = jget(m, "role");
+		role = xlate_get(m, "role");
 		if (!IS_TYPE(role, STRING)) {
 			(void)gerr(&r, "%s.role must be a string", w);
 			goto done;
@@ -2011,7 +1822,7 @@ gemini_count_request(const void *body, size_t len, struct kore_buf *out,
 		}
 		kore_buf_reset(&parts);
 		nparts = 0;
-		if (anthropic_blocks(&r, jget(m, "content"), w, &parts,
+		if (anthropic_blocks(&r, xlate_get(m, "content"), w, &parts,
 		    &nparts) == -1)
 			goto done;
 		if (nparts > 0)
@@ -2046,7 +1857,7 @@ gemini_count_response(const void *body, size_t len, int64_t *n)
 	rc = -1;
 	kore_json_init(&j, body, len);
 	if (kore_json_parse(&j) && j.root->type == KORE_JSON_TYPE_OBJECT &&
-	    jint(jget(j.root, "totalTokens"), n) && *n >= 0)
+	    xlate_int(xlate_get(j.root, "totalTokens"), n) == 0 && *n >= 0)
 		rc = 0;
 	kore_json_cleanup(&j);
 	return (rc);
@@ -2068,9 +1879,9 @@ gemini_error_status(int status, const void *body, size_t len)
 		return (status);
 	kore_json_init(&j, body, len);
 	if (kore_json_parse(&j) && (e = error_object(j.root)) != NULL &&
-	    IS_TYPE((details = jget(e, "details")), ARRAY)) {
+	    IS_TYPE((details = xlate_get(e, "details")), ARRAY)) {
 		TAILQ_FOREACH(d, &details->data.items, list) {
-			reason = jget(d, "reason");
+			reason = xlate_get(d, "reason");
 			if (IS_TYPE(reason, STRING) &&
 			    strcmp(reason->data.string,
 			    "API_KEY_INVALID") == 0) {
@@ -2126,8 +1937,8 @@ gemini_error_to_openai(int status, const void *body, size_t len,
 	kore_json_init(&j, body, len);
 	parsed = kore_json_parse(&j);
 	e = parsed ? error_object(j.root) : NULL;
-	msg = jget(e, "message");
-	gs = jget(e, "status");
+	msg = xlate_get(e, "message");
+	gs = xlate_get(e, "status");
 	if (gemini_error_status(status, body, len) == 401)
 		gs = NULL, status = 401;
 
@@ -2154,7 +1965,7 @@ gemini_error_to_openai(int status, const void *body, size_t len,
 
 	LIT(out, "{\"error\":{\"message\":");
 	if (IS_TYPE(msg, STRING) && msg->data.string[0] != '\0')
-		js_str(out, msg->data.string);
+		xlate_str(out, msg->data.string);
 	else
 		kore_buf_appendf(out, "\"the Gemini upstream answered HTTP "
 		    "%d\"", status);

@@ -137,6 +137,8 @@ test('openai client -> anthropic, streamed: chunks as the events arrive, finish 
   assert.equal(s.complete, true);
   assert.ok(!/^event:/m.test(s.text), 'no Anthropic event names reach an OpenAI client');
   assert.equal(contentEvents(s.events).map((e) => e.json.choices[0].delta.content).join(''), 'one two three four');
+  // Not asked for: no usage chunk, as from OpenAI itself (the log still has the usage).
+  assert.ok(s.events.every((e) => !e.json || e.json.choices.length > 0), 'no chunk without choices when usage was not asked for');
 
   const { data } = await f.waitLogs(2);
   assert.ok(data.every((row) => row.stream === true && row.prompt_tokens === 13 && row.completion_tokens === 6), JSON.stringify(data));
@@ -343,4 +345,17 @@ test('anthropic stop reasons become OpenAI finish reasons, streamed or not', asy
     for await (const c of s) got = c.choices[0]?.finish_reason ?? got;
     assert.equal(got, finish, `${stopReason}, streamed`);
   }
+});
+
+test('the admin provider test probes an anthropic provider through its own API', async (t) => {
+  const { f, up, p } = await setup(t);
+  const r = await f.must('POST', `/api/admin/providers/${p.id}/test`, {});
+  assert.equal(r.ok, true, r.message);
+  assert.equal(r.status, 200);
+  assert.equal(up.requests.length, 1);
+  const rec = up.requests[0];
+  assert.equal(rec.path, '/v1/messages');
+  assert.equal(rec.headers['x-api-key'], UPKEY);
+  assert.equal(rec.rejected, undefined, `the upstream refused the probe: ${rec.rejected}`);
+  assert.ok(!r.message.includes(UPKEY), 'the probe names the key masked only');
 });

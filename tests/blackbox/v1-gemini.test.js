@@ -343,3 +343,13 @@ test('a Gemini key it does not know (400 API_KEY_INVALID) is disabled like a 401
   assert.ok(e instanceof OpenAI.BadRequestError, String(e));
   assert.equal((await f.keyState(p.keys[1].id)).status, 'active');
 });
+
+test('the admin provider test probes a gemini provider through its own API', async (t) => {
+  const { f, up, p } = await setup(t);
+  const r = await f.must('POST', `/api/admin/providers/${p.id}/test`, {});
+  assert.equal(r.ok, true, r.message);
+  assert.equal(up.requests.length, 1);
+  assert.equal(up.requests[0].path, `/v1beta/models/${MODEL}:generateContent`);
+  assert.equal(up.requests[0].headers['x-goog-api-key'], UPKEY);
+  assert.equal(up.requests[0].rejected, undefined, `the upstream refused the probe: ${up.requests[0].rejected}`);
+});

@@ -296,16 +296,6 @@ TEST(router_aliases_and_client_allowlists)
 	ASSERT(!router_client_allows(&cl, NULL, &g));
 }
 
-#define RUN(name)	do {						\
-	test_failed = 0;						\
-	test_##name();							\
-	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
-	if (test_failed)						\
-		(*failed)++;						\
-	else								\
-		(*passed)++;						\
-} while (0)
-
 void
 run_dataplane_tests(int *passed, int *failed)
 {

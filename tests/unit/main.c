@@ -251,15 +251,22 @@ TEST(newer_schema_is_refused_with_a_reason)
 	store_close();
 }
 
-#define RUN(name)	do {						\
-	test_failed = 0;						\
-	test_##name();							\
-	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
-	if (test_failed)						\
-		failed++;						\
-	else								\
-		passed++;						\
-} while (0)
+static void
+run_store_tests(int *passed, int *failed)
+{
+	RUN(name_accepts_utf8_and_rejects_junk);
+	RUN(base_url_only_plain_http_and_https);
+	RUN(strategy_type_and_label);
+	RUN(time_parses_rfc3339_utc_only);
+	RUN(master_key_file_created_private_and_reused);
+	RUN(master_key_file_readable_by_others_is_refused);
+	RUN(master_key_from_environment);
+	RUN(tokens_are_random_and_hashes_stable);
+	RUN(passwords_hash_with_argon2id);
+	RUN(migrations_create_schema_and_are_idempotent);
+	RUN(deleting_a_group_cascades_to_providers_and_keys);
+	RUN(newer_schema_is_refused_with_a_reason);
+}
 
 int
 main(void)
@@ -273,18 +280,7 @@ main(void)
 		return (1);
 	}
 
-	RUN(name_accepts_utf8_and_rejects_junk);
-	RUN(base_url_only_plain_http_and_https);
-	RUN(strategy_type_and_label);
-	RUN(time_parses_rfc3339_utc_only);
-	RUN(master_key_file_created_private_and_reused);
-	RUN(master_key_file_readable_by_others_is_refused);
-	RUN(master_key_from_environment);
-	RUN(tokens_are_random_and_hashes_stable);
-	RUN(passwords_hash_with_argon2id);
-	RUN(migrations_create_schema_and_are_idempotent);
-	RUN(deleting_a_group_cascades_to_providers_and_keys);
-	RUN(newer_schema_is_refused_with_a_reason);
+	run_store_tests(&passed, &failed);
 	run_xlate_tests(&passed, &failed);
 	run_dataplane_tests(&passed, &failed);
 	run_xlate_gemini_tests(&passed, &failed);

@@ -42,4 +42,15 @@ extern int	test_failed;
 		    _a ? _a : "(null)", _b ? _b : "(null)");		\
 } while (0)
 
+/* Runs TEST(name), counting it in *passed or *failed (int pointers). */
+#define RUN(name)	do {						\
+	test_failed = 0;						\
+	test_##name();							\
+	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
+	if (test_failed)						\
+		(*failed)++;						\
+	else								\
+		(*passed)++;						\
+} while (0)
+
 #endif

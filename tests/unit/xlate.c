@@ -14,6 +14,7 @@
 #include "sse.h"
 #include "xlate.h"
 #include "test.h"
+#include "xlate_util.h"
 
 void	run_xlate_tests(int *, int *);
 
@@ -167,17 +168,7 @@ num_at(struct kore_json_item *root, const char *path)
 static int
 count_at(struct kore_json_item *root, const char *path)
 {
-	struct kore_json_item	*it, *c;
-	int			 n;
-
-	if ((it = at(root, path)) == NULL ||
-	    (it->type != KORE_JSON_TYPE_ARRAY &&
-	    it->type != KORE_JSON_TYPE_OBJECT))
-		return (-1);
-	n = 0;
-	TAILQ_FOREACH(c, &it->data.items, list)
-		n++;
-	return (n);
+	return (json_items(at(root, path)));
 }
 
 static int
@@ -514,12 +505,24 @@ TEST(o2a_response_format_goes_to_system)
 	ASSERT(strstr(err, "response_format") != NULL);
 }
 
+/* A request in one direction, asking for model "m": for check_refusals. */
+static int
+o2a(const char *body, struct kore_buf *out, char *err, size_t errlen)
+{
+	return (xlate_request(XF_OPENAI, XF_ANTHROPIC, body, strlen(body),
+	    "m", 0, out, err, errlen));
+}
+
+static int
+a2o(const char *body, struct kore_buf *out, char *err, size_t errlen)
+{
+	return (xlate_request(XF_ANTHROPIC, XF_OPENAI, body, strlen(body),
+	    "m", 0, out, err, errlen));
+}
+
 TEST(o2a_wrong_types_are_refused_naming_the_field)
 {
-	static const struct {
-		const char	*body;
-		const char	*field;
-	} bad[] = {
+	static const struct refusal	bad[] = {
 		{ "not json", "JSON" },
 		{ "[1]", "JSON object" },
 		{ "{}", "messages" },
@@ -565,21 +568,12 @@ TEST(o2a_wrong_types_are_refused_naming_the_field)
 		    "messages[0].tool_calls" },
 	};
 	struct kore_buf	*out;
-	size_t		 i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		out = buf_new();
-		kore_buf_appendf(out, "kept");
-		err[0] = '\0';
-		if (xlate_request(XF_OPENAI, XF_ANTHROPIC, bad[i].body,
-		    strlen(bad[i].body), "m", 0, out, err, sizeof(err)) != -1)
-			FAIL("accepted %s", bad[i].body);
-		if (strstr(err, bad[i].field) == NULL)
-			FAIL("%s: \"%s\" does not name %s", bad[i].body, err,
-			    bad[i].field);
-		/* Nothing half written is left behind. */
-		ASSERT_INT_EQ(out->offset, 4);
-	}
+	/* What out held stays; nothing half written is left behind. */
+	out = buf_new();
+	kore_buf_appendf(out, "kept");
+	check_refusals(o2a, bad, sizeof(bad) / sizeof(bad[0]), out);
+	ASSERT_INT_EQ(out->offset, 4);
 }
 
 /*
@@ -678,10 +672,7 @@ TEST(a2o_messages_tools_and_parameters)
 
 TEST(a2o_wrong_types_are_refused_naming_the_field)
 {
-	static const struct {
-		const char	*body;
-		const char	*field;
-	} bad[] = {
+	static const struct refusal	bad[] = {
 		{ "{\"max_tokens\":5}", "messages" },
 		{ "{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}",
 		    "messages[0].role" },
@@ -709,20 +700,7 @@ TEST(a2o_wrong_types_are_refused_naming_the_field)
 		{ "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
 		    "\"temperature\":[]}", "temperature" },
 	};
-	struct kore_buf	*out;
-	size_t		 i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		out = buf_new();
-		err[0] = '\0';
-		if (xlate_request(XF_ANTHROPIC, XF_OPENAI, bad[i].body,
-		    strlen(bad[i].body), "m", 0, out, err, sizeof(err)) != -1)
-			FAIL("accepted %s", bad[i].body);
-		if (strstr(err, bad[i].field) == NULL)
-			FAIL("%s: \"%s\" does not name %s", bad[i].body, err,
-			    bad[i].field);
-		ASSERT_INT_EQ(out->offset, 0);
-	}
+	check_refusals(a2o, bad, sizeof(bad) / sizeof(bad[0]), buf_new());
 }
 
 /* OpenAI -> Anthropic -> OpenAI keeps what the conversation means. */
@@ -1729,16 +1707,6 @@ TEST(gemini_chain_through_openai)
 	ASSERT_INT_EQ(st.usage.prompt_tokens, 3);
 	ASSERT_INT_EQ(st.usage.completion_tokens, 2);
 }
-
-#define RUN(name)	do {						\
-	test_failed = 0;						\
-	test_##name();							\
-	printf("%s %s\n", test_failed ? "FAIL" : "ok  ", #name);	\
-	if (test_failed)						\
-		(*failed)++;						\
-	else								\
-		(*passed)++;						\
-} while (0)
 
 void
 run_xlate_tests(int *passed, int *failed)
