@@ -30,8 +30,8 @@ const err = (status, code) => ({ status, code });
 
 // Provider timeout_ms of the faulty providers, and the whole request's
 // deadline (REQUEST_DEADLINE_MS) in these gateways.
-const TIMEOUT_MS = 600;
-const DEADLINE_MS = 2500;
+const TIMEOUT_MS = 1500;
+const DEADLINE_MS = 4000;
 // RESPONSE_MAX_BYTES of these gateways; the SSE event limit is 4 MiB
 // (SSE_EVENT_MAX in src/sse.h).
 const RESPONSE_MAX = 1024 * 1024;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { fusion, assertOpenAIError, sdkError, within, contentEvents } from './v1-helpers.js';
+import { fusion, assertOpenAIError, sdkError, within, contentEvents, drainChat } from './v1-helpers.js';
 
 const MODEL = 'gemini-2.0-flash';
 const UPKEY = 'AIzaSyMockUpstreamKey000000000000000001';
@@ -260,15 +260,7 @@ test('a broken Gemini stream ends the OpenAI stream with an error, never a clean
   const { f, up, ck, ai } = await setup(t, { keys: [UPKEY, 'AIzaSyMockUpstreamKey000000000000000002'] });
   up.behave('default', { type: 'stream_error', content: 'alpha beta gamma delta', chunks: 4, after: 2 });
   const stream = await ai.chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'x' }] });
-  let text = '';
-  const err = await (async () => {
-    try {
-      for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
-    } catch (e) {
-      return e;
-    }
-    return null;
-  })();
+  const { text, err } = await drainChat(stream);
   assert.ok(err, `the SDK saw a clean end after ${JSON.stringify(text)}`);
   assert.equal(text, 'alpha beta ');
 

@@ -270,6 +270,18 @@ export async function fusion(t, { env = {} } = {}) {
   return f;
 }
 
+// The text of an OpenAI SDK chat stream read to its end, and the error
+// that ended it (null for a clean end).
+export async function drainChat(stream) {
+  let text = '';
+  try {
+    for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+  } catch (err) {
+    return { text, err };
+  }
+  return { text, err: null };
+}
+
 // A request promise that fails the test if it does not settle in time:
 // "never a hang".
 export function within(ms, promise, what = 'request') {
