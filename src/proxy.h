@@ -18,6 +18,12 @@
 #include "xlate.h"
 
 #define PROXY_MEMBERS_MAX	256
+/*
+ * Top-level members held in struct proxy itself: OpenAI's chat request
+ * has about 30 parameters, a body using more is scanned again into a
+ * heap array of PROXY_MEMBERS_MAX.
+ */
+#define PROXY_MEMBERS_INLINE	32
 #define PROXY_RESP_MAX		(64 * 1024 * 1024)
 #define PROXY_ERRBODY_MAX	(64 * 1024)
 #define PROXY_WATCHDOG_MS	50
@@ -44,7 +50,8 @@ struct proxy {
 	int			 count_tokens;	/* /messages/count_tokens */
 	const u_int8_t		*body;
 	size_t			 body_len;
-	struct json_member	 members[PROXY_MEMBERS_MAX];
+	struct json_member	*members;	/* members_inline or heap */
+	struct json_member	 members_inline[PROXY_MEMBERS_INLINE];
 	int			 nmembers;
 	size_t			 obj_end;
 	int			 stream;
@@ -107,6 +114,7 @@ void	proxy_error(struct proxy *, int, const char *, const char *,
 	    const char *, ...) __attribute__((format(printf, 5, 6)));
 void	proxy_finish(struct proxy *, const char *);
 void	proxy_error_message(struct proxy *, char *, size_t);
+int	proxy_scan(struct proxy *);
 int	proxy_run(struct http_request *,
 	    int (*)(struct http_request *, struct proxy *));
 
