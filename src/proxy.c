@@ -744,6 +744,8 @@ proxy_attempt(struct proxy *px)
 	curl_easy_setopt(px->curl.handle, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)pk->provider->timeout_ms);
 	curl_easy_setopt(px->curl.handle, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(px->curl.handle, CURLOPT_BUFFERSIZE,
+	    (long)PROXY_CURL_BUFFER);
 	curl_easy_setopt(px->curl.handle, CURLOPT_HEADERFUNCTION,
 	    proxy_header_cb);
 	curl_easy_setopt(px->curl.handle, CURLOPT_HEADERDATA, px);

@@ -27,6 +27,13 @@
 #define PROXY_RESP_MAX		(64 * 1024 * 1024)
 #define PROXY_ERRBODY_MAX	(64 * 1024)
 #define PROXY_WATCHDOG_MS	50
+/*
+ * curl's receive buffer, allocated for each transfer (16 KB by default):
+ * answers and stream events are mostly far smaller, and the buffer is
+ * held by every request in flight. curl_easy_reset of a reused handle
+ * forgets the option: it is set for every transfer.
+ */
+#define PROXY_CURL_BUFFER	8192
 
 /* The Messages API version asked of Anthropic upstreams. */
 #define ANTHROPIC_VERSION	"2023-06-01"
