@@ -109,8 +109,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	    "\"content\":\"ping\"}],\"max_tokens\":1}");
 	px->body = px->test_body->data;
 	px->body_len = px->test_body->offset;
-	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
-	    PROXY_MEMBERS_MAX, &px->obj_end);
+	(void)proxy_scan(px);
 	px->path = "/chat/completions";
 	px->chat = 1;
 

@@ -297,9 +297,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 
 	px->body = req->http_body->data;
 	px->body_len = req->content_length;
-	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
-	    PROXY_MEMBERS_MAX, &px->obj_end);
-	if (px->nmembers < 0) {
+	if (proxy_scan(px) < 0) {
 		proxy_error(px, 400, "invalid_request_error", "invalid_json",
 		    "the request body is not a valid JSON object");
 		return (KORE_RESULT_ERROR);
@@ -759,6 +757,8 @@ proxy_attempt(struct proxy *px)
 	curl_easy_setopt(px->curl.handle, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)pk->provider->timeout_ms);
 	curl_easy_setopt(px->curl.handle, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(px->curl.handle, CURLOPT_BUFFERSIZE,
+	    (long)PROXY_CURL_BUFFER);
 	curl_easy_setopt(px->curl.handle, CURLOPT_HEADERFUNCTION,
 	    proxy_header_cb);
 	curl_easy_setopt(px->curl.handle, CURLOPT_HEADERDATA, px);
@@ -1326,6 +1326,37 @@ proxy_onfree(struct http_request *req)
 		kore_buf_free(px->trace);
 	if (px->cfg != NULL)
 		config_release(px->cfg);
+	if (px->members != NULL && px->members != px->members_inline)
+		kore_free(px->members);
+}
+
+/*
+ * The top-level members of px->body into px->members: the inline array,
+ * or up to PROXY_MEMBERS_MAX on the heap when the body has more members
+ * (json_scan_object fails both on bad JSON and on too many members).
+ * Returns the number of members, -1 when the body is no JSON object or
+ * has more than PROXY_MEMBERS_MAX.
+ */
+int
+proxy_scan(struct proxy *px)
+{
+	if (px->members != NULL && px->members != px->members_inline)
+		kore_free(px->members);
+	px->members = px->members_inline;
+	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
+	    PROXY_MEMBERS_INLINE, &px->obj_end);
+	if (px->nmembers >= 0)
+		return (px->nmembers);
+
+	px->members = kore_calloc(PROXY_MEMBERS_MAX, sizeof(*px->members));
+	px->nmembers = json_scan_object(px->body, px->body_len, px->members,
+	    PROXY_MEMBERS_MAX, &px->obj_end);
+	if (px->nmembers < 0) {
+		kore_free(px->members);
+		px->members = px->members_inline;
+	}
+
+	return (px->nmembers);
 }
 
 /*

@@ -18,8 +18,21 @@
 #include "xlate.h"
 
 #define PROXY_MEMBERS_MAX	256
+/*
+ * Top-level members held in struct proxy itself: OpenAI's chat request
+ * has about 30 parameters, a body using more is scanned again into a
+ * heap array of PROXY_MEMBERS_MAX.
+ */
+#define PROXY_MEMBERS_INLINE	32
 #define PROXY_ERRBODY_MAX	(64 * 1024)
 #define PROXY_WATCHDOG_MS	50
+/*
+ * curl's receive buffer, allocated for each transfer (16 KB by default):
+ * answers and stream events are mostly far smaller, and the buffer is
+ * held by every request in flight. curl_easy_reset of a reused handle
+ * forgets the option: it is set for every transfer.
+ */
+#define PROXY_CURL_BUFFER	8192
 
 /* The Messages API version asked of Anthropic upstreams. */
 #define ANTHROPIC_VERSION	"2023-06-01"
@@ -43,7 +56,8 @@ struct proxy {
 	int			 count_tokens;	/* /messages/count_tokens */
 	const u_int8_t		*body;
 	size_t			 body_len;
-	struct json_member	 members[PROXY_MEMBERS_MAX];
+	struct json_member	*members;	/* members_inline or heap */
+	struct json_member	 members_inline[PROXY_MEMBERS_INLINE];
 	int			 nmembers;
 	size_t			 obj_end;
 	int			 stream;
@@ -106,6 +120,7 @@ void	proxy_error(struct proxy *, int, const char *, const char *,
 	    const char *, ...) __attribute__((format(printf, 5, 6)));
 void	proxy_finish(struct proxy *, const char *);
 void	proxy_error_message(struct proxy *, char *, size_t);
+int	proxy_scan(struct proxy *);
 int	proxy_run(struct http_request *,
 	    int (*)(struct http_request *, struct proxy *));
 

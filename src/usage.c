@@ -4,6 +4,14 @@
  * when the queue fills), with the counters they imply (client tokens,
  * key requests). A worker that stops flushes what it holds; a crash
  * loses at most the last batch.
+ *
+ * SQLite copies the WAL back into the database (a checkpoint) from inside
+ * the commit that finds it longer than wal_autocheckpoint pages, 1,000 by
+ * default: under load that is a log flush, in the worker's event loop.
+ * Every batch rewrites the same tail pages of request_log and of its two
+ * indexes, so a longer WAL between checkpoints copies each of them once
+ * for many batches; when a worker has had nothing to log for a tick, it
+ * checkpoints what it wrote, so that an idle gateway's WAL is short.
  */
 
 #include <kore/kore.h>
@@ -13,25 +21,60 @@
 #include "fusion.h"
 #include "gateway.h"
 
-#define USAGE_BATCH	512
+#define USAGE_BATCH	2048
+#define USAGE_WAL_PAGES	10000	/* 40 MB of WAL between checkpoints */
 #define USAGE_HOLD_MAX	20000	/* entries kept while the store fails */
 
 static struct log_entry	*queue = NULL;
 static size_t		 queued = 0;
 static size_t		 capacity = 0;
+static size_t		 logged = 0;	/* entries since the last tick */
+static int		 wal_pages = 0;	/* the WAL after our last commit */
 
 static void	usage_tick(void *, u_int64_t);
+static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
+static void	usage_checkpoint(sqlite3 *);
 
 void
 usage_init(void)
 {
+	/* Replaces SQLite's own hook, wal_autocheckpoint. */
+	if (store_db() != NULL)
+		(void)sqlite3_wal_hook(store_db(), usage_wal_hook, NULL);
 	(void)kore_timer_add(usage_tick, fusion_cfg.log_flush_ms, NULL, 0);
 }
 
 static void
 usage_tick(void *arg, u_int64_t now)
 {
+	if (logged == 0 && wal_pages > 0 && store_db() != NULL)
+		usage_checkpoint(store_db());
+	logged = 0;
 	usage_flush();
+}
+
+/* After each commit of this connection, with the WAL's length in pages. */
+static int
+usage_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	wal_pages = pages;
+	if (pages >= USAGE_WAL_PAGES)
+		usage_checkpoint(db);
+
+	return (SQLITE_OK);
+}
+
+/*
+ * A passive checkpoint, as SQLite's own: it copies what no reader still
+ * needs and waits for nobody. The next writer starts the WAL over once
+ * all of it is in the database.
+ */
+static void
+usage_checkpoint(sqlite3 *db)
+{
+	wal_pages = 0;
+	(void)sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
 }
 
 /* Queue entry e; its trace now belongs to the queue. */
@@ -51,6 +94,7 @@ usage_log(struct log_entry *e)
 
 	queue[queued++] = *e;
 	e->trace = NULL;
+	logged++;
 
 	if (queued >= USAGE_BATCH)
 		usage_flush();

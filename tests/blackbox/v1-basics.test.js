@@ -133,6 +133,24 @@ test('malformed JSON, a missing or non-string model, an unknown model: 4xx, noth
   assert.equal(up.requests.length, 0, 'nothing reached the upstream');
 });
 
+test('a body with many top-level members reaches the upstream whole; over 256 members is a 400', async (t) => {
+  const { f, up, ck } = await oneProvider(t);
+  // More members than the request state holds inline (32): the scan
+  // moves to a larger array, and the stream option is still spliced in.
+  const extra = {};
+  for (let i = 0; i < 100; i++) extra[`x_${i}`] = i % 2 ? `v${i}` : { n: i };
+  const body = { ...extra, model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true };
+  const r = await f.v1('POST', '/chat/completions', { key: ck.key, body });
+  assert.equal(r.status, 200);
+  assert.equal(up.requests.length, 1);
+  assert.deepEqual(up.requests[0].body, { ...body, stream_options: { include_usage: true } });
+
+  const many = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
+  for (let i = 0; i < 255; i++) many[`x_${i}`] = i;
+  assertOpenAIError(await f.v1('POST', '/chat/completions', { key: ck.key, body: many }), 400, 'invalid_json');
+  assert.equal(up.requests.length, 1, 'nothing more reached the upstream');
+});
+
 test('a body over BODY_MAX_BYTES is 413 and is not forwarded', async (t) => {
   const { f, up, ck } = await oneProvider(t, { env: { BODY_MAX_BYTES: '65536' } });
   const big = chatBody('gpt-4o', { messages: [{ role: 'user', content: 'x'.repeat(100000) }] });
