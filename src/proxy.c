@@ -697,6 +697,7 @@ proxy_attempt(struct proxy *px)
 	px->timed_out = 0;
 	px->aborted = 0;
 	px->done_seen = 0;
+	px->upstream_broke = 0;
 	px->upstream_first = 0;
 	px->abort_reason[0] = '\0';
 	if (px->resp != NULL)
@@ -1089,7 +1090,8 @@ proxy_settle(struct proxy *px)
 
 		proxy_stream_error(px, why);
 
-		if (px->abort_reason[0] == '\0' || px->timed_out)
+		if (px->abort_reason[0] == '\0' || px->timed_out ||
+		    px->upstream_broke)
 			health_failure(pk->key, 0, -1, why);
 		proxy_trace(px, pk, "tried", "error", why, 200, latency);
 		(void)kore_strlcpy(px->log.error, why, sizeof(px->log.error));

@@ -87,6 +87,7 @@ struct proxy {
 	int			 up_fmt;	/* the current provider's API */
 	int			 xlating;	/* the stream goes through xs */
 	int			 error_relayed;	/* the upstream's error event */
+	int			 upstream_broke; /* it sent an error event */
 	struct xlate_stream	 xs;
 	struct kore_buf		*xout;		/* translated events, answers */
 	int			 committed;

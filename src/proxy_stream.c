@@ -161,6 +161,7 @@ proxy_translate(struct proxy *px, const struct sse_event *ev)
 	    px->xout) == -1) {
 		(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
 		    "the upstream stream failed: %.200s", px->xs.err);
+		px->upstream_broke = 1;
 		/* A client of the same API gets the upstream's own event. */
 		if (px->committed && px->up_fmt == px->client_fmt) {
 			proxy_chunk(px, ev->raw, ev->raw_len);

@@ -421,7 +421,9 @@ for (const [from, to, bad] of [
 
 for (const flavor of ['anthropic', 'openai', 'gemini']) {
   test(`a ${flavor} stream broken mid-way: the Anthropic SDK sees an error, not a clean end`, async (t) => {
-    const { up, claude } = await setup(t, flavor, { keys: ['sk-broken-000000000000000000001', 'sk-broken-000000000000000000002'] });
+    const { f, up, p, claude } = await setup(t, flavor, { keys: ['sk-broken-000000000000000000001', 'sk-broken-000000000000000000002'] });
+    const cooling = async () => (await Promise.all(p.keys.map((k) => f.keyState(k.id)))).filter((k) => k.status === 'cooldown').length;
+    let broken = 0;
     for (const type of ['reset', ...(flavor === 'openai' ? [] : ['stream_error'])]) {
       up.behave('default', { type, content: 'alpha beta gamma delta', chunks: 4, after: 2 });
       const texts = [];
@@ -432,6 +434,8 @@ for (const flavor of ['anthropic', 'openai', 'gemini']) {
         assert.ok(err instanceof Anthropic.APIError, String(err));
         assert.equal(err.type, 'overloaded_error');
       }
+      // The upstream's fault either way: the key that served it cools down.
+      assert.equal(await cooling(), ++broken, `${type}: the key that served the broken stream cools down`);
     }
   });
 }
