@@ -1,6 +1,7 @@
 /*
  * The request state shared by the files of the data plane: proxy.c (the
- * life of a request), proxy_stream.c (relaying streams), proxy_clients.c
+ * life of a request), proxy_upstream.c (each provider API's URL, headers,
+ * body and answers), proxy_stream.c (relaying streams), proxy_clients.c
  * (client keys and /v1/models) and admin_provider_test.c.
  */
 
@@ -124,6 +125,15 @@ void	proxy_error_message(struct proxy *, char *, size_t);
 int	proxy_scan(struct proxy *);
 int	proxy_run(struct http_request *,
 	    int (*)(struct http_request *, struct proxy *));
+
+/* proxy_upstream.c */
+int	proxy_serves(const struct proxy *, const struct cfg_provider *);
+int	proxy_upstream_request(struct proxy *, const char *, char *, size_t,
+	    const void **, size_t *);
+void	proxy_upstream_url(struct proxy *, const char *, struct kore_buf *);
+void	proxy_upstream_headers(struct proxy *);
+int	proxy_answer(struct proxy *);
+void	proxy_answer_error(struct proxy *);
 
 /* proxy_stream.c */
 int	proxy_relay(struct proxy *, const char *, size_t);
