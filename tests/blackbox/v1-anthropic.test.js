@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { fusion, assertOpenAIError, sdkError, within, contentEvents, drainChat } from './v1-helpers.js';
+import { fusion, assertOpenAIError, sdkError, within, contentEvents, drainChat, assertNoClientKey } from './v1-helpers.js';
 
 const MODEL = 'claude-sonnet-4-6';
 const UPKEY = 'sk-ant-api03-upstream-key-000000000000001';
@@ -41,8 +41,7 @@ function assertUpstreamAuth(rec, ck) {
   assert.equal(rec.headers['anthropic-version'], '2023-06-01');
   assert.match(rec.headers['content-type'], /^application\/json/);
   assert.ok(!('authorization' in rec.headers), `no Authorization upstream: ${rec.headers.authorization}`);
-  assert.ok(!JSON.stringify(rec.headers).includes(ck.key), 'the client key never goes upstream');
-  assert.equal(rec.rejected, undefined, `the upstream refused the request: ${rec.rejected}`);
+  assertNoClientKey(rec, ck);
 }
 
 test('openai client -> anthropic: system and developer messages, history, parameters and the answer', async (t) => {

@@ -270,6 +270,13 @@ export async function fusion(t, { env = {} } = {}) {
   return f;
 }
 
+// A request a mock upstream recorded: the client key is in none of its
+// headers, and the mock (which refuses what the real API refuses) took it.
+export function assertNoClientKey(rec, ck) {
+  assert.ok(!JSON.stringify(rec.headers).includes(ck.key), `the client key went upstream: ${JSON.stringify(rec.headers)}`);
+  assert.equal(rec.rejected, undefined, `the upstream refused the request: ${rec.rejected}`);
+}
+
 // The text of an OpenAI SDK chat stream read to its end, and the error
 // that ended it (null for a clean end).
 export async function drainChat(stream) {

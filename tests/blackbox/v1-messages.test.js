@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
-import { fusion, assertAnthropicError, sdkError, within } from './v1-helpers.js';
+import { fusion, assertAnthropicError, sdkError, within, assertNoClientKey } from './v1-helpers.js';
 
 const CLAUDE = 'claude-sonnet-4-6';
 const UPKEY = 'sk-ant-api03-upstream-key-000000000000009';
@@ -27,12 +27,6 @@ async function setup(t, flavor, { model = CLAUDE, keys, aliases } = {}) {
   const p = await f.provider(g, up, { models: [model], ...(keys ? { keys } : {}), ...(aliases ? { model_aliases: aliases } : {}) });
   const ck = await f.clientKey();
   return { f, up, g, p, ck, claude: f.anthropic(ck.key) };
-}
-
-// The client key never travels upstream, in any header.
-function assertNoClientKey(rec, ck) {
-  assert.ok(!JSON.stringify(rec.headers).includes(ck.key), `the client key went upstream: ${JSON.stringify(rec.headers)}`);
-  assert.equal(rec.rejected, undefined, `the upstream refused the request: ${rec.rejected}`);
 }
 
 test('anthropic sdk -> anthropic provider: passed through with the upstream model name, its key and the client\'s version headers', async (t) => {
