@@ -42,8 +42,13 @@ deps:
 	fi
 
 KORE_PATCHES	:= $(sort $(wildcard conf/kore-*.patch))
+# The list of patches, rewritten only when it changes: a patch removed
+# must rebuild the copy too, which the patch files' dates cannot say.
+KORE_PATCH_LIST	:= $(BUILD)/kore-patches.list
+$(shell mkdir -p $(BUILD); echo $(KORE_PATCHES) | \
+    cmp -s - $(KORE_PATCH_LIST) || echo $(KORE_PATCHES) > $(KORE_PATCH_LIST))
 
-$(KORE_COPY)/.patched: $(KORE_PATCHES)
+$(KORE_COPY)/.patched: $(KORE_PATCHES) $(KORE_PATCH_LIST)
 	rm -rf $(KORE_COPY)
 	mkdir -p $(BUILD)
 	cp -r $(KORE_SYSTEM) $(KORE_COPY)

@@ -24,7 +24,7 @@
  * has about 30 parameters, a body using more is scanned again into a
  * heap array of PROXY_MEMBERS_MAX.
  */
-#define PROXY_MEMBERS_INLINE	32
+#define PROXY_MEMBERS_INLINE	16
 #define PROXY_ERRBODY_MAX	(64 * 1024)
 #define PROXY_WATCHDOG_MS	50
 /*
@@ -33,7 +33,7 @@
  * held by every request in flight. curl_easy_reset of a reused handle
  * forgets the option: it is set for every transfer.
  */
-#define PROXY_CURL_BUFFER	8192
+#define PROXY_CURL_BUFFER	4096
 
 /* The Messages API version asked of Anthropic upstreams. */
 #define ANTHROPIC_VERSION	"2023-06-01"
@@ -65,7 +65,7 @@ struct proxy {
 	int			 client_usage;
 
 	/* The plan. */
-	struct router_pick	 picks[ROUTER_MAX];
+	struct router_pick	*picks;		/* npicks of them */
 	int			 npicks;
 	int			 next;
 	struct router_pick	*cur;

@@ -73,7 +73,7 @@ function parseResponses(buf) {
 
 // Writes bytes on a fresh connection and collects what comes back until
 // `count` responses arrived, the gateway closed, or ms passed.
-function exchange(port, data, { count = 1, ms = 5000 } = {}) {
+function exchange(port, data, { count = 1, ms = 5000, gap = 0 } = {}) {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
@@ -94,7 +94,19 @@ function exchange(port, data, { count = 1, ms = 5000 } = {}) {
     s.on('close', () => done(true));
     s.on('error', () => {});
     const timer = setTimeout(() => done(false), ms);
-    for (const part of [].concat(data)) s.write(part);
+    // gap: milliseconds between the parts, so that each arrives alone.
+    const parts = [].concat(data);
+    if (!gap) {
+      for (const part of parts) s.write(part);
+      return;
+    }
+    (async () => {
+      for (const part of parts) {
+        if (settled) return;
+        s.write(part);
+        await sleep(gap);
+      }
+    })();
   });
 }
 
@@ -243,6 +255,40 @@ test('slow-loris and 2000 idle connections are closed within the header timeout 
   let fdsAfter;
   for (let i = 0; i < 20 && (fdsAfter = workerFds(f.gw)) > fdsBefore + 2; i++) await sleep(100);
   assert.ok(fdsAfter <= fdsBefore + 2, `descriptors: ${fdsBefore} before, ${fdsAfter} after`);
+});
+
+test('headers up to http_header_max are read whole: in one write, in pieces, pipelined, and at the exact limit', async (t) => {
+  // A connection starts with a small header buffer that grows with the
+  // headers (kore-14-header-buffer.patch); none of that may show.
+  const { f, up, ck } = await setup(t);
+  const chat = (content, pad) => request('POST', '/v1/chat/completions', {
+    key: ck.key, headers: { 'x-pad': 'p'.repeat(pad) },
+    body: chatBody('gpt-4o', { messages: [{ role: 'user', content }] }),
+  });
+  const whole = await exchange(f.gw.port, chat('one write', 6000));
+  assert.equal(whole.responses[0]?.status, 200, whole.raw.slice(0, 500));
+  // The same request in 500-byte pieces, each arriving on its own.
+  const bytes = chat('in pieces', 6000);
+  const pieces = [];
+  for (let i = 0; i < bytes.length; i += 500) pieces.push(bytes.subarray(i, i + 500));
+  const slow = await exchange(f.gw.port, pieces, { gap: 5, ms: 10000 });
+  assert.equal(slow.responses[0]?.status, 200, slow.raw.slice(0, 500));
+  // Pipelined requests whose headers are longer than the start buffer.
+  const piped = await exchange(f.gw.port, Buffer.concat([chat('piped 1', 3000), chat('piped 2', 5000), chat('piped 3', 100)]), { count: 3, ms: 10000 });
+  assert.deepEqual(piped.responses.map((x) => x.status), [200, 200, 200]);
+  assert.deepEqual(up.requests.map((q) => q.body.messages[0].content),
+    ['one write', 'in pieces', 'piped 1', 'piped 2', 'piped 3']);
+  // Exactly http_header_max bytes of headers pass; one more is a 431.
+  const head = (n) => {
+    const start = 'GET /v1/models HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ' + ck.key + '\r\nx-pad: ';
+    return start + 'q'.repeat(n - start.length - 4) + '\r\n\r\n';
+  };
+  assert.equal(head(8192).length, 8192);
+  const atLimit = await exchange(f.gw.port, head(8192));
+  assert.equal(atLimit.responses[0]?.status, 200, atLimit.raw.slice(0, 300));
+  assert.equal(atLimit.responses[0].json.object, 'list');
+  const over = await exchange(f.gw.port, head(8193), { count: 2 });
+  assertOpenAIError(over.responses[0], 431, 'headers_too_large');
 });
 
 test('pipelined requests on one connection are answered one by one, in order', async (t) => {

@@ -96,3 +96,27 @@ test('provider test button: one small request through that provider, answered in
   const anon = await f.gw.api('POST', `/api/admin/providers/${good.id}/test`, { body: {} });
   assertOpenAIError(anon, 401);
 });
+
+test('a large non-streamed answer (48 MiB, under RESPONSE_MAX_BYTES) reaches the official client whole', { timeout: 120000 }, async (t) => {
+  // The answer arrives from curl in pieces of a few KB. Kore's buffers
+  // used to grow by exactly each piece, copying the whole answer every
+  // time (kore-15-buf-growth.patch): 16 MB took 14 s of a worker's time
+  // and 48 MiB would take minutes, past the client's timeout. Now it is
+  // about a second.
+  const f = await fusion(t);
+  const up = await f.upstream({ name: 'big' });
+  const bytes = 48 * 1024 * 1024;
+  up.behave('default', { type: 'huge', bytes });
+  const p = await f.provider(await f.group(), up);
+  const ck = await f.clientKey();
+  const answer = await f.openai(ck.key, { timeout: 110000 }).chat.completions.create(chatBody());
+  const content = answer.choices[0].message.content;
+  assert.equal(content.length, bytes);
+  assert.ok(/^x+$/.test(content), 'the content arrived unchanged');
+  assert.equal(answer.choices[0].finish_reason, 'stop');
+  // And the gateway logged it as a success from that provider.
+  const row = (await f.waitLogs(1)).data[0];
+  assert.equal(row.status, 200);
+  assert.equal(row.provider_id, p.id);
+  assert.equal(up.served(), 1);
+});
