@@ -637,7 +637,6 @@ proxy_header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return (len);
 }
 
-/* Token counts from a JSON object holding "usage". */
 /* Body bytes of the upstream's answer. */
 static size_t
 proxy_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)

@@ -21,8 +21,9 @@
 #define PROXY_MEMBERS_MAX	256
 /*
  * Top-level members held in struct proxy itself: OpenAI's chat request
- * has about 30 parameters, a body using more is scanned again into a
- * heap array of PROXY_MEMBERS_MAX.
+ * has about 30 parameters, of which a request sets a handful (model,
+ * messages, stream, temperature, tools...). A body using more than 16 is
+ * scanned again into a heap array of PROXY_MEMBERS_MAX.
  */
 #define PROXY_MEMBERS_INLINE	16
 #define PROXY_ERRBODY_MAX	(64 * 1024)

@@ -135,7 +135,7 @@ test('malformed JSON, a missing or non-string model, an unknown model: 4xx, noth
 
 test('a body with many top-level members reaches the upstream whole; over 256 members is a 400', async (t) => {
   const { f, up, ck } = await oneProvider(t);
-  // More members than the request state holds inline (32): the scan
+  // More members than the request state holds inline (16): the scan
   // moves to a larger array, and the stream option is still spliced in.
   const extra = {};
   for (let i = 0; i < 100; i++) extra[`x_${i}`] = i % 2 ? `v${i}` : { n: i };
