@@ -113,6 +113,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	px->path = "/chat/completions";
 	px->chat = 1;
 
+	px->picks = kore_calloc(1, sizeof(*px->picks));
 	px->picks[0].provider = p;
 	px->picks[0].key = k;
 	px->npicks = 1;
