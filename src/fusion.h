@@ -37,8 +37,9 @@ struct fusion_config {
 
 extern struct fusion_config	fusion_cfg;
 
-/* store.c: SQLite, one connection per process. */
+/* store.c: SQLite: one connection per process, and a request-log writer's. */
 
+sqlite3		*store_connect(const char *, int);
 int		store_open(const char *, int);
 void		store_close(void);
 sqlite3		*store_db(void);

@@ -155,5 +155,6 @@ struct log_entry {
 void		usage_init(void);
 void		usage_log(struct log_entry *);
 void		usage_flush(void);
+void		usage_stop(void);
 
 #endif

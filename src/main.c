@@ -375,6 +375,6 @@ void
 kore_worker_teardown(void)
 {
 	proxy_shutdown();
-	usage_flush();
+	usage_stop();
 	store_close();
 }

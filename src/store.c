@@ -139,28 +139,29 @@ static const char *migrations[] = {
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
-/*
- * Open the database at path. The parent opens with create set; workers
- * only open what the parent made. Returns KORE_RESULT_OK or
- * KORE_RESULT_ERROR after logging why.
- */
-int
-store_open(const char *path, int create)
-{
-	int		flags, persist;
+static int	store_exec_on(sqlite3 *, const char *);
 
-	if (db != NULL)
-		fatal("store_open: already open");
+/*
+ * A connection to the database at path, set up as every connection of
+ * the gateway is; NULL after logging why. The parent connects with create
+ * set; workers only open what the parent made.
+ */
+sqlite3 *
+store_connect(const char *path, int create)
+{
+	sqlite3		*h;
+	int		 flags, persist;
 
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
 
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	h = NULL;
+	if (sqlite3_open_v2(path, &h, flags, NULL) != SQLITE_OK) {
 		kore_log(LOG_ERR, "sqlite3_open(%s): %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		store_close();
-		return (KORE_RESULT_ERROR);
+		    h ? sqlite3_errmsg(h) : "out of memory");
+		(void)sqlite3_close_v2(h);
+		return (NULL);
 	}
 
 	/*
@@ -169,19 +170,35 @@ store_open(const char *path, int create)
 	 * they do not own.
 	 */
 	persist = 1;
-	(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	(void)sqlite3_file_control(h, "main", SQLITE_FCNTL_PERSIST_WAL,
 	    &persist);
 
 	/* Several worker processes write at once: wait rather than fail. */
-	sqlite3_busy_timeout(db, 10000);
+	sqlite3_busy_timeout(h, 10000);
 
-	if (store_exec("PRAGMA journal_mode = WAL") != KORE_RESULT_OK ||
-	    store_exec("PRAGMA foreign_keys = ON") != KORE_RESULT_OK ||
-	    store_exec("PRAGMA synchronous = NORMAL") != KORE_RESULT_OK ||
-	    store_exec("PRAGMA temp_store = MEMORY") != KORE_RESULT_OK) {
-		store_close();
-		return (KORE_RESULT_ERROR);
+	if (store_exec_on(h, "PRAGMA journal_mode = WAL") != KORE_RESULT_OK ||
+	    store_exec_on(h, "PRAGMA foreign_keys = ON") != KORE_RESULT_OK ||
+	    store_exec_on(h, "PRAGMA synchronous = NORMAL") != KORE_RESULT_OK ||
+	    store_exec_on(h, "PRAGMA temp_store = MEMORY") != KORE_RESULT_OK) {
+		(void)sqlite3_close_v2(h);
+		return (NULL);
 	}
+
+	return (h);
+}
+
+/*
+ * Open this process's connection (see store_connect). Returns
+ * KORE_RESULT_OK or KORE_RESULT_ERROR after logging why.
+ */
+int
+store_open(const char *path, int create)
+{
+	if (db != NULL)
+		fatal("store_open: already open");
+
+	if ((db = store_connect(path, create)) == NULL)
+		return (KORE_RESULT_ERROR);
 
 	return (KORE_RESULT_OK);
 }
@@ -222,9 +239,15 @@ store_prepare(const char *sql)
 int
 store_exec(const char *sql)
 {
+	return (store_exec_on(db, sql));
+}
+
+static int
+store_exec_on(sqlite3 *h, const char *sql)
+{
 	char	*err;
 
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+	if (sqlite3_exec(h, sql, NULL, NULL, &err) != SQLITE_OK) {
 		kore_log(LOG_ERR, "sqlite: %s", err ? err : "error");
 		sqlite3_free(err);
 		return (KORE_RESULT_ERROR);

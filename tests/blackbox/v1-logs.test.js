@@ -5,6 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { fusion, chatBody, sleep } from './v1-helpers.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
@@ -268,4 +269,39 @@ test('stats: requests, errors, tokens, latency percentiles, key health and per p
   for (const b of ts.data) {
     for (const k of ['t', 'requests', 'errors', 'latency_p50_ms', 'latency_p95_ms', 'prompt_tokens', 'completion_tokens']) assert.ok(k in b, k);
   }
+});
+
+test('while another program holds the database lock, requests are still served, and their rows are written once it lets go', async (t) => {
+  // The request log is written by a thread of its own: a worker never
+  // waits for SQLite's lock while requests wait for it.
+  const f = await fusion(t);
+  const up = await f.upstream();
+  await f.provider(await f.group(), up);
+  const ck = await f.clientKey();
+  assert.equal((await f.chat(ck.key)).status, 200);
+  await exactly(f, 1);
+
+  // The sqlite3 shell takes the write lock and keeps it until told to go.
+  const locker = spawn('sqlite3', [f.gw.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  locker.stdout.on('data', (d) => { out += d; });
+  const gone = new Promise((r) => locker.on('exit', r));
+  t.after(() => locker.kill());
+  locker.stdin.write('BEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
+  while (!out.includes('locked')) await sleep(20);
+
+  // More requests than a log batch's worth of ticks, all while locked.
+  for (let i = 0; i < 20; i++) {
+    const r = await f.chat(ck.key, chatBody('gpt-4o', { messages: [{ role: 'user', content: `while locked ${i}` }] }));
+    assert.equal(r.status, 200, r.text);
+    if (i % 5 === 4) await sleep(300);
+  }
+  assert.equal(locker.exitCode, null, 'the lock was held throughout');
+  // The admin API still reads.
+  assert.equal((await f.logs()).total, 1);
+
+  locker.stdin.end('COMMIT;\n');
+  await gone;
+  await exactly(f, 21);
+  assert.doesNotMatch(f.gw.output, /dropping an entry/);
 });
