@@ -335,3 +335,23 @@ test('a client that stops reading a stream: cut at STREAM_BUFFER_MAX_BYTES, upst
   up.behave('default', 'ok');
   assert.equal((await f.chat(ck.key)).status, 200, 'the gateway serves on');
 });
+
+test('1,100 requests in flight at once on one worker: every one is answered', { timeout: 120000 }, async (t) => {
+  // Long model answers keep many requests open at once. Kore refuses a
+  // request with 503 once a worker holds http_request_limit of them; that
+  // limit is the connection limit (conf/fusion.conf), not 1,000.
+  const { f, up, ck } = await setup(t, { WORKERS: '1' });
+  up.behave('default', { delayMs: 5000 });
+  const n = 1100;
+  const results = await Promise.all(Array.from({ length: n }, (_, i) =>
+    f.chat(ck.key, chatBody('gpt-4o', { messages: [{ role: 'user', content: `held ${i}` }] }), { timeoutMs: 90000 })));
+  const statuses = {};
+  for (const r of results) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+  assert.deepEqual(statuses, { 200: n });
+  // They were in flight together: the upstream had them all before it
+  // finished answering any.
+  assert.equal(up.requests.length, n);
+  const lastArrived = Math.max(...up.requests.map((q) => q.at));
+  const firstEnded = Math.min(...up.requests.map((q) => q.endedAt));
+  assert.ok(lastArrived < firstEnded, 'every request reached the upstream before the first answer ended');
+});
