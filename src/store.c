@@ -139,8 +139,6 @@ static const char *migrations[] = {
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
-static int	store_exec_on(sqlite3 *, const char *);
-
 /*
  * A connection to the database at path, set up as every connection of
  * the gateway is; NULL after logging why. The parent connects with create
@@ -226,10 +224,17 @@ store_db(void)
 sqlite3_stmt *
 store_prepare(const char *sql)
 {
+	return (store_prepare_on(db, sql));
+}
+
+/* The same on connection h (the request-log writer's). */
+sqlite3_stmt *
+store_prepare_on(sqlite3 *h, const char *sql)
+{
 	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		kore_log(LOG_ERR, "sqlite prepare: %s", sqlite3_errmsg(db));
+	if (sqlite3_prepare_v2(h, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		kore_log(LOG_ERR, "sqlite prepare: %s", sqlite3_errmsg(h));
 		return (NULL);
 	}
 
@@ -242,7 +247,7 @@ store_exec(const char *sql)
 	return (store_exec_on(db, sql));
 }
 
-static int
+int
 store_exec_on(sqlite3 *h, const char *sql)
 {
 	char	*err;

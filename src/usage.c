@@ -77,9 +77,6 @@ static int	usage_writer(struct kore_task *);
 static void	usage_write(struct usage_batch *);
 static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
 static void	usage_checkpoint(void);
-static void	usage_batch_free(struct usage_batch *);
-static int	usage_sql(const char *);
-static sqlite3_stmt *usage_prepare(const char *);
 
 void
 usage_init(void)
@@ -228,7 +225,8 @@ usage_take(void)
 
 	for (i = 0; i < m.batch->n; i++)
 		kore_free(m.batch->entries[i].trace);
-	usage_batch_free(m.batch);
+	kore_free(m.batch->entries);
+	kore_free(m.batch);
 }
 
 /*
@@ -266,13 +264,6 @@ usage_stop(void)
 	if (kore_task_channel_read(&writer, &m, sizeof(m)) != sizeof(m))
 		fatal("request log: short answer from the writer");
 	writer_live = 0;
-}
-
-static void
-usage_batch_free(struct usage_batch *b)
-{
-	kore_free(b->entries);
-	kore_free(b);
 }
 
 /*
@@ -423,21 +414,23 @@ usage_write(struct usage_batch *b)
 	int			 ok, quota;
 
 	b->ok = 0;
-	if (usage_sql("BEGIN IMMEDIATE") != SQLITE_OK) {
+	if (store_exec_on(writer_db, "BEGIN IMMEDIATE") != KORE_RESULT_OK) {
 		(void)kore_strlcpy(b->error, sqlite3_errmsg(writer_db),
 		    sizeof(b->error));
 		return;
 	}
 
-	ins = usage_prepare("INSERT INTO request_log (request_id, created_at, "
-	    "client_key_id, model, upstream_model, group_id, provider_id, "
-	    "upstream_key_id, key_masked, path, status, stream, attempts, "
-	    "latency_ms, ttfb_ms, prompt_tokens, completion_tokens, outcome, "
-	    "error, trace) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-	key = usage_prepare("UPDATE upstream_keys SET requests = requests + ?, "
-	    "last_used_at = max(last_used_at, ?) WHERE id = ?");
-	client = usage_prepare("UPDATE client_keys SET tokens_used = "
-	    "tokens_used + ? WHERE id = ?");
+	ins = store_prepare_on(writer_db, "INSERT INTO request_log "
+	    "(request_id, created_at, client_key_id, model, upstream_model, "
+	    "group_id, provider_id, upstream_key_id, key_masked, path, status, "
+	    "stream, attempts, latency_ms, ttfb_ms, prompt_tokens, "
+	    "completion_tokens, outcome, error, trace) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
+	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
+	    "WHERE id = ?");
+	client = store_prepare_on(writer_db, "UPDATE client_keys SET "
+	    "tokens_used = tokens_used + ? WHERE id = ?");
 
 	ok = (ins != NULL && key != NULL && client != NULL);
 	quota = 0;
@@ -504,32 +497,15 @@ usage_write(struct usage_batch *b)
 	sqlite3_finalize(client);
 
 	if (ok)
-		ok = (usage_sql("COMMIT") == SQLITE_OK);
+		ok = (store_exec_on(writer_db, "COMMIT") == KORE_RESULT_OK);
 	if (!ok) {
 		(void)kore_strlcpy(b->error, sqlite3_errmsg(writer_db),
 		    sizeof(b->error));
 		if (!sqlite3_get_autocommit(writer_db))
-			(void)usage_sql("ROLLBACK");
+			(void)store_exec_on(writer_db, "ROLLBACK");
 		return;
 	}
 
 	b->ok = 1;
 	b->quota = quota;
-}
-
-static int
-usage_sql(const char *sql)
-{
-	return (sqlite3_exec(writer_db, sql, NULL, NULL, NULL));
-}
-
-static sqlite3_stmt *
-usage_prepare(const char *sql)
-{
-	sqlite3_stmt	*st;
-
-	if (sqlite3_prepare_v2(writer_db, sql, -1, &st, NULL) != SQLITE_OK)
-		return (NULL);
-
-	return (st);
 }
