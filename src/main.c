@@ -1,5 +1,5 @@
 /*
- * LLM Fusion Engine: start-up.
+ * LLM Fusion Engine: start-up, the one file that knows every layer.
  *
  * The parent reads the environment, creates the listeners, prepares the
  * database (migrations, first admin, master key) and decides how the
@@ -26,8 +26,7 @@
 
 #include <sodium.h>
 
-#include "fusion.h"
-#include "gateway.h"
+#include "admin/admin.h"
 
 void		kore_parent_configure(int, char **);
 void		kore_worker_configure(void);
@@ -35,8 +34,6 @@ void		kore_worker_teardown(void);
 
 extern char	*keymgr_root_path;
 extern char	*keymgr_runas_user;
-
-struct fusion_config	fusion_cfg;
 
 /*
  * What the workers need beyond Kore's own filter: SQLite's file I/O, and
@@ -63,45 +60,10 @@ KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_ALLOW(mremap),
 );
 
-static const char	*env_str(const char *, const char *);
-static u_int32_t	 env_uint(const char *, u_int32_t, u_int32_t,
-			    u_int32_t);
 static void		 listeners_create(void);
 static void		 privsep_prepare(const char *);
 static void		 privsep_resolver_files(const char *);
 static void		 store_prepare_parent(const char *);
-
-static const char *
-env_str(const char *name, const char *def)
-{
-	const char	*v;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		return (def);
-	return (v);
-}
-
-/*
- * A bounded number from the environment; a value that does not parse or
- * falls outside [min, max] stops the start with the reason.
- */
-static u_int32_t
-env_uint(const char *name, u_int32_t def, u_int32_t min, u_int32_t max)
-{
-	const char	*v;
-	long long	 n;
-	int		 err;
-
-	if ((v = getenv(name)) == NULL || *v == '\0')
-		return (def);
-
-	n = kore_strtonum(v, 10, min, max, &err);
-	if (err != KORE_RESULT_OK)
-		fatal("%s: '%s' is not a number from %u to %u", name, v,
-		    min, max);
-
-	return ((u_int32_t)n);
-}
 
 static void
 listeners_create(void)
@@ -110,13 +72,13 @@ listeners_create(void)
 	const char		*bind_addr, *tls_bind, *admin_bind;
 	char			 port[8], tls_port[8], admin_port[8];
 
-	bind_addr = env_str("BIND_ADDRESS", "0.0.0.0");
-	tls_bind = env_str("TLS_BIND_ADDRESS", bind_addr);
+	bind_addr = settings_str("BIND_ADDRESS", "0.0.0.0");
+	tls_bind = settings_str("TLS_BIND_ADDRESS", bind_addr);
 
 	(void)snprintf(port, sizeof(port), "%u",
-	    env_uint("PORT", 8080, 1, 65535));
+	    settings_uint("PORT", 8080, 1, 65535));
 	(void)snprintf(tls_port, sizeof(tls_port), "%u",
-	    env_uint("TLS_PORT", 8443, 1, 65535));
+	    settings_uint("TLS_PORT", 8443, 1, 65535));
 
 	plain = kore_server_create("plain");
 	plain->tls = 0;
@@ -131,7 +93,7 @@ listeners_create(void)
 	if ((admin_bind = getenv("ADMIN_BIND_ADDRESS")) != NULL &&
 	    *admin_bind != '\0') {
 		(void)snprintf(admin_port, sizeof(admin_port), "%u",
-		    env_uint("ADMIN_PORT", 8081, 1, 65535));
+		    settings_uint("ADMIN_PORT", 8081, 1, 65535));
 		if (!kore_server_bind(plain, admin_bind, admin_port, NULL))
 			fatal("cannot listen on %s:%s", admin_bind, admin_port);
 		fusion_cfg.admin_host = kore_strdup(admin_bind);
@@ -216,7 +178,7 @@ privsep_prepare(const char *db_path)
 		return;
 	}
 
-	user = env_str("FUSION_USER", "nobody");
+	user = settings_str("FUSION_USER", "nobody");
 	if ((pw = getpwnam(user)) == NULL)
 		fatal("FUSION_USER '%s' does not exist", user);
 
@@ -306,37 +268,19 @@ kore_parent_configure(int argc, char **argv)
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
 
-	memset(&fusion_cfg, 0, sizeof(fusion_cfg));
-	fusion_cfg.session_idle = env_uint("SESSION_IDLE_SECONDS",
-	    12 * 3600, 1, 30 * 86400);
-	fusion_cfg.login_max_fail = env_uint("LOGIN_MAX_FAILURES", 5, 1, 1000);
-	fusion_cfg.login_window = env_uint("LOGIN_WINDOW_SECONDS", 300,
-	    1, 86400);
+	settings_load();
 
-	fusion_cfg.max_attempts = env_uint("MAX_ATTEMPTS", 4, 1, 64);
-	fusion_cfg.deadline_ms = env_uint("REQUEST_DEADLINE_MS", 120000,
-	    100, 3600000);
-	fusion_cfg.cooldown_429 = env_uint("COOLDOWN_429_SECONDS", 60, 1, 86400);
-	fusion_cfg.cooldown_base = env_uint("COOLDOWN_BASE_SECONDS", 5, 1, 3600);
-	fusion_cfg.cooldown_max = env_uint("COOLDOWN_MAX_SECONDS", 300, 1,
-	    86400);
-	fusion_cfg.log_flush_ms = env_uint("LOG_FLUSH_MS", 500, 10, 60000);
-	fusion_cfg.stream_buffer_max = env_uint("STREAM_BUFFER_MAX_BYTES",
-	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
-	fusion_cfg.response_max = env_uint("RESPONSE_MAX_BYTES",
-	    64 * 1024 * 1024, 65536, 1024 * 1024 * 1024);
-
-	worker_drain_ms = 1000ULL * env_uint("SHUTDOWN_GRACE_SECONDS", 8, 0,
+	worker_drain_ms = 1000ULL * settings_uint("SHUTDOWN_GRACE_SECONDS", 8, 0,
 	    3600);
 
-	worker_count = env_uint("WORKERS", worker_count, 1, 64);
-	http_body_max = env_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
+	worker_count = settings_uint("WORKERS", worker_count, 1, 64);
+	http_body_max = settings_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
 	    1024, 256 * 1024 * 1024);
 	/* Nothing here asks for http_body_digest(): skip the SHA-256. */
 	http_body_hash = 0;
 
-	db_path = env_str("DB_PATH", "fusion.db");
-	kore_pidfile = kore_strdup(env_str("PID_FILE", "fusion.pid"));
+	db_path = settings_str("DB_PATH", "fusion.db");
+	kore_pidfile = kore_strdup(settings_str("PID_FILE", "fusion.pid"));
 
 	listeners_create();
 	counters_init();

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "formats/formats.h"
 
 #include "fuzz.h"
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sse.h"
+#include "formats/formats.h"
 
 #include "fuzz.h"
 

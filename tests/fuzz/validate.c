@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fusion.h"
+#include "core/core.h"
 
 #include "fuzz.h"
 

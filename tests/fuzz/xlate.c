@@ -30,9 +30,7 @@
 
 #include <kore/kore.h>
 
-#include "json_scan.h"
-#include "sse.h"
-#include "xlate.h"
+#include "formats/formats.h"
 
 #include "fuzz.h"
 
@@ -93,9 +91,9 @@ response(int from, int to, const uint8_t *data, size_t len)
 	else
 		CHECK(out.offset == 1);
 	CHECK(u.prompt_tokens >= -1 &&
-	    u.prompt_tokens <= 3 * XLATE_TOKENS_MAX);
+	    u.prompt_tokens <= 3 * JSON_TOKENS_MAX);
 	CHECK(u.completion_tokens >= -1 &&
-	    u.completion_tokens <= XLATE_TOKENS_MAX);
+	    u.completion_tokens <= JSON_TOKENS_MAX);
 	kore_buf_cleanup(&out);
 }
 
@@ -182,11 +180,11 @@ stream(int from, int to, const uint8_t *data, size_t len)
 		CHECK(xlate_stream_finish(&st, &out) == ended);
 		CHECK(out.offset == before);
 	}
-	/* Counts are believed only from 0 to XLATE_TOKENS_MAX (or sums). */
+	/* Counts are believed only from 0 to JSON_TOKENS_MAX (or sums). */
 	CHECK(st.usage.prompt_tokens >= -1 &&
-	    st.usage.prompt_tokens <= 3 * XLATE_TOKENS_MAX);
+	    st.usage.prompt_tokens <= 3 * JSON_TOKENS_MAX);
 	CHECK(st.usage.completion_tokens >= -1 &&
-	    st.usage.completion_tokens <= XLATE_TOKENS_MAX);
+	    st.usage.completion_tokens <= JSON_TOKENS_MAX);
 	xlate_stream_free(&st);
 	check_client_stream(&out, to, from != to);
 	kore_buf_cleanup(&out);
@@ -209,7 +207,7 @@ error(const uint8_t *data, size_t len)
 			kore_buf_cleanup(&out);
 		}
 	}
-	xlate_error_message(data, len, msg, sizeof(msg));
+	json_error_message(data, len, msg, sizeof(msg));
 	CHECK(strlen(msg) < sizeof(msg));
 }
 

@@ -18,9 +18,7 @@
 
 #include <kore/kore.h>
 
-#include "json_scan.h"
-#include "sse.h"
-#include "xlate.h"
+#include "formats/formats.h"
 
 #include "fuzz.h"
 

@@ -8,10 +8,10 @@
 
 #include <kore/kore.h>
 
-#include "fusion.h"
-#include "gateway.h"
-#include "json_scan.h"
-#include "sse.h"
+#include "core/core.h"
+#include "store/store.h"
+#include "dataplane/dataplane.h"
+#include "formats/formats.h"
 #include "test.h"
 
 void	run_dataplane_tests(int *, int *);

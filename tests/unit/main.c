@@ -14,7 +14,8 @@
 
 #include <kore/kore.h>
 
-#include "fusion.h"
+#include "core/core.h"
+#include "store/store.h"
 #include "test.h"
 
 int			test_failed;

@@ -11,8 +11,7 @@
 
 #include <kore/kore.h>
 
-#include "sse.h"
-#include "xlate.h"
+#include "formats/formats.h"
 #include "test.h"
 #include "xlate_util.h"
 
@@ -150,7 +149,7 @@ int_at(struct kore_json_item *root, const char *path)
 {
 	int64_t	v;
 
-	if (xlate_int(at(root, path), &v) == -1)
+	if (json_int(at(root, path), &v) == -1)
 		return (-999);
 	return (v);
 }
@@ -160,7 +159,7 @@ num_at(struct kore_json_item *root, const char *path)
 {
 	double	v;
 
-	if (xlate_num(at(root, path), &v) == -1)
+	if (json_num(at(root, path), &v) == -1)
 		return (-999);
 	return (v);
 }
@@ -784,20 +783,20 @@ TEST(numbers_and_strings_are_written_exactly)
 
 	ASSERT((r = doc(src, strlen(src))) != NULL);
 	b = buf_new();
-	xlate_value(b, r);
+	json_value(b, r);
 	ASSERT_STR_EQ(text(b), "{\"a\":0.7,\"b\":1e-07,\"c\":100,\"d\":-3,"
 	    "\"e\":18446744073709551614,\"f\":0.1,\"g\":2.5e+300,\"h\":1,"
 	    "\"s\":\"q\\\"b\\\\n\\n\\t\\u0001\xc3\xa9\"}");
 	b = buf_new();
-	xlate_double(b, 0.1 + 0.2);
+	json_double(b, 0.1 + 0.2);
 	ASSERT(strtod(text(b), NULL) == 0.1 + 0.2);
 	/* Bytes that are not UTF-8 never reach a client as such. */
 	b = buf_new();
-	xlate_strn(b, bad, sizeof(bad) - 1);
+	json_strn(b, bad, sizeof(bad) - 1);
 	ASSERT_STR_EQ(text(b), "\"a\\ufffdb\\ufffd\\ufffd\\ufffdc\xf0\x9f\x98\x80"
 	    "\\ufffd\\ufffd\\ufffd\"");
 	b = buf_new();
-	xlate_double(b, NAN);
+	json_double(b, NAN);
 	ASSERT_STR_EQ(text(b), "0");
 }
 
@@ -1615,21 +1614,21 @@ TEST(upstream_errors_change_shape_keep_message)
 	ASSERT((r = doc_buf(out)) != NULL);
 	ASSERT_STR_EQ(str_at(r, "error.message"), "upstream answered 502");
 
-	xlate_error_message(a, strlen(a), msg, sizeof(msg));
+	json_error_message(a, strlen(a), msg, sizeof(msg));
 	ASSERT_STR_EQ(msg, "Overloaded");
-	xlate_error_message(o, strlen(o), msg, sizeof(msg));
+	json_error_message(o, strlen(o), msg, sizeof(msg));
 	ASSERT_STR_EQ(msg, "Rate limit reached");
 	/* Gemini's streaming error: an array of one error object. */
-	xlate_error_message("[{\"error\":{\"code\":429,\"message\":\"Quota\","
+	json_error_message("[{\"error\":{\"code\":429,\"message\":\"Quota\","
 	    "\"status\":\"RESOURCE_EXHAUSTED\"}}]", 72, msg, sizeof(msg));
 	ASSERT_STR_EQ(msg, "Quota");
-	xlate_error_message("{\"error\":\"plain\"}", 17, msg, sizeof(msg));
+	json_error_message("{\"error\":\"plain\"}", 17, msg, sizeof(msg));
 	ASSERT_STR_EQ(msg, "plain");
-	xlate_error_message("{\"message\":\"top\"}", 17, msg, sizeof(msg));
+	json_error_message("{\"message\":\"top\"}", 17, msg, sizeof(msg));
 	ASSERT_STR_EQ(msg, "top");
-	xlate_error_message("oops", 4, msg, sizeof(msg));
+	json_error_message("oops", 4, msg, sizeof(msg));
 	ASSERT_STR_EQ(msg, "");
-	xlate_error_message(o, strlen(o), msg, 5);
+	json_error_message(o, strlen(o), msg, 5);
 	ASSERT_STR_EQ(msg, "Rate");
 }
 

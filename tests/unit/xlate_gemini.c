@@ -10,9 +10,7 @@
 
 #include <kore/kore.h>
 
-#include "json_scan.h"
-#include "sse.h"
-#include "xlate.h"
+#include "formats/formats.h"
 #include "test.h"
 #include "xlate_util.h"
 

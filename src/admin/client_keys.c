@@ -1,0 +1,90 @@
+/*
+ * /api/admin/client-keys: the keys applications use to call /v1. The key
+ * is made here, shown whole once in the create response, and stored only
+ * as a keyed hash; afterwards only its prefix is shown.
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include <string.h>
+
+#include "admin/admin.h"
+
+#define CLIENT_KEY_PREFIX	"sk-fe-"
+#define CLIENT_KEY_SHOWN	10	/* characters of key_prefix */
+
+
+static int	client_key_prepare(struct http_request *, struct api_body *,
+		    struct admin_write *);
+static void	client_key_reveal(struct kore_buf *,
+		    const struct admin_write *);
+
+static const struct admin_field client_key_fields[] = {
+	{ "name", AK_STRING, AF_REQUIRED, 0, 0, validate_name,
+	    "a name of 1 to 128 characters", NULL, 0 },
+	{ "key_prefix", AK_STRING, AF_READONLY, 0, 0, NULL, NULL, NULL, 0 },
+	{ "allowed_models", AK_NAMES, 0, 0, 0, NULL, NULL, "[]", 0 },
+	{ "allowed_groups", AK_IDS, 0, 0, 0, NULL, NULL, "[]", 0 },
+	{ "enabled", AK_BOOL, 0, 0, 0, NULL, NULL, NULL, 1 },
+	{ "expires_at", AK_TIME, 0, 0, 0, NULL, NULL, NULL, 0 },
+	{ "rpm_limit", AK_INT, 0, 0, 1000000000, NULL, NULL, NULL, 0 },
+	{ "token_quota", AK_INT, 0, 0, INT64_MAX / 2, NULL, NULL, NULL, 0 },
+	{ "tokens_used", AK_INT, 0, 0, INT64_MAX / 2, NULL, NULL, NULL, 0 },
+};
+
+static const struct admin_resource client_keys = {
+	.table = "client_keys",
+	.path = "/api/admin/client-keys/",
+	.noun = "client key",
+	.fields = client_key_fields,
+	.nfields = sizeof(client_key_fields) / sizeof(client_key_fields[0]),
+	.conflict_msg = "a client key with that name already exists",
+	.prepare = client_key_prepare,
+	.extra_out = client_key_reveal,
+};
+
+static int
+client_key_prepare(struct http_request *req, struct api_body *body,
+    struct admin_write *w)
+{
+	char	hash[SECRET_HASH_HEX], prefix[CLIENT_KEY_SHOWN + 1];
+
+	if (api_field(body, "key") != NULL) {
+		api_error(req, 400, "invalid_request_error", "invalid_field",
+		    "field 'key' is made by the gateway and cannot be set");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (w->mode != ADMIN_CREATE)
+		return (KORE_RESULT_OK);
+
+	secrets_token(CLIENT_KEY_PREFIX, w->reveal, sizeof(w->reveal));
+	secrets_hash(w->reveal, hash);
+	(void)kore_strlcpy(prefix, w->reveal, sizeof(prefix));
+
+	admin_extra_text(w, "key_hash", hash);
+	admin_extra_text(w, "key_prefix", prefix);
+
+	return (KORE_RESULT_OK);
+}
+
+/* The whole key, in the create response only. */
+static void
+client_key_reveal(struct kore_buf *buf, const struct admin_write *w)
+{
+	if (w->reveal[0] != '\0')
+		json_kv_str(buf, "key", w->reveal, 0);
+}
+
+int
+admin_client_keys(struct http_request *req)
+{
+	return (admin_collection(req, &client_keys));
+}
+
+int
+admin_client_key(struct http_request *req)
+{
+	return (admin_item(req, &client_keys));
+}

@@ -1,0 +1,39 @@
+/*
+ * /api/admin/groups: groups of providers, tried by priority (higher
+ * first). Deleting a group deletes its providers and their keys.
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "admin/admin.h"
+
+static const struct admin_field group_fields[] = {
+	{ "name", AK_STRING, AF_REQUIRED, 0, 0, validate_name,
+	    "a name of 1 to 128 characters", NULL, 0 },
+	{ "priority", AK_INT, 0, -1000000, 1000000, NULL, NULL, NULL, 0 },
+	{ "enabled", AK_BOOL, 0, 0, 0, NULL, NULL, NULL, 1 },
+	{ "strategy", AK_STRING, 0, 0, 0, validate_strategy,
+	    "'round_robin' or 'weighted'", "round_robin", 0 },
+};
+
+static const struct admin_resource groups = {
+	.table = "groups",
+	.path = "/api/admin/groups/",
+	.noun = "group",
+	.fields = group_fields,
+	.nfields = sizeof(group_fields) / sizeof(group_fields[0]),
+	.conflict_msg = "a group with that name already exists",
+};
+
+int
+admin_groups(struct http_request *req)
+{
+	return (admin_collection(req, &groups));
+}
+
+int
+admin_group(struct http_request *req)
+{
+	return (admin_item(req, &groups));
+}

@@ -1,0 +1,203 @@
+/*
+ * Checks of admin input that need no running server (unit tested in
+ * tests/unit). Each returns 1 when the value is acceptable.
+ */
+
+#include <string.h>
+#include <time.h>
+
+#include "core/core.h"
+
+#define NAME_MAX_LEN	128
+
+/*
+ * The one UTF-8 decoder of the gateway: the length of the sequence at
+ * p[0..left) (left > 0), 1 to 4, with its code point in *cp; 0 when the
+ * bytes there are no well-formed UTF-8 (overlong, a surrogate, beyond
+ * U+10FFFF, cut short). This function can't fail.
+ */
+size_t
+utf8_seq(const unsigned char *p, size_t left, u_int32_t *cp)
+{
+	size_t		n, i;
+	u_int32_t	c;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return (1);
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		c = p[0] & 0x07;
+	} else {
+		return (0);
+	}
+	if (n > left)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+
+	*cp = c;
+	return (n);
+}
+
+/*
+ * A name: 1 to 128 bytes of valid UTF-8, no control characters (C0, DEL,
+ * and the C1 controls U+0080..U+009F, NEL and CSI among them, that
+ * terminals and log viewers act upon), not only spaces.
+ */
+int
+validate_name(const char *s)
+{
+	const unsigned char	*p;
+	size_t			 len, left, n;
+	u_int32_t		 cp;
+	int			 visible;
+
+	len = strlen(s);
+	if (len == 0 || len > NAME_MAX_LEN)
+		return (0);
+
+	visible = 0;
+	p = (const unsigned char *)s;
+	for (left = len; left > 0; p += n, left -= n) {
+		if ((n = utf8_seq(p, left, &cp)) == 0)
+			return (0);
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return (0);
+		if (cp != ' ')
+			visible = 1;
+	}
+
+	return (visible);
+}
+
+/*
+ * An upstream base URL: http:// or https://, a host, no spaces, no
+ * credentials, no query or fragment, at most 2048 bytes.
+ */
+int
+validate_base_url(const char *s)
+{
+	const char	*host, *p;
+	size_t		 len;
+
+	len = strlen(s);
+	if (len > 2048)
+		return (0);
+
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else
+		return (0);
+
+	if (*host == '\0' || *host == '/' || *host == ':')
+		return (0);
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return (0);
+		if (*p == '?' || *p == '#' || *p == '\\')
+			return (0);
+	}
+
+	/* user:password@host would put a secret into logs and the UI. */
+	for (p = host; *p != '\0' && *p != '/'; p++) {
+		if (*p == '@')
+			return (0);
+	}
+
+	return (1);
+}
+
+int
+validate_strategy(const char *s)
+{
+	return (strcmp(s, "round_robin") == 0 || strcmp(s, "weighted") == 0);
+}
+
+/* Provider types this release can forward to. */
+int
+validate_provider_type(const char *s)
+{
+	return (strcmp(s, "openai") == 0 || strcmp(s, "anthropic") == 0 ||
+	    strcmp(s, "gemini") == 0);
+}
+
+/* A label: empty, or a name. */
+int
+validate_label(const char *s)
+{
+	return (*s == '\0' || validate_name(s));
+}
+
+/*
+ * An RFC 3339 time in UTC ("2027-01-31T12:00:00Z", fractions ignored)
+ * into epoch seconds. strptime() alone also takes leading spaces and
+ * one-digit fields, and timegm() turns February 31 into March 3, so the
+ * shape is checked first and the fields must survive the round trip.
+ */
+int
+validate_time(const char *s, int64_t *out)
+{
+	static const char	 shape[] = "dddd-dd-ddTdd:dd:dd";
+	struct tm		 tm, back;
+	const char		*p;
+	time_t			 t;
+	size_t			 i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') :
+		    s[i] != shape[i])
+			return (0);
+	}
+
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    p != s + sizeof(shape) - 1)
+		return (0);
+
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	}
+
+	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
+		return (0);
+
+	back = tm;
+	if ((t = timegm(&tm)) < 0 || gmtime_r(&t, &tm) == NULL ||
+	    tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon ||
+	    tm.tm_mday != back.tm_mday || tm.tm_hour != back.tm_hour ||
+	    tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec)
+		return (0);
+
+	*out = (int64_t)t;
+	return (1);
+}
+
+/* Empty, or PEM certificates of at most 64 KiB for an upstream's CA. */
+int
+validate_pem(const char *s)
+{
+	if (*s == '\0')
+		return (1);
+	if (strlen(s) > 65536)
+		return (0);
+	return (strstr(s, "-----BEGIN CERTIFICATE-----") != NULL &&
+	    strstr(s, "-----END CERTIFICATE-----") != NULL);
+}

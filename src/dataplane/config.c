@@ -1,0 +1,394 @@
+/*
+ * The routing configuration each worker serves from memory: groups,
+ * providers, upstream keys (decrypted), client keys. It is read from the
+ * store again only when the configuration generation in the shared
+ * counters (counters.c) has moved since: every write that workers must
+ * serve bumps it after its commit (config_invalidate()), so an admin
+ * change applies to the next request in every worker. Checking costs one
+ * memory read per request; request-log writes do not move it. Changes
+ * made to the database file by other programs (the sqlite3 shell) are
+ * not watched: they apply after the next change made through the
+ * gateway, or a restart.
+ */
+
+#include <kore/kore.h>
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dataplane/dataplane.h"
+
+#define ARENA_BLOCK	(64 * 1024)
+
+struct arena_block {
+	struct arena_block	*next;
+	size_t			 used;
+	size_t			 size;
+	u_int8_t		 data[];
+};
+
+/*
+ * The arena being filled by config_load(). Each struct cfg owns its own
+ * arena; a configuration replaced while requests still use it is freed
+ * when the last of them lets go.
+ */
+static struct arena_block	*arena = NULL;
+static struct cfg		*current = NULL;
+static u_int64_t		 loaded_gen = 0;
+
+static void	*arena_alloc(size_t);
+static char	*arena_strdup(const char *);
+static void	 arena_free(struct arena_block *);
+static void	*array_parse(const char *, size_t *, int);
+static void	 aliases_parse(struct cfg_provider *, const char *);
+static int	 config_load(void);
+
+static void *
+arena_alloc(size_t len)
+{
+	struct arena_block	*b;
+	void			*p;
+
+	len = (len + 15) & ~(size_t)15;
+	if (arena == NULL || arena->size - arena->used < len) {
+		b = kore_malloc(sizeof(*b) + (len > ARENA_BLOCK ?
+		    len : ARENA_BLOCK));
+		b->size = len > ARENA_BLOCK ? len : ARENA_BLOCK;
+		b->used = 0;
+		b->next = arena;
+		arena = b;
+	}
+
+	p = arena->data + arena->used;
+	arena->used += len;
+	memset(p, 0, len);
+	return (p);
+}
+
+static char *
+arena_strdup(const char *s)
+{
+	char	*p;
+	size_t	 len;
+
+	len = strlen(s);
+	p = arena_alloc(len + 1);
+	memcpy(p, s, len + 1);
+	return (p);
+}
+
+/* Frees an arena; decrypted secrets are wiped first. */
+static void
+arena_free(struct arena_block *a)
+{
+	struct arena_block	*b, *next;
+
+	for (b = a; b != NULL; b = next) {
+		next = b->next;
+		sodium_memzero(b->data, b->used);
+		kore_free(b);
+	}
+}
+
+/*
+ * Our own canonical JSON array of names (ids == NULL) or of ids, as
+ * admin.c wrote it, into arena memory. *n receives the count.
+ */
+static void *
+array_parse(const char *json, size_t *n, int ids)
+{
+	struct kore_json	 j;
+	struct kore_json_item	*it;
+	char			**names;
+	int64_t			*nums;
+	size_t			 count;
+
+	*n = 0;
+	kore_json_init(&j, json, strlen(json));
+	if (!kore_json_parse(&j) || j.root->type != KORE_JSON_TYPE_ARRAY) {
+		kore_json_cleanup(&j);
+		return (NULL);
+	}
+
+	count = 0;
+	TAILQ_FOREACH(it, &j.root->data.items, list)
+		count++;
+	names = arena_alloc((count + 1) *
+	    (ids ? sizeof(int64_t) : sizeof(char *)));
+	nums = (int64_t *)(void *)names;
+
+	TAILQ_FOREACH(it, &j.root->data.items, list) {
+		if (ids && (it->type == KORE_JSON_TYPE_INTEGER ||
+		    it->type == KORE_JSON_TYPE_INTEGER_U64))
+			nums[(*n)++] = it->data.s64;
+		else if (!ids && it->type == KORE_JSON_TYPE_STRING)
+			names[(*n)++] = arena_strdup(it->data.string);
+	}
+
+	kore_json_cleanup(&j);
+	return (names);
+}
+
+static void
+aliases_parse(struct cfg_provider *p, const char *json)
+{
+	struct kore_json	 j;
+	struct kore_json_item	*it;
+	size_t			 count;
+
+	kore_json_init(&j, json, strlen(json));
+	if (!kore_json_parse(&j) || j.root->type != KORE_JSON_TYPE_OBJECT) {
+		kore_json_cleanup(&j);
+		return;
+	}
+
+	count = 0;
+	TAILQ_FOREACH(it, &j.root->data.items, list)
+		count++;
+	p->alias_from = arena_alloc(sizeof(char *) * (count + 1));
+	p->alias_to = arena_alloc(sizeof(char *) * (count + 1));
+	TAILQ_FOREACH(it, &j.root->data.items, list) {
+		if (it->type != KORE_JSON_TYPE_STRING)
+			continue;
+		p->alias_from[p->naliases] = arena_strdup(it->name);
+		p->alias_to[p->naliases] = arena_strdup(it->data.string);
+		p->naliases++;
+	}
+
+	kore_json_cleanup(&j);
+}
+
+static int
+config_load(void)
+{
+	struct cfg		*c;
+	struct cfg_provider	*p;
+	struct cfg_key		*k;
+	struct cfg_client	*cl;
+	sqlite3_stmt		*st;
+	size_t			 i, j, n;
+	char			*secret;
+	const void		*blob;
+	int64_t			 gid;
+
+	arena = NULL;
+	c = arena_alloc(sizeof(*c));
+
+	n = (size_t)store_count("SELECT count(*) FROM groups");
+	c->groups = arena_alloc(sizeof(*c->groups) * (n + 1));
+	if ((st = store_prepare("SELECT id, name, priority, enabled, "
+	    "strategy = 'weighted' FROM groups ORDER BY id")) == NULL)
+		return (KORE_RESULT_ERROR);
+	while (sqlite3_step(st) == SQLITE_ROW && c->ngroups < n) {
+		c->groups[c->ngroups].id = sqlite3_column_int64(st, 0);
+		c->groups[c->ngroups].name = arena_strdup(
+		    (const char *)sqlite3_column_text(st, 1));
+		c->groups[c->ngroups].priority = sqlite3_column_int64(st, 2);
+		c->groups[c->ngroups].enabled = sqlite3_column_int(st, 3);
+		c->groups[c->ngroups].weighted = sqlite3_column_int(st, 4);
+		c->ngroups++;
+	}
+	sqlite3_finalize(st);
+
+	n = (size_t)store_count("SELECT count(*) FROM providers");
+	c->providers = arena_alloc(sizeof(*c->providers) * (n + 1));
+	if ((st = store_prepare("SELECT p.id, p.group_id, p.name, p.base_url, "
+	    "p.models, p.model_aliases, p.weight, p.enabled, p.timeout_ms, "
+	    "p.tls_verify, p.ca_cert, p.type FROM providers p "
+	    "JOIN groups g ON g.id = p.group_id "
+	    "ORDER BY g.priority DESC, p.id")) == NULL)
+		return (KORE_RESULT_ERROR);
+	while (sqlite3_step(st) == SQLITE_ROW && c->nproviders < n) {
+		p = &c->providers[c->nproviders];
+		p->id = sqlite3_column_int64(st, 0);
+		gid = sqlite3_column_int64(st, 1);
+		for (i = 0; i < c->ngroups; i++) {
+			if (c->groups[i].id == gid)
+				p->group = &c->groups[i];
+		}
+		if (p->group == NULL)
+			continue;
+		p->name = arena_strdup((const char *)sqlite3_column_text(st, 2));
+		p->base_url = arena_strdup(
+		    (const char *)sqlite3_column_text(st, 3));
+		p->models = array_parse((const char *)sqlite3_column_text(st, 4),
+		    &p->nmodels, 0);
+		aliases_parse(p, (const char *)sqlite3_column_text(st, 5));
+		p->weight = sqlite3_column_int64(st, 6);
+		p->enabled = sqlite3_column_int(st, 7);
+		p->timeout_ms = sqlite3_column_int64(st, 8);
+		p->tls_verify = sqlite3_column_int(st, 9);
+		p->ca_cert = arena_strdup(
+		    (const char *)sqlite3_column_text(st, 10));
+		if ((p->fmt = xlate_format(
+		    (const char *)sqlite3_column_text(st, 11))) == -1)
+			p->fmt = XF_OPENAI;
+		c->nproviders++;
+	}
+	sqlite3_finalize(st);
+
+	n = (size_t)store_count("SELECT count(*) FROM upstream_keys");
+	c->keys = arena_alloc(sizeof(*c->keys) * (n + 1));
+	if ((st = store_prepare("SELECT id, provider_id, secret, key_masked, "
+	    "enabled, status, cooldown_until, consecutive_failures "
+	    "FROM upstream_keys ORDER BY id")) == NULL)
+		return (KORE_RESULT_ERROR);
+	while (sqlite3_step(st) == SQLITE_ROW && c->nkeys < n) {
+		k = &c->keys[c->nkeys];
+		k->id = sqlite3_column_int64(st, 0);
+		gid = sqlite3_column_int64(st, 1);
+		for (i = 0; i < c->nproviders; i++) {
+			if (c->providers[i].id == gid)
+				k->provider = &c->providers[i];
+		}
+		blob = sqlite3_column_blob(st, 2);
+		secret = secrets_open(blob, (size_t)sqlite3_column_bytes(st, 2));
+		if (k->provider == NULL || secret == NULL) {
+			if (secret == NULL && k->provider != NULL) {
+				kore_log(LOG_ERR, "upstream key %lld cannot be "
+				    "decrypted: wrong master key?",
+				    (long long)k->id);
+			}
+			if (secret != NULL) {
+				sodium_memzero(secret, strlen(secret));
+				kore_free(secret);
+			}
+			continue;
+		}
+		k->secret = arena_strdup(secret);
+		sodium_memzero(secret, strlen(secret));
+		kore_free(secret);
+		k->masked = arena_strdup((const char *)sqlite3_column_text(st, 3));
+		k->enabled = sqlite3_column_int(st, 4);
+		if (strcmp((const char *)sqlite3_column_text(st, 5),
+		    "disabled") == 0)
+			k->status = KEY_DISABLED;
+		else if (strcmp((const char *)sqlite3_column_text(st, 5),
+		    "cooldown") == 0)
+			k->status = KEY_COOLDOWN;
+		else
+			k->status = KEY_ACTIVE;
+		k->cooldown_until = sqlite3_column_int64(st, 6);
+		k->consecutive_failures = sqlite3_column_int64(st, 7);
+		k->provider->nkeys++;
+		c->nkeys++;
+	}
+	sqlite3_finalize(st);
+
+	for (i = 0; i < c->nproviders; i++) {
+		p = &c->providers[i];
+		p->keys = arena_alloc(sizeof(struct cfg_key *) * (p->nkeys + 1));
+		p->nkeys = 0;
+		for (j = 0; j < c->nkeys; j++) {
+			if (c->keys[j].provider == p)
+				p->keys[p->nkeys++] = &c->keys[j];
+		}
+	}
+
+	n = (size_t)store_count("SELECT count(*) FROM client_keys");
+	c->clients = arena_alloc(sizeof(*c->clients) * (n + 1));
+	if ((st = store_prepare("SELECT id, key_hash, name, allowed_models, "
+	    "allowed_groups, enabled, expires_at, rpm_limit, token_quota, "
+	    "tokens_used FROM client_keys")) == NULL)
+		return (KORE_RESULT_ERROR);
+	while (sqlite3_step(st) == SQLITE_ROW && c->nclients < n) {
+		cl = &c->clients[c->nclients++];
+		cl->id = sqlite3_column_int64(st, 0);
+		cl->hash = arena_strdup((const char *)sqlite3_column_text(st, 1));
+		cl->name = arena_strdup((const char *)sqlite3_column_text(st, 2));
+		cl->models = array_parse(
+		    (const char *)sqlite3_column_text(st, 3), &cl->nmodels, 0);
+		cl->groups = array_parse(
+		    (const char *)sqlite3_column_text(st, 4), &cl->ngroups, 1);
+		cl->enabled = sqlite3_column_int(st, 5);
+		cl->expires_at = sqlite3_column_int64(st, 6);
+		cl->rpm_limit = sqlite3_column_int64(st, 7);
+		cl->token_quota = sqlite3_column_int64(st, 8);
+		cl->tokens_used = sqlite3_column_int64(st, 9);
+	}
+	sqlite3_finalize(st);
+
+	c->arena = arena;
+	arena = NULL;
+	if (current != NULL) {
+		current->retired = 1;
+		config_release(current);
+	}
+	c->refs = 1;
+	current = c;
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * The configuration to serve a request from, reloaded first when the
+ * generation moved. The caller holds it until config_release(). NULL
+ * when the store cannot be read.
+ */
+struct cfg *
+config_acquire(void)
+{
+	u_int64_t	gen;
+
+	/* Read before loading: a change committed meanwhile reloads again. */
+	gen = counters_config_gen();
+	if (current == NULL || gen != loaded_gen) {
+		if (config_load() != KORE_RESULT_OK) {
+			kore_log(LOG_ERR, "cannot load the routing "
+			    "configuration");
+			arena_free(arena);
+			arena = NULL;
+			return (NULL);
+		}
+		loaded_gen = gen;
+	}
+
+	current->refs++;
+	return (current);
+}
+
+/* Let go of c; a replaced configuration goes with its last user. */
+void
+config_release(struct cfg *c)
+{
+	if (--c->refs == 0)
+		arena_free(c->arena);
+}
+
+/*
+ * A change every worker must serve has been committed: each of them,
+ * this one included, reloads before its next request.
+ */
+void
+config_invalidate(void)
+{
+	counters_config_bump();
+}
+
+/* The client key whose keyed hash is hash, or NULL. */
+struct cfg_client *
+config_client(struct cfg *c, const char *hash)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nclients; i++) {
+		if (sodium_memcmp(c->clients[i].hash, hash,
+		    SECRET_HASH_HEX - 1) == 0)
+			return (&c->clients[i]);
+	}
+
+	return (NULL);
+}
+
+struct cfg_key *
+config_key(struct cfg *c, int64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nkeys; i++) {
+		if (c->keys[i].id == id)
+			return (&c->keys[i]);
+	}
+
+	return (NULL);
+}

@@ -1,0 +1,510 @@
+/*
+ * The request log, written off the request path. Entries queue in the
+ * worker; every LOG_FLUSH_MS (or when the queue fills) they go as one
+ * batch to the writer, a Kore task thread with a connection of its own,
+ * which writes them in one transaction with the counters they imply
+ * (client tokens, key requests). The worker's event loop never waits for
+ * SQLite: a batch's transaction, a writer busy waiting for the lock of
+ * another process, or a checkpoint copying 40 MB of WAL would otherwise
+ * hold up every request of the worker. One batch is with the writer at a
+ * time; a failed one is tried again at the next tick. A worker that stops
+ * hands over what it holds and waits for it to be written; a crash loses
+ * at most the last batches.
+ *
+ * SQLite copies the WAL back into the database (a checkpoint) from inside
+ * the commit that finds it longer than wal_autocheckpoint pages, 1,000 by
+ * default. Every batch rewrites the same tail pages of request_log and of
+ * its two indexes, so a longer WAL between checkpoints copies each of
+ * them once for many batches: the writer checkpoints at USAGE_WAL_PAGES,
+ * and when its worker has had nothing to log for a tick, so that an idle
+ * gateway's WAL is short. The worker's own connection, which admin writes
+ * use, never checkpoints.
+ */
+
+#include <kore/kore.h>
+#include <kore/tasks.h>
+
+#include <sys/socket.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/dataplane.h"
+
+#define USAGE_BATCH	2048
+#define USAGE_WAL_PAGES	10000	/* 40 MB of WAL between checkpoints */
+#define USAGE_HOLD_MAX	20000	/* entries kept while the store fails */
+
+/* What the writer is asked to do, and answers when it is done. */
+struct usage_msg {
+	int			 op;
+	struct usage_batch	*batch;
+};
+
+#define USAGE_OP_WRITE		1
+#define USAGE_OP_CHECKPOINT	2
+#define USAGE_OP_STOP		3
+
+struct usage_batch {
+	struct log_entry	*entries;
+	size_t			 n;
+	int			 ok;		/* written (by the writer) */
+	int			 quota;		/* a client with a quota changed */
+	char			 error[256];	/* why not */
+};
+
+/* The worker's side. */
+static struct log_entry	*queue = NULL;
+static size_t		 queued = 0;
+static size_t		 capacity = 0;
+static size_t		 logged = 0;	/* entries since the last tick */
+static struct usage_batch *failed = NULL; /* to write again */
+static struct kore_task	 writer;
+static int		 writer_live = 0;
+static int		 writer_busy = 0; /* a message awaits its answer */
+
+/* The writer's side. */
+static sqlite3		*writer_db = NULL;
+static int		 wal_pages = 0;	/* the WAL after the writer's commit */
+
+static void	usage_tick(void *, u_int64_t);
+static void	usage_send(int);
+static void	usage_answer(struct kore_task *);
+static void	usage_take(void);
+static int	usage_writer(struct kore_task *);
+static void	usage_write(struct usage_batch *);
+static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
+static void	usage_checkpoint(void);
+
+void
+usage_init(void)
+{
+	if (store_db() == NULL)
+		return;
+
+	/* Checkpoints are the writer's (see above). */
+	(void)sqlite3_wal_autocheckpoint(store_db(), 0);
+
+	if ((writer_db = store_connect(fusion_cfg.db_path, 0)) == NULL)
+		fatal("request log: cannot open %s", fusion_cfg.db_path);
+	/* It appends to the ends of three b-trees: a small cache will do. */
+	if (sqlite3_exec(writer_db, "PRAGMA cache_size = -512", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		fatal("request log: %s", sqlite3_errmsg(writer_db));
+	/* Replaces SQLite's own hook, wal_autocheckpoint. */
+	(void)sqlite3_wal_hook(writer_db, usage_wal_hook, NULL);
+
+	kore_task_create(&writer, usage_writer);
+	kore_task_bind_callback(&writer, usage_answer);
+	kore_task_run(&writer);
+	writer_live = 1;
+
+	(void)kore_timer_add(usage_tick, fusion_cfg.log_flush_ms, NULL, 0);
+}
+
+static void
+usage_tick(void *arg, u_int64_t now)
+{
+	if (logged == 0 && queued == 0 && failed == NULL)
+		usage_send(USAGE_OP_CHECKPOINT);
+	logged = 0;
+	usage_flush();
+}
+
+/* Queue entry e; its trace now belongs to the queue. */
+void
+usage_log(struct log_entry *e)
+{
+	size_t		held;
+
+	held = queued + (failed != NULL ? failed->n : 0);
+	if (queued == capacity) {
+		if (held >= USAGE_HOLD_MAX) {
+			kore_log(LOG_ERR, "request log: dropping an entry, "
+			    "the store has not accepted writes for a while");
+			kore_free(e->trace);
+			return;
+		}
+		capacity = capacity ? capacity * 2 : 64;
+		queue = kore_realloc(queue, capacity * sizeof(*queue));
+	}
+
+	queue[queued++] = *e;
+	e->trace = NULL;
+	logged++;
+
+	if (queued >= USAGE_BATCH)
+		usage_flush();
+}
+
+/* Hand the queue (or a failed batch first) to the writer, if it is free. */
+void
+usage_flush(void)
+{
+	if (failed != NULL || queued > 0)
+		usage_send(USAGE_OP_WRITE);
+}
+
+static void
+usage_send(int op)
+{
+	struct usage_msg	m;
+
+	if (!writer_live || writer_busy)
+		return;
+
+	memset(&m, 0, sizeof(m));
+	m.op = op;
+	if (op == USAGE_OP_WRITE) {
+		if (failed != NULL) {
+			m.batch = failed;
+			failed = NULL;
+		} else {
+			m.batch = kore_calloc(1, sizeof(*m.batch));
+			m.batch->entries = queue;
+			m.batch->n = queued;
+			queue = NULL;
+			queued = capacity = 0;
+		}
+	}
+
+	writer_busy = 1;
+	kore_task_channel_write(&writer, &m, sizeof(m));
+}
+
+/*
+ * The writer answered (or Kore says its channel changed). Its events are
+ * edge-triggered and an answer may arrive in two pieces: read one only
+ * when one has begun to arrive.
+ */
+static void
+usage_answer(struct kore_task *t)
+{
+	u_int32_t	len;
+
+	if (!writer_busy)
+		return;
+	if (recv(t->fds[0], &len, sizeof(len), MSG_PEEK | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(len))
+		return;
+
+	usage_take();
+	if (queued >= USAGE_BATCH)
+		usage_flush();
+}
+
+/* Read the writer's answer and settle its batch. */
+static void
+usage_take(void)
+{
+	struct usage_msg	m;
+	size_t			i;
+
+	if (kore_task_channel_read(&writer, &m, sizeof(m)) != sizeof(m))
+		fatal("request log: short answer from the writer");
+	writer_busy = 0;
+
+	if (m.op != USAGE_OP_WRITE)
+		return;
+
+	if (!m.batch->ok) {
+		kore_log(LOG_ERR, "request log: write failed (%s); keeping "
+		    "%zu entries", m.batch->error, m.batch->n);
+		failed = m.batch;
+		return;
+	}
+
+	/*
+	 * Token counts of clients with a quota changed: every worker must
+	 * see them. Other log writes leave the configuration alone.
+	 */
+	if (m.batch->quota)
+		config_invalidate();
+
+	for (i = 0; i < m.batch->n; i++)
+		kore_free(m.batch->entries[i].trace);
+	kore_free(m.batch->entries);
+	kore_free(m.batch);
+}
+
+/*
+ * The worker stops: wait for the batch with the writer, hand over what is
+ * left (a failed batch is tried once more) and wait for that too, then
+ * let the writer go.
+ */
+void
+usage_stop(void)
+{
+	struct usage_msg	m;
+	int			i;
+
+	if (!writer_live)
+		return;
+
+	for (i = 0; i < 3; i++) {
+		if (writer_busy)
+			usage_take();
+		if (failed == NULL && queued == 0)
+			break;
+		usage_flush();
+	}
+	if (writer_busy)
+		usage_take();
+	if (failed != NULL || queued > 0) {
+		kore_log(LOG_ERR, "request log: %zu entries could not be "
+		    "written", queued + (failed != NULL ? failed->n : 0));
+	}
+
+	/* The answer says the writer has closed its connection. */
+	memset(&m, 0, sizeof(m));
+	m.op = USAGE_OP_STOP;
+	kore_task_channel_write(&writer, &m, sizeof(m));
+	if (kore_task_channel_read(&writer, &m, sizeof(m)) != sizeof(m))
+		fatal("request log: short answer from the writer");
+	writer_live = 0;
+}
+
+/*
+ * The writer: a task thread that owns writer_db. It touches nothing of
+ * the worker's but the batches it is handed, and answers each message
+ * once it is done with it. Told to stop, it closes its connection,
+ * answers, and waits on its own for the process to end: Kore unmaps its
+ * pools (the task thread's own state among them) as the worker exits,
+ * so the thread must not run Kore's task loop again.
+ */
+static int
+usage_writer(struct kore_task *t)
+{
+	static pthread_mutex_t	 parked_lock = PTHREAD_MUTEX_INITIALIZER;
+	static pthread_cond_t	 parked = PTHREAD_COND_INITIALIZER;
+	struct usage_msg	 m;
+
+	for (;;) {
+		if (kore_task_channel_read(t, &m, sizeof(m)) != sizeof(m))
+			fatal("request log: short message to the writer");
+		if (m.op == USAGE_OP_STOP)
+			break;
+		if (m.op == USAGE_OP_WRITE)
+			usage_write(m.batch);
+		else if (wal_pages > 0)
+			usage_checkpoint();
+		kore_task_channel_write(t, &m, sizeof(m));
+	}
+
+	(void)sqlite3_close_v2(writer_db);
+	writer_db = NULL;
+	kore_task_channel_write(t, &m, sizeof(m));
+
+	(void)pthread_mutex_lock(&parked_lock);
+	for (;;)
+		(void)pthread_cond_wait(&parked, &parked_lock);
+
+	/* NOTREACHED */
+	return (KORE_RESULT_OK);
+}
+
+/* After each commit of the writer's connection, with the WAL's length. */
+static int
+usage_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	wal_pages = pages;
+	if (pages >= USAGE_WAL_PAGES)
+		usage_checkpoint();
+
+	return (SQLITE_OK);
+}
+
+/*
+ * A passive checkpoint, as SQLite's own: it copies what no reader still
+ * needs and waits for nobody. The next writer starts the WAL over once
+ * all of it is in the database.
+ */
+static void
+usage_checkpoint(void)
+{
+	wal_pages = 0;
+	(void)sqlite3_wal_checkpoint_v2(writer_db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+/* What a batch adds to one row of upstream_keys or client_keys. */
+struct usage_sum {
+	int64_t		id;
+	int64_t		n;		/* requests, or tokens */
+	int64_t		last;		/* last use */
+};
+
+static struct usage_sum	*sums_add(struct usage_sum **, size_t *, size_t *,
+			    int64_t, int64_t, int64_t);
+static int		 sums_write(sqlite3_stmt *, struct usage_sum *, size_t,
+			    int);
+
+/*
+ * Add n to the sum of row id. A batch names few distinct keys and
+ * clients: a linear search is enough.
+ */
+static struct usage_sum *
+sums_add(struct usage_sum **sums, size_t *nsums, size_t *cap, int64_t id,
+    int64_t n, int64_t last)
+{
+	size_t		i;
+
+	for (i = 0; i < *nsums; i++) {
+		if ((*sums)[i].id == id)
+			break;
+	}
+
+	if (i == *nsums) {
+		if (*nsums == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*sums = realloc(*sums, *cap * sizeof(**sums));
+			if (*sums == NULL)
+				fatal("request log: out of memory");
+		}
+		(*sums)[i].id = id;
+		(*sums)[i].n = 0;
+		(*sums)[i].last = 0;
+		(*nsums)++;
+	}
+
+	(*sums)[i].n += n;
+	if (last > (*sums)[i].last)
+		(*sums)[i].last = last;
+
+	return (&(*sums)[i]);
+}
+
+/* One UPDATE per row: (n, id), or (n, last, id) when with_last. */
+static int
+sums_write(sqlite3_stmt *st, struct usage_sum *sums, size_t nsums,
+    int with_last)
+{
+	size_t		i;
+	int		ok, idx;
+
+	ok = 1;
+	for (i = 0; ok && i < nsums; i++) {
+		idx = 1;
+		sqlite3_bind_int64(st, idx++, sums[i].n);
+		if (with_last)
+			sqlite3_bind_int64(st, idx++, sums[i].last);
+		sqlite3_bind_int64(st, idx, sums[i].id);
+		ok = (sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+
+	return (ok);
+}
+
+/*
+ * The writer writes batch b in one transaction, with one update per key
+ * and per client for the whole batch rather than one per entry, and says
+ * in b how it went.
+ */
+static void
+usage_write(struct usage_batch *b)
+{
+	static struct usage_sum	*keys = NULL, *clients = NULL;
+	static size_t		 keys_cap = 0, clients_cap = 0;
+	sqlite3_stmt		*ins, *key, *client;
+	struct log_entry	*e;
+	size_t			 i, nkeys, nclients;
+	int			 ok, quota;
+
+	b->ok = 0;
+	if (store_exec_on(writer_db, "BEGIN IMMEDIATE") != KORE_RESULT_OK) {
+		(void)kore_strlcpy(b->error, sqlite3_errmsg(writer_db),
+		    sizeof(b->error));
+		return;
+	}
+
+	ins = store_prepare_on(writer_db, "INSERT INTO request_log "
+	    "(request_id, created_at, client_key_id, model, upstream_model, "
+	    "group_id, provider_id, upstream_key_id, key_masked, path, status, "
+	    "stream, attempts, latency_ms, ttfb_ms, prompt_tokens, "
+	    "completion_tokens, outcome, error, trace) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
+	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
+	    "WHERE id = ?");
+	client = store_prepare_on(writer_db, "UPDATE client_keys SET "
+	    "tokens_used = tokens_used + ? WHERE id = ?");
+
+	ok = (ins != NULL && key != NULL && client != NULL);
+	quota = 0;
+	nkeys = nclients = 0;
+	for (i = 0; ok && i < b->n; i++) {
+		e = &b->entries[i];
+		sqlite3_bind_text(ins, 1, e->request_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 2, e->created_at);
+		if (e->client_key_id)
+			sqlite3_bind_int64(ins, 3, e->client_key_id);
+		else
+			sqlite3_bind_null(ins, 3);
+		sqlite3_bind_text(ins, 4, e->model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, e->upstream_model, -1, SQLITE_STATIC);
+		if (e->group_id)
+			sqlite3_bind_int64(ins, 6, e->group_id);
+		else
+			sqlite3_bind_null(ins, 6);
+		if (e->provider_id)
+			sqlite3_bind_int64(ins, 7, e->provider_id);
+		else
+			sqlite3_bind_null(ins, 7);
+		if (e->upstream_key_id)
+			sqlite3_bind_int64(ins, 8, e->upstream_key_id);
+		else
+			sqlite3_bind_null(ins, 8);
+		sqlite3_bind_text(ins, 9, e->key_masked, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 10, e->path, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 11, e->status);
+		sqlite3_bind_int(ins, 12, e->stream);
+		sqlite3_bind_int(ins, 13, e->attempts);
+		sqlite3_bind_int64(ins, 14, e->latency_ms);
+		sqlite3_bind_int64(ins, 15, e->ttfb_ms);
+		sqlite3_bind_int64(ins, 16, e->prompt_tokens);
+		sqlite3_bind_int64(ins, 17, e->completion_tokens);
+		sqlite3_bind_text(ins, 18, e->outcome, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 19, e->error, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 20, e->trace ? e->trace : "[]", -1,
+		    SQLITE_STATIC);
+		ok = (sqlite3_step(ins) == SQLITE_DONE);
+		sqlite3_reset(ins);
+
+		if (e->upstream_key_id && strcmp(e->outcome, "ok") == 0) {
+			(void)sums_add(&keys, &nkeys, &keys_cap,
+			    e->upstream_key_id, 1, e->created_at);
+		}
+
+		if (e->client_key_id &&
+		    e->prompt_tokens + e->completion_tokens > 0) {
+			(void)sums_add(&clients, &nclients, &clients_cap,
+			    e->client_key_id,
+			    e->prompt_tokens + e->completion_tokens, 0);
+			quota |= e->quota;
+		}
+	}
+
+	if (ok)
+		ok = sums_write(key, keys, nkeys, 1);
+	if (ok)
+		ok = sums_write(client, clients, nclients, 0);
+
+	sqlite3_finalize(ins);
+	sqlite3_finalize(key);
+	sqlite3_finalize(client);
+
+	if (ok)
+		ok = (store_exec_on(writer_db, "COMMIT") == KORE_RESULT_OK);
+	if (!ok) {
+		(void)kore_strlcpy(b->error, sqlite3_errmsg(writer_db),
+		    sizeof(b->error));
+		if (!sqlite3_get_autocommit(writer_db))
+			(void)store_exec_on(writer_db, "ROLLBACK");
+		return;
+	}
+
+	b->ok = 1;
+	b->quota = quota;
+}

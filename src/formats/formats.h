@@ -1,0 +1,280 @@
+/*
+ * Translation between the wire formats the gateway speaks: OpenAI chat
+ * completions (the pivot every other pair goes through), Anthropic
+ * Messages and Gemini generateContent. Requests, whole answers, streams,
+ * errors and token counts. Pure: kore_json to read, kore_buf to write,
+ * sse.c to split streams; unit-tested without a Kore process.
+ *
+ * xlate.c dispatches and chains (Anthropic <-> Gemini goes through
+ * OpenAI); xlate_anthropic.c and xlate_gemini.c hold one format each.
+ */
+
+#ifndef __H_FORMATS_H
+#define __H_FORMATS_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kore/kore.h>
+
+#include "core/core.h"
+
+struct http_request;
+
+/* json_scan.c: spans of the top-level members of a JSON object. */
+
+#define JSON_SCAN_DEPTH_MAX	128
+
+#define JSON_OBJECT		1
+#define JSON_ARRAY		2
+#define JSON_STRING		3
+#define JSON_NUMBER		4
+#define JSON_TRUE		5
+#define JSON_FALSE		6
+#define JSON_NULL		7
+
+/* Offsets into the scanned bytes; strings include their quotes. */
+struct json_member {
+	size_t		key;
+	size_t		key_len;
+	size_t		value;
+	size_t		value_len;
+	int		type;
+};
+
+int	json_scan_valid(const void *, size_t);
+int	json_scan_object(const void *, size_t, struct json_member *, int,
+	    size_t *);
+const struct json_member	*json_scan_find(const void *,
+	    const struct json_member *, int, const char *);
+int	json_scan_string(const void *, const struct json_member *, int,
+	    char *, size_t);
+long long	json_scan_uint(const void *, const struct json_member *);
+int	json_scan_empty(const void *, const struct json_member *);
+
+/*
+ * json.c: the one JSON writer. Strings, numbers and parsed values are
+ * written with json_str / json_double / json_value; members with
+ * json_key and json_kv_* (a comma before each but the first); the
+ * structure around them is kore_buf_appendf's literal text.
+ */
+void	json_str(struct kore_buf *, const char *);
+void	json_strn(struct kore_buf *, const void *, size_t);
+void	json_key(struct kore_buf *, const char *, int);
+void	json_kv_str(struct kore_buf *, const char *, const char *, int);
+void	json_kv_int(struct kore_buf *, const char *, int64_t, int);
+void	json_kv_bool(struct kore_buf *, const char *, int, int);
+void	json_kv_time(struct kore_buf *, const char *, int64_t, int);
+void	json_sep(struct kore_buf *, int);
+void	json_double(struct kore_buf *, double);
+void	json_value(struct kore_buf *, const struct kore_json_item *);
+
+/* The largest token count believed; larger or negative is unreported. */
+#define JSON_TOKENS_MAX		1000000000000LL
+
+struct kore_json_item	*json_get(const struct kore_json_item *,
+	    const char *);
+int	json_parse(struct kore_json *, const void *, size_t);
+int	json_num(const struct kore_json_item *, double *);
+int	json_int(const struct kore_json_item *, int64_t *);
+int	json_bool(const struct kore_json_item *, int *);
+int	json_tokens(const struct kore_json_item *, int64_t *);
+void	json_error_message(const void *, size_t, char *, size_t);
+
+/* sse.c: incremental splitting of a server-sent event stream into events. */
+
+#define SSE_EVENT_MAX		(4 * 1024 * 1024)
+
+struct sse_parser {
+	char		*buf;
+	size_t		 len;		/* bytes held */
+	size_t		 cap;
+	size_t		 off;		/* start of the next event */
+	size_t		 pos;		/* next line of that event to read */
+	size_t		 scan;		/* where its line end is sought */
+	char		*data;		/* data of the event being read, or
+					   of the last one returned */
+	size_t		 data_len;
+	size_t		 data_cap;
+	int		 has_data;
+};
+
+/* One event: its raw bytes (with the blank line) and its joined data. */
+struct sse_event {
+	const char	*raw;
+	size_t		 raw_len;
+	const char	*data;
+	size_t		 data_len;
+	int		 has_data;
+	int		 done;		/* data is [DONE] */
+};
+
+void	sse_init(struct sse_parser *);
+void	sse_free(struct sse_parser *);
+int	sse_feed(struct sse_parser *, const void *, size_t);
+int	sse_next(struct sse_parser *, struct sse_event *);
+size_t	sse_pending(const struct sse_parser *);
+
+#define XF_OPENAI		0	/* chat.completions */
+#define XF_ANTHROPIC		1	/* messages */
+#define XF_GEMINI		2	/* generateContent */
+
+/* Default max_tokens for Anthropic when an OpenAI client sets none. */
+#define XLATE_ANTHROPIC_MAX_TOKENS	4096
+
+struct xlate_usage {
+	int64_t		prompt_tokens;		/* -1: not reported */
+	int64_t		completion_tokens;	/* -1: not reported */
+};
+
+/*
+ * The state of one translated stream. Only xlate*.c look inside; the
+ * proxy keeps it per attempt and reads done and usage.
+ */
+struct xlate_stream {
+	int			 from;		/* the upstream's format */
+	int			 to;		/* the client's format */
+	char			 model[128];	/* the name the client used */
+	char			 id[64];	/* message / completion id */
+	int64_t			 created;
+	int			 done;		/* the upstream ended properly */
+	int			 omit_usage;	/* OpenAI: no usage chunk */
+	struct xlate_usage	 usage;
+
+	/* Per-format state (one of the two stages of a chain). */
+	int			 started;	/* first event sent */
+	int			 block;		/* open content block, -1 */
+	int			 block_type;
+	int			 nblocks;	/* blocks opened so far */
+	int			 tool_index;	/* OpenAI tool_calls index */
+	int			 ntools;
+	char			 finish[32];	/* finish / stop reason */
+	char			 err[256];	/* why the stream failed */
+	int			 closed;	/* closing events written */
+
+	/* Anthropic <-> Gemini: the OpenAI stage in the middle. */
+	struct xlate_stream	*next;
+	struct sse_parser	 mid;
+	struct kore_buf		*midbuf;
+};
+
+/* xlate.c */
+int	xlate_format(const char *);
+const char	*xlate_format_name(int);
+
+/*
+ * A request body in format from (XF_OPENAI or XF_ANTHROPIC) as a body in
+ * format to, asking for model (Gemini names it in the URL, not the body)
+ * and for a stream when stream is set (OpenAI: with include_usage).
+ * Returns 0, or -1 with a message for the client's 400 in err.
+ */
+int	xlate_request(int from, int to, const void *body, size_t len,
+	    const char *model, int stream, struct kore_buf *out, char *err,
+	    size_t errlen);
+
+/*
+ * A complete successful answer in format from as an answer in format to
+ * naming model; usage is filled from it. Returns 0, or -1 when the
+ * upstream's answer is not what its format promises.
+ */
+int	xlate_response(int from, int to, const void *body, size_t len,
+	    const char *model, struct kore_buf *out, struct xlate_usage *);
+
+/*
+ * An upstream error answer (status, body in format from) as the body of
+ * the same error in format to. The message is kept; type and code are
+ * mapped from the status where the formats differ.
+ */
+void	xlate_error(int from, int to, int status, const void *body,
+	    size_t len, struct kore_buf *out);
+
+/* The HTTP status an upstream error of format from stands for. */
+int	xlate_error_status(int from, int status, const void *body,
+	    size_t len);
+
+/* A gateway error in format to: {"error":{...}} or Anthropic's shape. */
+void	xlate_error_body(int to, int status, const char *type,
+	    const char *code, const char *message, struct kore_buf *out);
+
+/*
+ * Streams. Feed each upstream event's data (JSON, or "[DONE]"); the
+ * client's events are appended to out, framed as SSE ("event: ...\n"
+ * for Anthropic, "data: ...\n\n"). xlate_stream_event returns -1 when the
+ * upstream sent an error event or bytes its format does not allow
+ * (st->err says why). xlate_stream_finish, at the end of the upstream
+ * stream, appends the closing events and returns 1 when the upstream
+ * ended properly, 0 when it was cut short (nothing is appended then).
+ */
+void	xlate_stream_init(struct xlate_stream *, int from, int to,
+	    const char *model, const char *id, int64_t created);
+void	xlate_stream_free(struct xlate_stream *);
+int	xlate_stream_event(struct xlate_stream *, const void *, size_t,
+	    struct kore_buf *);
+int	xlate_stream_finish(struct xlate_stream *, struct kore_buf *);
+
+/* An error event that ends a stream that has begun, in format to. */
+void	xlate_stream_error(int to, const char *message, struct kore_buf *);
+
+/*
+ * /v1/messages/count_tokens: an Anthropic count request as format to's
+ * (XF_ANTHROPIC: as is, with model; XF_GEMINI: countTokens), and its
+ * answer as {"input_tokens":N}. -1 on failure, with err for requests.
+ */
+int	xlate_count_request(int to, const void *, size_t, const char *,
+	    struct kore_buf *, char *, size_t);
+int	xlate_count_response(int from, const void *, size_t,
+	    struct kore_buf *, int64_t *);
+
+/* kore_glue.c: where the gateway reaches into Kore and curl. */
+void	glue_reply_json(struct http_request *, int, struct kore_buf *);
+
+/* Helpers of the translators (xlate.c). */
+void	xlate_openai_usage(const struct kore_json_item *,
+	    struct xlate_usage *);
+int	xlate_fail(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	xlate_sse(struct kore_buf *, const char *, const void *, size_t);
+struct kore_json_item	*xlate_event(struct xlate_stream *,
+	    struct kore_json *, const void *, size_t);
+void	xlate_event_error(struct xlate_stream *, const void *, size_t);
+
+/*
+ * One format each, called by xlate.c only. "from"/"to" are seen from the
+ * format of the file: anthropic_request_from_openai turns an OpenAI
+ * request into an Anthropic one.
+ */
+
+/* xlate_anthropic.c */
+int	anthropic_request_from_openai(const void *, size_t, const char *,
+	    int, struct kore_buf *, char *, size_t);
+int	anthropic_request_to_openai(const void *, size_t, const char *, int,
+	    struct kore_buf *, char *, size_t);
+int	anthropic_response_to_openai(const void *, size_t, const char *,
+	    struct kore_buf *, struct xlate_usage *);
+int	anthropic_response_from_openai(const void *, size_t, const char *,
+	    struct kore_buf *, struct xlate_usage *);
+int	anthropic_stream_to_openai(struct xlate_stream *, const void *,
+	    size_t, struct kore_buf *);
+int	anthropic_stream_from_openai(struct xlate_stream *, const void *,
+	    size_t, struct kore_buf *);
+int	anthropic_stream_finish_from_openai(struct xlate_stream *,
+	    struct kore_buf *);
+void	anthropic_error_body(int, const char *, struct kore_buf *);
+void	anthropic_usage(const struct kore_json_item *, struct xlate_usage *);
+
+/* xlate_gemini.c */
+int	gemini_request_from_openai(const void *, size_t, const char *, int,
+	    struct kore_buf *, char *, size_t);
+int	gemini_response_to_openai(const void *, size_t, const char *,
+	    struct kore_buf *, struct xlate_usage *);
+int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
+	    struct kore_buf *);
+int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
+	    size_t);
+int	gemini_count_response(const void *, size_t, int64_t *);
+int	gemini_error_status(int, const void *, size_t);
+void	gemini_error_to_openai(int, const void *, size_t, struct kore_buf *);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * The schema, as numbered migrations: the version lives in PRAGMA
+ * user_version, each step runs in its own transaction, and a file from a
+ * newer release is refused.
+ */
+
+#include <kore/kore.h>
+
+#include <stdio.h>
+
+#include "store/store.h"
+
+/*
+ * Each migration takes the schema from version i to i + 1. Never edit a
+ * released one: add another.
+ */
+static const char *migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  username TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  must_change_password INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  token_hash TEXT NOT NULL UNIQUE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen_at INTEGER NOT NULL,"
+	"  remote_addr TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE TABLE login_failures ("
+	"  remote_addr TEXT PRIMARY KEY,"
+	"  failures INTEGER NOT NULL,"
+	"  first_at INTEGER NOT NULL,"
+	"  blocked_until INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE groups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  strategy TEXT NOT NULL DEFAULT 'round_robin'"
+	"    CHECK (strategy IN ('round_robin', 'weighted')),"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE providers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL DEFAULT 'openai',"
+	"  base_url TEXT NOT NULL,"
+	"  models TEXT NOT NULL DEFAULT '[]',"
+	"  model_aliases TEXT NOT NULL DEFAULT '{}',"
+	"  weight INTEGER NOT NULL DEFAULT 1,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  timeout_ms INTEGER NOT NULL DEFAULT 60000,"
+	"  tls_verify INTEGER NOT NULL DEFAULT 1,"
+	"  ca_cert TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (group_id, name));"
+	"CREATE INDEX providers_group ON providers(group_id);"
+	"CREATE TABLE upstream_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  provider_id INTEGER NOT NULL"
+	"    REFERENCES providers(id) ON DELETE CASCADE,"
+	"  secret BLOB NOT NULL,"
+	"  secret_hash TEXT NOT NULL,"
+	"  key_masked TEXT NOT NULL,"
+	"  label TEXT NOT NULL DEFAULT '',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  status TEXT NOT NULL DEFAULT 'active',"
+	"  status_reason TEXT NOT NULL DEFAULT '',"
+	"  cooldown_until INTEGER NOT NULL DEFAULT 0,"
+	"  consecutive_failures INTEGER NOT NULL DEFAULT 0,"
+	"  requests INTEGER NOT NULL DEFAULT 0,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  last_used_at INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (provider_id, secret_hash));"
+	"CREATE TABLE client_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  key_hash TEXT NOT NULL UNIQUE,"
+	"  key_prefix TEXT NOT NULL,"
+	"  allowed_models TEXT NOT NULL DEFAULT '[]',"
+	"  allowed_groups TEXT NOT NULL DEFAULT '[]',"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0,"
+	"  rpm_limit INTEGER NOT NULL DEFAULT 0,"
+	"  token_quota INTEGER NOT NULL DEFAULT 0,"
+	"  tokens_used INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE request_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  request_id TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  client_key_id INTEGER,"
+	"  model TEXT NOT NULL DEFAULT '',"
+	"  upstream_model TEXT NOT NULL DEFAULT '',"
+	"  group_id INTEGER,"
+	"  provider_id INTEGER,"
+	"  upstream_key_id INTEGER,"
+	"  key_masked TEXT NOT NULL DEFAULT '',"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  stream INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  latency_ms INTEGER NOT NULL DEFAULT 0,"
+	"  ttfb_ms INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  outcome TEXT NOT NULL DEFAULT '',"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  trace TEXT NOT NULL DEFAULT '[]');"
+	"CREATE INDEX request_log_time ON request_log(created_at);"
+	"CREATE INDEX request_log_request ON request_log(request_id);"
+	"CREATE TABLE audit_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  user_id INTEGER,"
+	"  username TEXT NOT NULL,"
+	"  remote_addr TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX audit_log_time ON audit_log(created_at);",
+};
+
+#define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
+
+/*
+ * Bring the schema of handle to STORE_SCHEMA_VERSION, each step in its own
+ * transaction. A schema newer than this binary knows is refused, with the
+ * reason written to err. Works on any handle so that tests can drive it.
+ */
+int
+store_migrate(sqlite3 *handle, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	char		*msg, sql[64];
+	int		 version;
+	size_t		 i;
+
+	if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1,
+	    &stmt, NULL) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s", sqlite3_errmsg(handle));
+		return (KORE_RESULT_ERROR);
+	}
+
+	version = -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+
+	if (version < 0) {
+		(void)snprintf(err, errlen, "cannot read schema version");
+		return (KORE_RESULT_ERROR);
+	}
+
+	if ((size_t)version > MIGRATION_COUNT) {
+		(void)snprintf(err, errlen, "schema version %d is newer than "
+		    "this release understands (%zu); upgrade LLM Fusion Engine "
+		    "or restore a matching backup", version, MIGRATION_COUNT);
+		return (KORE_RESULT_ERROR);
+	}
+
+	for (i = (size_t)version; i < MIGRATION_COUNT; i++) {
+		msg = NULL;
+		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
+		    i + 1);
+
+		if (sqlite3_exec(handle, "BEGIN IMMEDIATE", NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(handle, migrations[i], NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
+		    &msg) != SQLITE_OK) {
+			(void)snprintf(err, errlen, "migration %zu: %s", i + 1,
+			    msg ? msg : sqlite3_errmsg(handle));
+			sqlite3_free(msg);
+			(void)sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
+			return (KORE_RESULT_ERROR);
+		}
+	}
+
+	return (KORE_RESULT_OK);
+}
