@@ -127,7 +127,7 @@ bench: deps fusion
 UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/sqlite.c src/store/migrations.c \
 		   $(filter-out src/formats/kore_glue.c,$(wildcard src/formats/*.c)) \
-		   src/dataplane/router.c
+		   src/dataplane/router.c src/dataplane/failover.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

@@ -284,7 +284,7 @@ kore_parent_configure(int argc, char **argv)
 
 	listeners_create();
 	counters_init();
-	proxy_load_ca();
+	upstream_load_ca();
 	store_prepare_parent(db_path);
 
 	/* No SQLite connection may cross the fork into the workers. */
@@ -308,7 +308,7 @@ kore_worker_configure(void)
 	if (store_open(fusion_cfg.db_path, 0) != KORE_RESULT_OK)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
 
-	usage_init();
+	reqlog_init();
 }
 
 /*
@@ -319,6 +319,6 @@ void
 kore_worker_teardown(void)
 {
 	proxy_shutdown();
-	usage_stop();
+	reqlog_stop();
 	store_close();
 }

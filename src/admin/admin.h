@@ -57,7 +57,6 @@ struct admin_user {
 
 int		auth_bootstrap(const char *);
 int		auth_admin(struct http_request *, struct admin_user *);
-void		auth_remote_addr(struct http_request *, char *, size_t);
 
 /* audit.c: who changed what, when; never a secret value. */
 void		audit_record(struct http_request *, const struct admin_user *,

@@ -113,29 +113,6 @@ auth_bootstrap(const char *password)
 	return (KORE_RESULT_OK);
 }
 
-/* The client's address as text ("unix" for a local socket). */
-void
-auth_remote_addr(struct http_request *req, char *out, size_t len)
-{
-	const void	*src;
-
-	switch (req->owner->family) {
-	case AF_INET:
-		src = &req->owner->addr.ipv4.sin_addr;
-		break;
-	case AF_INET6:
-		src = &req->owner->addr.ipv6.sin6_addr;
-		break;
-	default:
-		src = NULL;
-		break;
-	}
-
-	if (src == NULL ||
-	    inet_ntop(req->owner->family, src, out, len) == NULL)
-		(void)kore_strlcpy(out, "unix", len);
-}
-
 /*
  * The session token of the request: Authorization: Bearer first, then
  * the cookie. Returns KORE_RESULT_OK when one of a sane length is there.
@@ -422,7 +399,7 @@ auth_login(struct http_request *req)
 	if (cross_site(req))
 		return (KORE_RESULT_OK);
 
-	auth_remote_addr(req, addr, sizeof(addr));
+	glue_remote_addr(req, addr, sizeof(addr));
 	if ((wait = login_blocked(addr)) > 0) {
 		(void)snprintf(retry, sizeof(retry), "%lld", (long long)wait);
 		http_response_header(req, "retry-after", retry);

@@ -1,7 +1,9 @@
 /*
- * GET /api/admin/logs: the request log, newest first, with paging and
- * filters (?model= &provider_id= &client_key_id= &status= &since=
- * &until= as epoch seconds). Each row carries its routing trace.
+ * The logs' pages. GET /api/admin/logs: the request log, newest first,
+ * with paging and filters (?model= &provider_id= &client_key_id=
+ * &status= &since= &until= as epoch seconds); each row carries its
+ * routing trace. GET /api/admin/audit: the audit log (audit.c writes
+ * it), newest first.
  */
 
 #include <kore/kore.h>
@@ -185,6 +187,58 @@ admin_logs(struct http_request *req)
 	}
 	sqlite3_finalize(st);
 	kore_free(f.model);
+
+	api_reply_list(req, items, total);
+	return (KORE_RESULT_OK);
+}
+
+/* GET /api/admin/audit?limit=&offset= */
+int
+admin_audit_log(struct http_request *req)
+{
+	struct admin_user	 user;
+	struct kore_buf		*items;
+	sqlite3_stmt		*st;
+	int64_t			 limit, offset, total;
+	int			 n;
+
+	if (auth_admin(req, &user) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+
+	if (api_paging(req, 100, &limit, &offset) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+
+	total = store_count("SELECT count(*) FROM audit_log");
+	if ((st = store_prepare("SELECT id, created_at, username, remote_addr, "
+	    "action, target, detail FROM audit_log ORDER BY id DESC "
+	    "LIMIT ? OFFSET ?")) == NULL) {
+		api_db_error(req);
+		return (KORE_RESULT_OK);
+	}
+	sqlite3_bind_int64(st, 1, limit);
+	sqlite3_bind_int64(st, 2, offset);
+
+	items = kore_buf_alloc(4096);
+	n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		kore_buf_appendf(items, n++ ? ",{" : "{");
+		json_kv_int(items, "id", sqlite3_column_int64(st, 0), 1);
+		json_kv_time(items, "created_at", sqlite3_column_int64(st, 1), 0);
+		json_kv_str(items, "username",
+		    (const char *)sqlite3_column_text(st, 2), 0);
+		json_kv_str(items, "remote_addr",
+		    (const char *)sqlite3_column_text(st, 3), 0);
+		json_kv_str(items, "action",
+		    (const char *)sqlite3_column_text(st, 4), 0);
+		json_kv_str(items, "target",
+		    (const char *)sqlite3_column_text(st, 5), 0);
+		json_kv_str(items, "detail",
+		    (const char *)sqlite3_column_text(st, 6), 0);
+		kore_buf_appendf(items, "}");
+	}
+	sqlite3_finalize(st);
 
 	api_reply_list(req, items, total);
 	return (KORE_RESULT_OK);

@@ -10,6 +10,15 @@
 #include "admin/admin.h"
 
 static int	provider_test_begin(struct http_request *, struct proxy *);
+static void	provider_test_report(struct proxy *, CURLcode, int64_t);
+
+/* One attempt, its own report, no log entry, key health left alone. */
+static const struct proxy_ops	provider_test_ops = {
+	.begin = provider_test_begin,
+	.settle = provider_test_report,
+	.log = NULL,
+	.health = 0,
+};
 
 /*
  * POST /api/admin/providers/:id/test {"model": optional}: one small chat
@@ -28,10 +37,6 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	int64_t			 id;
 	size_t			 i;
 
-	px->req = req;
-	px->start = kore_time_ms();
-	px->trace = kore_buf_alloc(64);
-	px->test_body = kore_buf_alloc(256);
 	px->phase = PHASE_DONE;
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
@@ -101,12 +106,13 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
-	kore_buf_appendf(px->test_body, "{\"model\":");
-	json_str(px->test_body, px->model);
-	kore_buf_appendf(px->test_body, ",\"messages\":[{\"role\":\"user\","
+	px->own_body = kore_buf_alloc(256);
+	kore_buf_appendf(px->own_body, "{\"model\":");
+	json_str(px->own_body, px->model);
+	kore_buf_appendf(px->own_body, ",\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"ping\"}],\"max_tokens\":1}");
-	px->body = px->test_body->data;
-	px->body_len = px->test_body->offset;
+	px->body = px->own_body->data;
+	px->body_len = px->own_body->offset;
 	(void)proxy_scan(px);
 	px->path = "/chat/completions";
 	px->chat = 1;
@@ -120,7 +126,8 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	return (KORE_RESULT_OK);
 }
 
-void
+/* The attempt has ended: the operator gets what it says of the provider. */
+static void
 provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
 {
 	struct kore_buf	*buf;
@@ -128,11 +135,11 @@ provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
 	int		 ok;
 
 	ok = (!px->timed_out && !px->aborted && result == CURLE_OK &&
-	    px->status >= 200 && px->status <= 299);
+	    px->up.status >= 200 && px->up.status <= 299);
 
 	if (ok)
 		(void)snprintf(msg, sizeof(msg), "the provider answered %ld "
-		    "with key %s", px->status, px->cur->key->masked);
+		    "with key %s", px->up.status, px->cur->key->masked);
 	else if (px->timed_out)
 		(void)snprintf(msg, sizeof(msg), "no answer within %" PRId64
 		    " ms", px->cur->provider->timeout_ms);
@@ -140,12 +147,12 @@ provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
 		(void)snprintf(msg, sizeof(msg), "%s", px->curl.errbuf[0] ?
 		    px->curl.errbuf : curl_easy_strerror(result));
 	else
-		proxy_error_message(px, msg, sizeof(msg));
+		upstream_error_message(px, msg, sizeof(msg));
 
 	buf = kore_buf_alloc(256);
 	kore_buf_appendf(buf, "{");
 	json_kv_bool(buf, "ok", ok, 1);
-	json_kv_int(buf, "status", result == CURLE_OK ? px->status : 0, 0);
+	json_kv_int(buf, "status", result == CURLE_OK ? px->up.status : 0, 0);
 	json_kv_int(buf, "latency_ms", latency, 0);
 	json_kv_str(buf, "model", px->model, 0);
 	json_kv_str(buf, "message", msg, 0);
@@ -157,5 +164,5 @@ provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
 int
 admin_provider_test(struct http_request *req)
 {
-	return (proxy_run(req, provider_test_begin));
+	return (proxy_run(req, &provider_test_ops));
 }

@@ -131,16 +131,52 @@ const char	*router_upstream_model(const struct cfg_provider *,
 int		router_client_allows(const struct cfg_client *, const char *,
 		    const struct cfg_group *);
 
+/*
+ * failover.c: what the end of an attempt means for the request and for
+ * its key. Pure: the table of cases is unit tested.
+ */
+#define FO_PHASE_HEAD		0	/* nothing has reached the client */
+#define FO_PHASE_STREAM		1	/* the client has a stream's bytes */
+
+struct attempt_end {
+	int		phase;
+	long		status;		/* the upstream's HTTP status, or 0 */
+	int		transport;	/* connect, TLS, reset, a broken body */
+	int		timed_out;	/* silent too long, or the deadline */
+	int		stopped;	/* we stopped it at a limit of ours */
+	int		upstream_broke;	/* an error event, or bytes its API
+					   does not allow */
+	int		complete;	/* the answer or stream is whole */
+	int		client_gone;
+};
+
+#define FO_ANSWER		1	/* success: the client has the answer */
+#define FO_PASS_ERROR		2	/* the client's mistake: passed on */
+#define FO_NEXT_KEY		3	/* the next pick, keys of the same
+					   provider included */
+#define FO_NEXT_PROVIDER	4	/* the next pick of another provider */
+#define FO_STREAM_ERROR		5	/* end the stream with an error event */
+#define FO_CANCELLED		6	/* the client went away */
+
+#define COOL_NONE		0
+#define COOL_DISABLE		1	/* 401/403: until an operator says */
+#define COOL_RATE		2	/* 429: Retry-After, or the default */
+#define COOL_BACKOFF		3	/* 5xx, timeouts, resets: doubling */
+
+struct failover {
+	int		action;		/* FO_* */
+	int		cooldown;	/* COOL_* for the attempt's key */
+};
+
+void		failover_decide(const struct attempt_end *, struct failover *);
+int		failover_client_status(long);
+
 /* health.c: upstream key health, shared through the store. */
 void		health_failure(struct cfg_key *, int, int64_t, const char *);
 void		health_success(struct cfg_key *);
 int		health_claim(struct cfg_key *);
 
-/* proxy.c */
-void		proxy_load_ca(void);
-void		proxy_shutdown(void);
-
-/* usage.c: the request log and counters, written in batches. */
+/* reqlog.c: the request log and counters, written in batches. */
 struct log_entry {
 	char		 request_id[32];
 	int64_t		 created_at;
@@ -165,12 +201,11 @@ struct log_entry {
 	char		*trace;		/* JSON array, owned */
 };
 
-void		usage_init(void);
-void		usage_log(struct log_entry *);
-void		usage_flush(void);
-void		usage_stop(void);
+void		reqlog_init(void);
+void		reqlog_add(struct log_entry *);
+void		reqlog_flush(void);
+void		reqlog_stop(void);
 
-/* request.c, upstream.c, relay.c, client.c: one request in flight. */
 #define PROXY_MEMBERS_MAX	256
 /*
  * Top-level members held in struct proxy itself: OpenAI's chat request
@@ -196,12 +231,30 @@ void		usage_stop(void);
 #define PHASE_RUNNING		2	/* an upstream transfer is under way */
 #define PHASE_DONE		3	/* the client has its answer */
 
+struct proxy;
+
+/*
+ * What is particular to one kind of request the data plane runs: /v1
+ * requests, and the admin's provider test. begin reads the request and
+ * makes the plan (KORE_RESULT_ERROR once it has answered); settle, when
+ * set, takes over at the end of every attempt instead of the failover
+ * rules; log, when set, records the finished request; health says
+ * whether attempts change the health of their keys.
+ */
+struct proxy_ops {
+	int	(*begin)(struct http_request *, struct proxy *);
+	void	(*settle)(struct proxy *, CURLcode, int64_t);
+	void	(*log)(struct log_entry *);
+	int	  health;
+};
+
 struct proxy {
 	struct http_request	*req;
+	const struct proxy_ops	*ops;
 	struct cfg		*cfg;
 	struct cfg_client	*client;
 	int			 phase;
-	struct kore_buf		*test_body;	/* provider test, no client */
+	struct kore_buf		*own_body;	/* a body begin made */
 
 	/* The client's request. */
 	char			 model[256];
@@ -224,7 +277,6 @@ struct proxy {
 	int			 next;
 	struct router_pick	*cur;
 	int64_t			 skip_provider;
-	int			 attempts;
 	int			 tried;
 
 	/* The current attempt. */
@@ -232,13 +284,10 @@ struct proxy {
 	int			 curl_live;
 	int			 timed_out;
 	struct kore_buf		*upbody;
-	long			 status;
-	int			 headers_done;
-	int64_t			 retry_after;
-	char			 content_type[128];
+	struct glue_upstream	 up;		/* its answer's head */
+	int			 head_seen;	/* up is filled */
 	struct kore_buf		*resp;
 	struct sse_parser	 sse;
-	int			 sse_active;
 	int			 up_fmt;	/* the current provider's API */
 	int			 xlating;	/* the stream goes through xs */
 	int			 error_relayed;	/* the upstream's error event */
@@ -269,39 +318,36 @@ struct proxy {
 	LIST_ENTRY(proxy)	 list;
 };
 
-/* request.c */
+/* request.c: the life of a request, from its route to its log entry. */
 int	proxy_v1(struct http_request *);
-void	proxy_error_reply(struct proxy *, int, const char *, const char *,
-	    const char *);
-void	proxy_error(struct proxy *, int, const char *, const char *,
-	    const char *, ...) __attribute__((format(printf, 5, 6)));
-void	proxy_finish(struct proxy *, const char *);
-void	proxy_error_message(struct proxy *, char *, size_t);
+int	proxy_run(struct http_request *, const struct proxy_ops *);
 int	proxy_scan(struct proxy *);
-int	proxy_run(struct http_request *,
-	    int (*)(struct http_request *, struct proxy *));
+void	proxy_shutdown(void);
 
-/* proxy_upstream.c */
-int	proxy_serves(const struct proxy *, const struct cfg_provider *);
-int	proxy_upstream_request(struct proxy *, const char *, char *, size_t,
-	    const void **, size_t *);
-void	proxy_upstream_url(struct proxy *, const char *, struct kore_buf *);
-void	proxy_upstream_headers(struct proxy *);
-int	proxy_answer(struct proxy *);
-void	proxy_answer_error(struct proxy *);
+/* client.c: the client key of a request, and what it may use. */
+#define CLIENT_OK		0
+#define CLIENT_NO_KEY		1
+#define CLIENT_UNKNOWN		2
+#define CLIENT_DISABLED		3
+#define CLIENT_EXPIRED		4
 
-/* proxy_stream.c */
-int	proxy_relay(struct proxy *, const char *, size_t);
-void	proxy_stream_error(struct proxy *, const char *);
-int	proxy_stream_close(struct proxy *);
-void	proxy_keepalive(struct proxy *);
-void	proxy_usage(struct proxy *, const void *, size_t);
+int	client_find(struct cfg *, struct http_request *,
+	    struct cfg_client **);
+void	client_models(struct cfg *, const struct cfg_client *,
+	    struct kore_buf *);
 
-/* proxy_clients.c */
-int	proxy_client_authenticate(struct proxy *);
-void	proxy_models(struct proxy *);
+/* upstream.c: one attempt's transfer, in the provider's own API. */
+void	upstream_load_ca(void);
+int	upstream_serves(const struct proxy *, const struct cfg_provider *);
+int	upstream_start(struct proxy *, const char *, char *, size_t);
+int	upstream_answer(struct proxy *);
+void	upstream_answer_error(struct proxy *);
+void	upstream_error_message(struct proxy *, char *, size_t);
+void	upstream_usage(struct proxy *, const struct xlate_usage *);
 
-/* admin_provider_test.c */
-void	provider_test_report(struct proxy *, CURLcode, int64_t);
+/* relay.c: a streamed answer, event by event. */
+int	relay_feed(struct proxy *, const char *, size_t);
+int	relay_close(struct proxy *);
+void	relay_error(struct proxy *, const char *);
 
 #endif

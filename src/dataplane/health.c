@@ -51,35 +51,33 @@ health_store(struct cfg_key *k, const char *reason, int failed)
 }
 
 /*
- * Record a failed attempt with key k. status is the upstream's HTTP
- * status (0 for connect errors, timeouts and resets); retry_after is its
- * Retry-After in seconds or -1. reason is shown to operators.
+ * Record a failed attempt with key k, cooled down as cool says (COOL_*
+ * of failover.c); retry_after is the upstream's Retry-After in seconds
+ * or -1. why, shown to operators, says what happened.
  */
 void
-health_failure(struct cfg_key *k, int status, int64_t retry_after,
-    const char *reason)
+health_failure(struct cfg_key *k, int cool, int64_t retry_after,
+    const char *why)
 {
-	char		why[HEALTH_REASON_MAX];
+	char		reason[HEALTH_REASON_MAX];
 	int64_t		secs, now;
 	int		shift;
 
 	now = store_now();
 	k->consecutive_failures++;
 
-	if (status == 401 || status == 403) {
+	if (cool == COOL_DISABLE) {
 		k->status = KEY_DISABLED;
 		k->cooldown_until = 0;
-		(void)snprintf(why, sizeof(why), "upstream answered %d: %s",
-		    status, reason);
-	} else if (status == 429) {
+		(void)kore_strlcpy(reason, why, sizeof(reason));
+	} else if (cool == COOL_RATE) {
 		secs = retry_after >= 0 ? retry_after :
 		    fusion_cfg.cooldown_429;
 		if (secs < 1)
 			secs = 1;
 		k->status = KEY_COOLDOWN;
 		k->cooldown_until = now + secs;
-		(void)snprintf(why, sizeof(why), "upstream answered 429 "
-		    "(rate limited): %s", reason);
+		(void)kore_strlcpy(reason, why, sizeof(reason));
 	} else {
 		shift = (int)(k->consecutive_failures - 1);
 		if (shift > 16)
@@ -89,13 +87,13 @@ health_failure(struct cfg_key *k, int status, int64_t retry_after,
 			secs = fusion_cfg.cooldown_max;
 		k->status = KEY_COOLDOWN;
 		k->cooldown_until = now + secs;
-		(void)snprintf(why, sizeof(why), "%s (%lld in a row)", reason,
-		    (long long)k->consecutive_failures);
+		(void)snprintf(reason, sizeof(reason), "%s (%lld in a row)",
+		    why, (long long)k->consecutive_failures);
 	}
 
-	health_store(k, why, 1);
+	health_store(k, reason, 1);
 	kore_log(LOG_NOTICE, "upstream key %lld (%s): %s", (long long)k->id,
-	    k->masked, why);
+	    k->masked, reason);
 }
 
 /* A successful attempt: clears any cooldown the key was in. */

@@ -1,8 +1,10 @@
 /*
- * Relaying a streamed answer: complete SSE events go to the client as
- * HTTP/1.1 chunks the moment they arrive; the usage chunk the gateway
- * asked for is read and, unless the client asked too, held back; a
- * stream that breaks ends with an explicit error event.
+ * Relaying a streamed answer: complete SSE events go to the client the
+ * moment they arrive, through the translator when the provider speaks
+ * another API; the usage chunk the gateway asked for is read and, unless
+ * the client asked too, held back; a client that does not read is cut
+ * off rather than buffered for; a stream that breaks ends with an
+ * explicit error event in the client's API.
  */
 
 #include <stdio.h>
@@ -10,80 +12,41 @@
 
 #include "dataplane/dataplane.h"
 
-static void	proxy_commit(struct proxy *);
-static void	proxy_chunk(struct proxy *, const void *, size_t);
-static void	proxy_stream_usage(struct proxy *);
-static int	proxy_translate(struct proxy *, const struct sse_event *);
+static void	relay_commit(struct proxy *);
+static int	relay_translate(struct proxy *, const struct sse_event *);
+static void	relay_event(struct proxy *, const struct sse_event *);
 
 /*
- * Send the head of a streamed answer: from here on the client has bytes
- * and no other candidate may be tried.
+ * The head of the streamed answer: from here on the client has bytes and
+ * no other candidate may be tried.
  */
 static void
-proxy_commit(struct proxy *px)
+relay_commit(struct proxy *px)
 {
-	struct kore_buf		head;
-
-	kore_buf_init(&head, 256);
-	kore_buf_appendf(&head, "HTTP/1.1 200 OK\r\n"
-	    "server: fusion\r\n"
-	    "content-type: text/event-stream; charset=utf-8\r\n"
-	    "cache-control: no-cache\r\n"
-	    "transfer-encoding: chunked\r\n"
-	    "connection: keep-alive\r\n"
-	    "x-fusion-request-id: %s\r\n\r\n", px->log.request_id);
-	net_send_queue(px->req->owner, head.data, head.offset);
-	kore_buf_cleanup(&head);
-
+	http_response_header(px->req, "cache-control", "no-cache");
+	http_response_header(px->req, "x-fusion-request-id",
+	    px->log.request_id);
+	glue_stream_begin(px->req, 200, "text/event-stream; charset=utf-8");
 	px->committed = 1;
 	px->first_byte = kore_time_ms();
 	px->log.status = 200;
-	px->req->flags |= HTTP_REQUEST_NO_CONTENT_LENGTH;
 }
 
 /*
- * After the last chunk: read the connection's next request, as
- * http_response() does for answers it writes itself.
+ * End a stream that has begun with an explicit error event: never a
+ * clean [DONE] after a failure.
  */
 void
-proxy_keepalive(struct proxy *px)
-{
-	struct connection	*c = px->req->owner;
-
-	if (!(c->flags & CONN_CLOSE_EMPTY) && !(c->flags & CONN_IS_BUSY))
-		http_start_recv(c);
-}
-
-/*
- * End a stream that has begun with an explicit error event and the last
- * chunk: never a clean [DONE] after a failure.
- */
-void
-proxy_stream_error(struct proxy *px, const char *why)
+relay_error(struct proxy *px, const char *why)
 {
 	struct kore_buf	ev;
 
 	kore_buf_init(&ev, 256);
 	if (!px->error_relayed)
 		xlate_stream_error(px->client_fmt, why, &ev);
-	proxy_chunk(px, ev.data, ev.offset);
-	net_send_queue(px->req->owner, "0\r\n\r\n", 5);
+	glue_stream_chunk(px->req, ev.data, ev.offset);
 	kore_buf_cleanup(&ev);
-	proxy_keepalive(px);
-}
-
-/* One HTTP/1.1 chunk to the client (queued, not yet flushed). */
-static void
-proxy_chunk(struct proxy *px, const void *data, size_t len)
-{
-	char	size[24];
-
-	if (len == 0)
-		return;
-	(void)snprintf(size, sizeof(size), "%zx\r\n", len);
-	net_send_queue(px->req->owner, size, strlen(size));
-	net_send_queue(px->req->owner, data, len);
-	net_send_queue(px->req->owner, "\r\n", 2);
+	glue_stream_end(px->req);
 }
 
 /*
@@ -92,54 +55,16 @@ proxy_chunk(struct proxy *px, const void *data, size_t len)
  * stream was cut short after all.
  */
 int
-proxy_stream_close(struct proxy *px)
+relay_close(struct proxy *px)
 {
 	if (!px->xlating)
 		return (1);
 	kore_buf_reset(px->xout);
 	if (!xlate_stream_finish(&px->xs, px->xout))
 		return (0);
-	proxy_stream_usage(px);
-	proxy_chunk(px, px->xout->data, px->xout->offset);
+	upstream_usage(px, &px->xs.usage);
+	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
 	return (1);
-}
-
-/* Token counts a translated stream has seen so far. */
-static void
-proxy_stream_usage(struct proxy *px)
-{
-	if (px->xs.usage.prompt_tokens >= 0)
-		px->prompt_tokens = px->xs.usage.prompt_tokens;
-	if (px->xs.usage.completion_tokens >= 0)
-		px->completion_tokens = px->xs.usage.completion_tokens;
-}
-
-void
-proxy_usage(struct proxy *px, const void *data, size_t len)
-{
-	struct json_member		 top[64], u[16];
-	const struct json_member	*m, *t;
-	size_t				 end, uend;
-	int				 n, nu;
-	long long			 v;
-
-	if ((n = json_scan_object(data, len, top, 64, &end)) <= 0)
-		return;
-	if ((m = json_scan_find(data, top, n, "usage")) == NULL ||
-	    m->type != JSON_OBJECT)
-		return;
-	nu = json_scan_object((const u_int8_t *)data + m->value, m->value_len,
-	    u, 16, &uend);
-	if (nu <= 0)
-		return;
-	if ((t = json_scan_find((const u_int8_t *)data + m->value, u, nu,
-	    "prompt_tokens")) != NULL &&
-	    (v = json_scan_uint((const u_int8_t *)data + m->value, t)) >= 0)
-		px->prompt_tokens = v;
-	if ((t = json_scan_find((const u_int8_t *)data + m->value, u, nu,
-	    "completion_tokens")) != NULL &&
-	    (v = json_scan_uint((const u_int8_t *)data + m->value, t)) >= 0)
-		px->completion_tokens = v;
 }
 
 /*
@@ -149,7 +74,7 @@ proxy_usage(struct proxy *px, const void *data, size_t len)
  * the first byte to the client, the next candidate may still answer).
  */
 static int
-proxy_translate(struct proxy *px, const struct sse_event *ev)
+relay_translate(struct proxy *px, const struct sse_event *ev)
 {
 	if (!ev->has_data)
 		return (1);
@@ -164,36 +89,69 @@ proxy_translate(struct proxy *px, const struct sse_event *ev)
 		px->upstream_broke = 1;
 		/* A client of the same API gets the upstream's own event. */
 		if (px->committed && px->up_fmt == px->client_fmt) {
-			proxy_chunk(px, ev->raw, ev->raw_len);
+			glue_stream_chunk(px->req, ev->raw, ev->raw_len);
 			px->error_relayed = 1;
 		}
 		return (0);
 	}
 	px->done_seen = px->xs.done;
-	proxy_stream_usage(px);
+	upstream_usage(px, &px->xs.usage);
 
 	if (px->xout->offset == 0)
 		return (1);
 	if (!px->committed)
-		proxy_commit(px);
-	proxy_chunk(px, px->xout->data, px->xout->offset);
+		relay_commit(px);
+	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
 	return (1);
 }
 
 /*
- * Relay complete events to the client. Returns 0 when the client is gone
- * or too slow (the transfer must stop), 1 otherwise.
+ * One event of an OpenAI stream to an OpenAI client, as it came: its
+ * usage read, the usage chunk only the gateway asked for held back.
  */
-int
-proxy_relay(struct proxy *px, const char *data, size_t len)
+static void
+relay_event(struct proxy *px, const struct sse_event *ev)
 {
-	struct sse_event		 ev;
 	struct json_member		 top[64];
 	const struct json_member	*ch, *um;
-	struct netbuf			*nb;
-	struct connection		*c;
-	size_t				 end, queued;
-	int				 n, drop;
+	struct xlate_usage		 u;
+	size_t				 end;
+	int				 n;
+
+	if (ev->done) {
+		px->done_seen = 1;
+	} else if (ev->has_data) {
+		n = json_scan_object(ev->data, ev->data_len, top, 64, &end);
+		/* Chunks before the last carry "usage": null. */
+		if (n > 0 && (um = json_scan_find(ev->data, top, n,
+		    "usage")) != NULL && um->type == JSON_OBJECT) {
+			u.prompt_tokens = u.completion_tokens = -1;
+			xlate_usage_member(XF_OPENAI, ev->data, um, &u);
+			upstream_usage(px, &u);
+			ch = json_scan_find(ev->data, top, n, "choices");
+			/* The usage chunk we asked for ourselves. */
+			if (!px->client_usage && ch != NULL &&
+			    ch->type == JSON_ARRAY &&
+			    json_scan_empty(ev->data, ch))
+				return;
+		}
+	}
+
+	if (!px->committed)
+		relay_commit(px);
+	glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+}
+
+/*
+ * Bytes of the upstream's stream: relay the complete events among them.
+ * Returns 0 when the transfer must stop (the client is gone or too slow,
+ * the upstream broke its stream), 1 otherwise.
+ */
+int
+relay_feed(struct proxy *px, const char *data, size_t len)
+{
+	struct sse_event	ev;
+	ssize_t			queued;
 
 	if (sse_feed(&px->sse, data, len) == -1) {
 		(void)kore_strlcpy(px->abort_reason, "an upstream event "
@@ -203,52 +161,24 @@ proxy_relay(struct proxy *px, const char *data, size_t len)
 
 	while (sse_next(&px->sse, &ev)) {
 		if (px->xlating) {
-			if (!proxy_translate(px, &ev))
+			if (!relay_translate(px, &ev))
 				return (0);
-			continue;
+		} else {
+			relay_event(px, &ev);
 		}
-		drop = 0;
-		if (ev.done) {
-			px->done_seen = 1;
-		} else if (ev.has_data) {
-			n = json_scan_object(ev.data, ev.data_len, top, 64,
-			    &end);
-			/* Chunks before the last carry "usage": null. */
-			if (n > 0 && (um = json_scan_find(ev.data, top, n,
-			    "usage")) != NULL && um->type == JSON_OBJECT) {
-				proxy_usage(px, ev.data, ev.data_len);
-				ch = json_scan_find(ev.data, top, n, "choices");
-				/* The usage chunk we asked for ourselves. */
-				if (!px->client_usage && ch != NULL &&
-				    ch->type == JSON_ARRAY &&
-				    json_scan_empty(ev.data, ch))
-					drop = 1;
-			}
-		}
-
-		if (drop)
-			continue;
-		if (!px->committed)
-			proxy_commit(px);
-
-		proxy_chunk(px, ev.raw, ev.raw_len);
 	}
 
 	if (!px->committed)
 		return (1);
 
-	c = px->req->owner;
-	if (net_send_flush(c) == KORE_RESULT_ERROR) {
+	if ((queued = glue_stream_flush(px->req)) == -1) {
 		(void)kore_strlcpy(px->abort_reason, "the client went away",
 		    sizeof(px->abort_reason));
 		return (0);
 	}
 
 	/* A client that does not read must not make us buffer forever. */
-	queued = 0;
-	TAILQ_FOREACH(nb, &c->send_queue, list)
-		queued += nb->b_len - nb->s_off;
-	if (queued > fusion_cfg.stream_buffer_max) {
+	if ((size_t)queued > fusion_cfg.stream_buffer_max) {
 		(void)kore_strlcpy(px->abort_reason, "the client does not "
 		    "read the stream", sizeof(px->abort_reason));
 		return (0);

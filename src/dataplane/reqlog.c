@@ -24,8 +24,6 @@
 #include <kore/kore.h>
 #include <kore/tasks.h>
 
-#include <sys/socket.h>
-
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +76,7 @@ static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
 static void	usage_checkpoint(void);
 
 void
-usage_init(void)
+reqlog_init(void)
 {
 	if (store_db() == NULL)
 		return;
@@ -109,12 +107,12 @@ usage_tick(void *arg, u_int64_t now)
 	if (logged == 0 && queued == 0 && failed == NULL)
 		usage_send(USAGE_OP_CHECKPOINT);
 	logged = 0;
-	usage_flush();
+	reqlog_flush();
 }
 
 /* Queue entry e; its trace now belongs to the queue. */
 void
-usage_log(struct log_entry *e)
+reqlog_add(struct log_entry *e)
 {
 	size_t		held;
 
@@ -135,12 +133,12 @@ usage_log(struct log_entry *e)
 	logged++;
 
 	if (queued >= USAGE_BATCH)
-		usage_flush();
+		reqlog_flush();
 }
 
 /* Hand the queue (or a failed batch first) to the writer, if it is free. */
 void
-usage_flush(void)
+reqlog_flush(void)
 {
 	if (failed != NULL || queued > 0)
 		usage_send(USAGE_OP_WRITE);
@@ -173,25 +171,16 @@ usage_send(int op)
 	kore_task_channel_write(&writer, &m, sizeof(m));
 }
 
-/*
- * The writer answered (or Kore says its channel changed). Its events are
- * edge-triggered and an answer may arrive in two pieces: read one only
- * when one has begun to arrive.
- */
+/* The writer answered (or Kore says its channel changed). */
 static void
 usage_answer(struct kore_task *t)
 {
-	u_int32_t	len;
-
-	if (!writer_busy)
-		return;
-	if (recv(t->fds[0], &len, sizeof(len), MSG_PEEK | MSG_DONTWAIT) !=
-	    (ssize_t)sizeof(len))
+	if (!writer_busy || !glue_task_answered(t))
 		return;
 
 	usage_take();
 	if (queued >= USAGE_BATCH)
-		usage_flush();
+		reqlog_flush();
 }
 
 /* Read the writer's answer and settle its batch. */
@@ -234,7 +223,7 @@ usage_take(void)
  * let the writer go.
  */
 void
-usage_stop(void)
+reqlog_stop(void)
 {
 	struct usage_msg	m;
 	int			i;
@@ -247,7 +236,7 @@ usage_stop(void)
 			usage_take();
 		if (failed == NULL && queued == 0)
 			break;
-		usage_flush();
+		reqlog_flush();
 	}
 	if (writer_busy)
 		usage_take();

@@ -1,18 +1,63 @@
 /*
- * How each provider's API is called and answered: which endpoints it
- * has, the URL, the key header and the body of an attempt (the client's
- * bytes when both sides speak the same API, a translation otherwise),
- * and whole answers put back into the client's format.
+ * One upstream attempt: which endpoints each provider's API has, the URL,
+ * the key header and the body (the client's bytes when both sides speak
+ * the same API, a translation otherwise), the curl transfer with Kore's
+ * async curl and its callbacks (a stream's bytes go to relay.c), and the
+ * whole answer put back into the client's format.
  */
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
 #include "dataplane/dataplane.h"
 
-static const void	*proxy_upstream_body(struct proxy *, const char *,
+static char		*ca_bundle = NULL;
+static size_t		 ca_bundle_len = 0;
+
+static const void	*upstream_body(struct proxy *, const char *,
 			    size_t *);
+static int		 upstream_request(struct proxy *, const char *, char *,
+			    size_t, const void **, size_t *);
+static void		 upstream_url(struct proxy *, const char *,
+			    struct kore_buf *);
+static void		 upstream_headers(struct proxy *);
+static void		 upstream_tls(struct proxy *);
+static size_t		 upstream_header_cb(char *, size_t, size_t, void *);
+static size_t		 upstream_write_cb(char *, size_t, size_t, void *);
+
+
+/*
+ * The system CA bundle, read once by the parent: chrooted workers cannot
+ * open /etc/ssl, so every transfer gets the certificates from memory.
+ */
+void
+upstream_load_ca(void)
+{
+	const char	*paths[] = { "/etc/ssl/certs/ca-certificates.crt",
+			    "/etc/pki/tls/certs/ca-bundle.crt", NULL };
+	FILE		*fp;
+	long		 len;
+	int		 i;
+
+	for (i = 0; paths[i] != NULL; i++) {
+		if ((fp = fopen(paths[i], "r")) == NULL)
+			continue;
+		if (fseek(fp, 0, SEEK_END) == 0 && (len = ftell(fp)) > 0 &&
+		    fseek(fp, 0, SEEK_SET) == 0) {
+			ca_bundle = kore_malloc((size_t)len);
+			ca_bundle_len = fread(ca_bundle, 1, (size_t)len, fp);
+		}
+		fclose(fp);
+		if (ca_bundle_len > 0)
+			return;
+	}
+
+	kore_log(LOG_WARNING, "no system CA bundle found: https upstreams "
+	    "need a provider ca_cert or tls_verify false");
+}
 
 /*
  * The body for provider p: the client's bytes with "model" set to the
@@ -22,7 +67,7 @@ static const void	*proxy_upstream_body(struct proxy *, const char *,
  * the next attempt.
  */
 static const void *
-proxy_upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
+upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 {
 	const struct json_member	*m, *so;
 	struct json_member		 sub[16];
@@ -88,12 +133,233 @@ proxy_upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 }
 
 /*
+ * Start an attempt with the current pick and upstream_model: reset what
+ * the last attempt left, make the body, the URL and the headers, and hand
+ * the transfer to Kore's async curl. Returns KORE_RESULT_OK when it runs,
+ * KORE_RESULT_ERROR when the client's request cannot be said in this
+ * provider's API (why says how: the client's 400), KORE_RESULT_RETRY
+ * when curl could not be set up (why says so: try the next pick).
+ */
+int
+upstream_start(struct proxy *px, const char *upstream_model, char *why,
+    size_t whylen)
+{
+	struct router_pick	*pk = px->cur;
+	struct kore_buf		 url;
+	const void		*upload;
+	size_t			 upload_len;
+
+	memset(&px->up, 0, sizeof(px->up));
+	px->up.retry_after = -1;
+	px->head_seen = 0;
+	px->timed_out = 0;
+	px->aborted = 0;
+	px->done_seen = 0;
+	px->upstream_broke = 0;
+	px->upstream_first = 0;
+	px->abort_reason[0] = '\0';
+	if (px->resp != NULL)
+		kore_buf_reset(px->resp);
+	else
+		px->resp = kore_buf_alloc(1024);
+	sse_free(&px->sse);
+	sse_init(&px->sse);
+
+	px->up_fmt = pk->provider->fmt;
+	px->xlating = px->stream &&
+	    (px->client_fmt != XF_OPENAI || px->up_fmt != XF_OPENAI);
+	xlate_stream_free(&px->xs);
+	if (px->xlating) {
+		xlate_stream_init(&px->xs, px->up_fmt, px->client_fmt,
+		    px->model, px->log.request_id, px->log.created_at);
+		/* As from OpenAI: the usage chunk only when asked for. */
+		px->xs.omit_usage = (px->client_fmt == XF_OPENAI &&
+		    !px->client_usage);
+	}
+
+	if (upstream_request(px, upstream_model, why, whylen, &upload,
+	    &upload_len) == -1)
+		return (KORE_RESULT_ERROR);
+
+	kore_buf_init(&url, 256);
+	upstream_url(px, upstream_model, &url);
+	if (!kore_curl_init(&px->curl, kore_buf_stringify(&url, NULL),
+	    KORE_CURL_ASYNC)) {
+		kore_buf_cleanup(&url);
+		(void)kore_strlcpy(why, "cannot set up curl", whylen);
+		return (KORE_RESULT_RETRY);
+	}
+	kore_buf_cleanup(&url);
+	px->curl_live = 1;
+
+	/*
+	 * The body goes from our buffer as it is (Kore's own setup would
+	 * copy it once more), and with the headers in one send when small.
+	 */
+	kore_curl_http_setup(&px->curl, HTTP_METHOD_POST, NULL, 0);
+	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDS, upload);
+	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)upload_len);
+	upstream_headers(px);
+
+	curl_easy_setopt(px->curl.handle, CURLOPT_USERAGENT,
+	    "llm-fusion-engine");
+	curl_easy_setopt(px->curl.handle, CURLOPT_TIMEOUT, 0L);
+	curl_easy_setopt(px->curl.handle, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)pk->provider->timeout_ms);
+	curl_easy_setopt(px->curl.handle, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(px->curl.handle, CURLOPT_BUFFERSIZE,
+	    (long)PROXY_CURL_BUFFER);
+	curl_easy_setopt(px->curl.handle, CURLOPT_HEADERFUNCTION,
+	    upstream_header_cb);
+	curl_easy_setopt(px->curl.handle, CURLOPT_HEADERDATA, px);
+	curl_easy_setopt(px->curl.handle, CURLOPT_WRITEFUNCTION,
+	    upstream_write_cb);
+	curl_easy_setopt(px->curl.handle, CURLOPT_WRITEDATA, px);
+	curl_easy_setopt(px->curl.handle, CURLOPT_PROTOCOLS_STR, "http,https");
+	upstream_tls(px);
+
+	px->attempt_start = kore_time_ms();
+	px->last_activity = px->attempt_start;
+	kore_curl_bind_request(&px->curl, px->req);
+	kore_curl_run(&px->curl);
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Whom the transfer trusts: nobody when the provider says tls_verify
+ * false, its own ca_cert when it has one, else the system's bundle.
+ */
+static void
+upstream_tls(struct proxy *px)
+{
+	const struct cfg_provider	*p = px->cur->provider;
+	struct curl_blob		 blob;
+
+	if (!p->tls_verify) {
+		curl_easy_setopt(px->curl.handle, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(px->curl.handle, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (p->ca_cert[0] != '\0') {
+		blob.data = p->ca_cert;
+		blob.len = strlen(p->ca_cert);
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(px->curl.handle, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (ca_bundle != NULL &&
+	    strncasecmp(p->base_url, "https:", 6) == 0) {
+		/*
+		 * Only for TLS: libcurl copies the CA blob (200 KB) into
+		 * every connection it makes, plain HTTP ones too, and keeps
+		 * it while the connection idles in its cache.
+		 */
+		blob.data = ca_bundle;
+		blob.len = ca_bundle_len;
+		blob.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(px->curl.handle, CURLOPT_CAINFO_BLOB, &blob);
+	}
+}
+
+/*
+ * A header line of the upstream's answer: the transfer is alive, and at
+ * the end of the headers curl says what the answer is (glue.c).
+ */
+static size_t
+upstream_header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct proxy	*px = arg;
+	size_t		 len;
+
+	len = size * nmemb;
+	px->last_activity = kore_time_ms();
+	if (px->upstream_first == 0)
+		px->upstream_first = px->last_activity;
+	if (glue_upstream_head(px->curl.handle, ptr, len, &px->up))
+		px->head_seen = 1;
+	return (len);
+}
+
+/* Body bytes of the upstream's answer. */
+static size_t
+upstream_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct proxy	*px = arg;
+	size_t		 len;
+
+	len = size * nmemb;
+	px->last_activity = kore_time_ms();
+
+	if (px->req->owner == NULL) {
+		px->aborted = 1;
+		return (0);
+	}
+
+	if (px->up.status < 200 || px->up.status > 299) {
+		if (px->resp->offset + len <= PROXY_ERRBODY_MAX)
+			kore_buf_append(px->resp, ptr, len);
+		return (len);
+	}
+
+	if (px->stream && px->up.event_stream) {
+		if (!relay_feed(px, ptr, len)) {
+			px->aborted = 1;
+			return (0);
+		}
+		return (len);
+	}
+
+	if (px->resp->offset + len > fusion_cfg.response_max) {
+		(void)kore_strlcpy(px->abort_reason, "the upstream answer "
+		    "exceeds the size limit", sizeof(px->abort_reason));
+		px->aborted = 1;
+		return (0);
+	}
+	kore_buf_append(px->resp, ptr, len);
+
+	return (len);
+}
+
+/*
+ * The message of an upstream error body, in any of the APIs, or the
+ * start of the body when it has none; with the upstream key masked
+ * wherever it appears.
+ */
+void
+upstream_error_message(struct proxy *px, char *out, size_t outlen)
+{
+	const char	*secret, *masked;
+	size_t		 klen, mlen;
+	char		*hit;
+
+	out[0] = '\0';
+	if (px->resp == NULL || px->resp->offset == 0)
+		return;
+
+	json_error_message(px->resp->data, px->resp->offset, out, outlen);
+	if (out[0] == '\0') {
+		(void)snprintf(out, outlen, "%.*s",
+		    (int)(px->resp->offset < 120 ? px->resp->offset : 120),
+		    px->resp->data);
+	}
+
+	/* Never pass an upstream key on, even inside a message. */
+	if (px->cur == NULL || px->cur->key == NULL)
+		return;
+	secret = px->cur->key->secret;
+	masked = px->cur->key->masked;
+	klen = strlen(secret);
+	mlen = strlen(masked) < klen ? strlen(masked) : klen;
+	while (klen >= 8 && (hit = strstr(out, secret)) != NULL) {
+		memset(hit, '*', klen);
+		memcpy(hit, masked, mlen);
+	}
+}
+
+/*
  * Whether provider p's API has the client's endpoint: OpenAI-compatible
  * providers serve every /v1 path but token counting, the others chats
  * only (/chat/completions and /messages, translated).
  */
 int
-proxy_serves(const struct proxy *px, const struct cfg_provider *p)
+upstream_serves(const struct proxy *px, const struct cfg_provider *p)
 {
 	if (p->fmt == XF_OPENAI)
 		return (!px->count_tokens);
@@ -107,14 +373,14 @@ proxy_serves(const struct proxy *px, const struct cfg_provider *p)
  * px->upbody. Returns -1 with the reason in why when the client's request
  * cannot be translated (its fault: a 400).
  */
-int
-proxy_upstream_request(struct proxy *px, const char *upstream_model,
+static int
+upstream_request(struct proxy *px, const char *upstream_model,
     char *why, size_t whylen, const void **body, size_t *len)
 {
 	int	rc;
 
 	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
-		*body = proxy_upstream_body(px, upstream_model, len);
+		*body = upstream_body(px, upstream_model, len);
 		return (0);
 	}
 
@@ -141,8 +407,8 @@ proxy_upstream_request(struct proxy *px, const char *upstream_model,
  * Gemini names the model in the path; OpenAI-compatible providers get
  * the client's own path and query when the client speaks OpenAI.
  */
-void
-proxy_upstream_url(struct proxy *px, const char *upstream_model,
+static void
+upstream_url(struct proxy *px, const char *upstream_model,
     struct kore_buf *url)
 {
 	const char	*base, *verb;
@@ -190,8 +456,8 @@ proxy_upstream_url(struct proxy *px, const char *upstream_model,
  * The upstream key in the header its API reads, and the version headers
  * an Anthropic client sent (or the version this gateway speaks).
  */
-void
-proxy_upstream_headers(struct proxy *px)
+static void
+upstream_headers(struct proxy *px)
 {
 	const char	*hdr, *secret;
 	char		 auth[4200];
@@ -229,20 +495,33 @@ proxy_upstream_headers(struct proxy *px)
 	    "text/event-stream" : "application/json");
 }
 
+/* The token counts an answer or a stream reported, where it did. */
+void
+upstream_usage(struct proxy *px, const struct xlate_usage *u)
+{
+	if (u->prompt_tokens >= 0)
+		px->prompt_tokens = u->prompt_tokens;
+	if (u->completion_tokens >= 0)
+		px->completion_tokens = u->completion_tokens;
+}
+
 /*
  * A successful whole answer in the client's format: usage read from it,
  * translated when the provider speaks another API. Returns 0 when the
  * upstream's answer is not what its API promises.
  */
 int
-proxy_answer(struct proxy *px)
+upstream_answer(struct proxy *px)
 {
 	struct xlate_usage	u;
 	struct kore_buf		*swap;
 	int64_t			n;
 
 	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
-		proxy_usage(px, px->resp->data, px->resp->offset);
+		u.prompt_tokens = u.completion_tokens = -1;
+		xlate_answer_usage(XF_OPENAI, px->resp->data, px->resp->offset,
+		    &u);
+		upstream_usage(px, &u);
 		return (1);
 	}
 
@@ -255,27 +534,23 @@ proxy_answer(struct proxy *px)
 		    px->resp->offset, px->xout, &n) == -1)
 			return (0);
 	} else {
-		u.prompt_tokens = u.completion_tokens = -1;
 		if (xlate_response(px->up_fmt, px->client_fmt, px->resp->data,
 		    px->resp->offset, px->model, px->xout, &u) == -1)
 			return (0);
-		if (u.prompt_tokens >= 0)
-			px->prompt_tokens = u.prompt_tokens;
-		if (u.completion_tokens >= 0)
-			px->completion_tokens = u.completion_tokens;
+		upstream_usage(px, &u);
 	}
 
 	swap = px->resp;
 	px->resp = px->xout;
 	px->xout = swap;
-	(void)kore_strlcpy(px->content_type, "application/json",
-	    sizeof(px->content_type));
+	(void)kore_strlcpy(px->up.content_type, "application/json",
+	    sizeof(px->up.content_type));
 	return (1);
 }
 
 /* An upstream's error answer for the client, in the client's format. */
 void
-proxy_answer_error(struct proxy *px)
+upstream_answer_error(struct proxy *px)
 {
 	struct kore_buf		*swap;
 
@@ -285,12 +560,12 @@ proxy_answer_error(struct proxy *px)
 	if (px->xout == NULL)
 		px->xout = kore_buf_alloc(512);
 	kore_buf_reset(px->xout);
-	xlate_error(px->up_fmt, px->client_fmt, (int)px->status,
+	xlate_error(px->up_fmt, px->client_fmt, (int)px->up.status,
 	    px->resp->data, px->resp->offset, px->xout);
 
 	swap = px->resp;
 	px->resp = px->xout;
 	px->xout = swap;
-	(void)kore_strlcpy(px->content_type, "application/json",
-	    sizeof(px->content_type));
+	(void)kore_strlcpy(px->up.content_type, "application/json",
+	    sizeof(px->up.content_type));
 }

@@ -17,11 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <curl/curl.h>
+
 #include <kore/kore.h>
 
 #include "core/core.h"
 
 struct http_request;
+struct kore_task;
 
 /* json_scan.c: spans of the top-level members of a JSON object. */
 
@@ -228,7 +231,31 @@ int	xlate_count_response(int from, const void *, size_t,
 	    struct kore_buf *, int64_t *);
 
 /* kore_glue.c: where the gateway reaches into Kore and curl. */
+struct glue_upstream {
+	long		status;
+	char		content_type[128];
+	int		event_stream;	/* text/event-stream */
+	int64_t		retry_after;	/* seconds; -1 when not given */
+};
+
 void	glue_reply_json(struct http_request *, int, struct kore_buf *);
+void	glue_remote_addr(struct http_request *, char *, size_t);
+void	glue_stream_begin(struct http_request *, int, const char *);
+void	glue_stream_chunk(struct http_request *, const void *, size_t);
+void	glue_stream_end(struct http_request *);
+ssize_t	glue_stream_flush(struct http_request *);
+int	glue_task_answered(struct kore_task *);
+int	glue_upstream_head(CURL *, const char *, size_t,
+	    struct glue_upstream *);
+
+/*
+ * The usage an answer or a stream event reports, read the same way on
+ * every path: from a whole answer or event of format fmt, or from its
+ * "usage" member already found; what it lacks stays as it was.
+ */
+void	xlate_answer_usage(int, const void *, size_t, struct xlate_usage *);
+void	xlate_usage_member(int, const void *, const struct json_member *,
+	    struct xlate_usage *);
 
 /* Helpers of the translators (xlate.c). */
 void	xlate_openai_usage(const struct kore_json_item *,

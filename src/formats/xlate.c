@@ -665,6 +665,44 @@ xlate_openai_usage(const struct kore_json_item *usage, struct xlate_usage *u)
 		u->completion_tokens = n;
 }
 
+/*
+ * The usage an answer or event of format fmt reports, into u (what it
+ * lacks stays as it was): the "usage" member is found by the span
+ * scanner, and only it is parsed.
+ */
+void
+xlate_answer_usage(int fmt, const void *data, size_t len,
+    struct xlate_usage *u)
+{
+	struct json_member		 top[64];
+	const struct json_member	*m;
+	size_t				 end;
+	int				 n;
+
+	if ((n = json_scan_object(data, len, top, 64, &end)) <= 0)
+		return;
+	if ((m = json_scan_find(data, top, n, "usage")) != NULL &&
+	    m->type == JSON_OBJECT)
+		xlate_usage_member(fmt, data, m, u);
+}
+
+/* The same from the "usage" member m of data, already found. */
+void
+xlate_usage_member(int fmt, const void *data, const struct json_member *m,
+    struct xlate_usage *u)
+{
+	struct kore_json	json;
+
+	if (json_parse(&json, (const u_int8_t *)data + m->value,
+	    m->value_len) == 0) {
+		if (fmt == XF_ANTHROPIC)
+			anthropic_usage(json.root, u);
+		else
+			xlate_openai_usage(json.root, u);
+	}
+	kore_json_cleanup(&json);
+}
+
 /* Write the client's message for a refused request; returns -1. */
 int
 xlate_fail(char *err, size_t errlen, const char *fmt, ...)

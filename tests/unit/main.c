@@ -26,6 +26,7 @@ static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
 void		run_xlate_tests(int *, int *);
 void		run_dataplane_tests(int *, int *);
 void		run_xlate_gemini_tests(int *, int *);
+void		run_failover_tests(int *, int *);
 
 TEST(name_accepts_utf8_and_rejects_junk)
 {
@@ -285,6 +286,7 @@ main(void)
 	run_xlate_tests(&passed, &failed);
 	run_dataplane_tests(&passed, &failed);
 	run_xlate_gemini_tests(&passed, &failed);
+	run_failover_tests(&passed, &failed);
 
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	(void)system(cmd);

@@ -1,0 +1,85 @@
+/*
+ * What the end of an upstream attempt means: answer the client, pass the
+ * upstream's refusal on, try the next candidate (another key of the same
+ * provider, or another provider), or end a stream that has begun with an
+ * error event; and how the attempt's key is cooled down. Pure C, one
+ * table of cases in tests/unit/failover.c.
+ *
+ * Until the first byte has gone to the client a failure can still move
+ * to the next candidate. A key problem (401/403 refused, 429 rate
+ * limited) moves to the next key, which may be of the same provider; a
+ * provider problem (5xx, a timeout, a reset, an answer its API does not
+ * allow) skips the rest of that provider. 400, 404, 413, 422 and the
+ * other 4xx but 408 and 429 are the client's mistakes: another
+ * candidate would answer the same.
+ */
+
+#include "dataplane/dataplane.h"
+
+/* Is an upstream status the client's mistake, to be passed on as is? */
+int
+failover_client_status(long status)
+{
+	if (status == 401 || status == 403 || status == 408 || status == 429)
+		return (0);
+	return (status >= 400 && status < 500);
+}
+
+/* Classify e into out. This function can't fail. */
+void
+failover_decide(const struct attempt_end *e, struct failover *out)
+{
+	out->cooldown = COOL_NONE;
+
+	if (e->client_gone) {
+		out->action = FO_CANCELLED;
+		return;
+	}
+
+	if (e->phase == FO_PHASE_STREAM) {
+		if (e->complete && !e->timed_out && !e->stopped &&
+		    !e->transport && !e->upstream_broke) {
+			out->action = FO_ANSWER;
+			return;
+		}
+		out->action = FO_STREAM_ERROR;
+		/* A limit of ours (a slow client, an oversized event) is
+		 * not the key's fault. */
+		if (!e->stopped || e->timed_out || e->upstream_broke)
+			out->cooldown = COOL_BACKOFF;
+		return;
+	}
+
+	if (e->timed_out || e->stopped || e->transport || e->upstream_broke ||
+	    e->status == 0) {
+		out->action = FO_NEXT_PROVIDER;
+		out->cooldown = COOL_BACKOFF;
+		return;
+	}
+
+	if (e->status >= 200 && e->status <= 299) {
+		if (e->complete) {
+			out->action = FO_ANSWER;
+		} else {
+			out->action = FO_NEXT_PROVIDER;
+			out->cooldown = COOL_BACKOFF;
+		}
+		return;
+	}
+
+	if (failover_client_status(e->status)) {
+		out->action = FO_PASS_ERROR;
+		return;
+	}
+
+	if (e->status == 401 || e->status == 403) {
+		out->action = FO_NEXT_KEY;
+		out->cooldown = COOL_DISABLE;
+	} else if (e->status == 429) {
+		out->action = FO_NEXT_KEY;
+		out->cooldown = COOL_RATE;
+	} else {
+		out->action = FO_NEXT_PROVIDER;
+		out->cooldown = COOL_BACKOFF;
+	}
+}

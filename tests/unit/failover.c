@@ -1,0 +1,136 @@
+/*
+ * The failover table (src/dataplane/failover.c): for each way an attempt
+ * can end, what the request does next and how the key is cooled down.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dataplane/dataplane.h"
+#include "test.h"
+
+void	run_failover_tests(int *, int *);
+
+/* Fields of struct attempt_end, in a row of the table. */
+#define H	FO_PHASE_HEAD
+#define S	FO_PHASE_STREAM
+
+struct row {
+	const char	*what;
+	int		 phase;
+	long		 status;
+	int		 transport, timed_out, stopped, broke, complete, gone;
+	int		 action, cooldown;
+};
+
+static const struct row	rows[] = {
+	/* Nothing has reached the client yet. */
+	{ "200, whole answer", H, 200, 0, 0, 0, 0, 1, 0,
+	    FO_ANSWER, COOL_NONE },
+	{ "200, not what its API promises", H, 200, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "204 counts as success", H, 204, 0, 0, 0, 0, 1, 0,
+	    FO_ANSWER, COOL_NONE },
+	{ "400 is the client's", H, 400, 0, 0, 0, 0, 0, 0,
+	    FO_PASS_ERROR, COOL_NONE },
+	{ "404 is the client's", H, 404, 0, 0, 0, 0, 0, 0,
+	    FO_PASS_ERROR, COOL_NONE },
+	{ "413 is the client's", H, 413, 0, 0, 0, 0, 0, 0,
+	    FO_PASS_ERROR, COOL_NONE },
+	{ "422 is the client's", H, 422, 0, 0, 0, 0, 0, 0,
+	    FO_PASS_ERROR, COOL_NONE },
+	{ "409 is the client's", H, 409, 0, 0, 0, 0, 0, 0,
+	    FO_PASS_ERROR, COOL_NONE },
+	{ "401 disables the key", H, 401, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_KEY, COOL_DISABLE },
+	{ "403 disables the key", H, 403, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_KEY, COOL_DISABLE },
+	{ "429 rate limits the key", H, 429, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_KEY, COOL_RATE },
+	{ "408 is the provider's", H, 408, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "500", H, 500, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "503", H, 503, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "a redirect is not an answer", H, 302, 0, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "connection refused", H, 0, 1, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "reset after a 200 head", H, 200, 1, 0, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "silent too long", H, 0, 0, 1, 0, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "answer over the size limit", H, 200, 0, 0, 1, 0, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "error event before the first byte", H, 200, 0, 0, 0, 1, 0, 0,
+	    FO_NEXT_PROVIDER, COOL_BACKOFF },
+	{ "client gone before the answer", H, 200, 0, 0, 1, 0, 0, 1,
+	    FO_CANCELLED, COOL_NONE },
+	{ "client gone, whatever the status", H, 500, 0, 0, 0, 0, 0, 1,
+	    FO_CANCELLED, COOL_NONE },
+
+	/* The client has bytes of a stream. */
+	{ "stream ended as its protocol says", S, 200, 0, 0, 0, 0, 1, 0,
+	    FO_ANSWER, COOL_NONE },
+	{ "stream ended without its end", S, 200, 0, 0, 0, 0, 0, 0,
+	    FO_STREAM_ERROR, COOL_BACKOFF },
+	{ "stream reset", S, 200, 1, 0, 0, 0, 0, 0,
+	    FO_STREAM_ERROR, COOL_BACKOFF },
+	{ "stream stalled", S, 200, 0, 1, 0, 0, 0, 0,
+	    FO_STREAM_ERROR, COOL_BACKOFF },
+	{ "error event mid-stream", S, 200, 0, 0, 0, 1, 0, 0,
+	    FO_STREAM_ERROR, COOL_BACKOFF },
+	{ "slow client cut off", S, 200, 0, 0, 1, 0, 0, 0,
+	    FO_STREAM_ERROR, COOL_NONE },
+	{ "client gone mid-stream", S, 200, 0, 0, 1, 0, 0, 1,
+	    FO_CANCELLED, COOL_NONE },
+	{ "done seen but then stalled", S, 200, 0, 1, 0, 0, 1, 0,
+	    FO_STREAM_ERROR, COOL_BACKOFF },
+};
+
+TEST(failover_table)
+{
+	struct attempt_end	e;
+	struct failover		fo;
+	size_t			i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		e.phase = rows[i].phase;
+		e.status = rows[i].status;
+		e.transport = rows[i].transport;
+		e.timed_out = rows[i].timed_out;
+		e.stopped = rows[i].stopped;
+		e.upstream_broke = rows[i].broke;
+		e.complete = rows[i].complete;
+		e.client_gone = rows[i].gone;
+		failover_decide(&e, &fo);
+		if (fo.action != rows[i].action ||
+		    fo.cooldown != rows[i].cooldown)
+			FAIL("%s: action %d cooldown %d, want %d %d",
+			    rows[i].what, fo.action, fo.cooldown,
+			    rows[i].action, rows[i].cooldown);
+	}
+}
+
+TEST(failover_client_statuses)
+{
+	long	s;
+
+	for (s = 400; s < 500; s++) {
+		if (s == 401 || s == 403 || s == 408 || s == 429)
+			ASSERT(!failover_client_status(s));
+		else
+			ASSERT(failover_client_status(s));
+	}
+	ASSERT(!failover_client_status(200));
+	ASSERT(!failover_client_status(500));
+}
+
+void
+run_failover_tests(int *passed, int *failed)
+{
+	RUN(failover_table);
+	RUN(failover_client_statuses);
+}
