@@ -212,6 +212,21 @@ secrets_token(const char *prefix, char *out, size_t outlen)
 }
 
 /*
+ * nbytes random bytes as hex into out (outlen > 2 * nbytes), for ids that
+ * must not repeat but guard nothing. This function can't fail.
+ */
+void
+secrets_random_hex(char *out, size_t outlen, size_t nbytes)
+{
+	u_int8_t	raw[32];
+
+	if (nbytes > sizeof(raw) || outlen < nbytes * 2 + 1)
+		fatal("secrets_random_hex: %zu bytes into %zu", nbytes, outlen);
+	randombytes_buf(raw, nbytes);
+	(void)sodium_bin2hex(out, outlen, raw, nbytes);
+}
+
+/*
  * Hash a high-entropy token (client key, session) for storage: BLAKE2b
  * keyed with the master key, as 64 hex characters. out holds
  * SECRET_HASH_HEX bytes. This function can't fail.

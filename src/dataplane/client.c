@@ -58,7 +58,7 @@ client_models(struct cfg *c, const struct cfg_client *cl, struct kore_buf *buf)
 	const char		*name;
 	const char		**seen;
 	size_t			 i, j, k, nseen, total;
-	int			 first;
+	int			 n;
 
 	total = 0;
 	for (i = 0; i < c->nproviders; i++)
@@ -67,7 +67,7 @@ client_models(struct cfg *c, const struct cfg_client *cl, struct kore_buf *buf)
 	nseen = 0;
 
 	kore_buf_appendf(buf, "{\"object\":\"list\",\"data\":[");
-	first = 1;
+	n = 0;
 	for (i = 0; i < c->nproviders; i++) {
 		p = &c->providers[i];
 		if (!p->enabled || !p->group->enabled ||
@@ -85,8 +85,7 @@ client_models(struct cfg *c, const struct cfg_client *cl, struct kore_buf *buf)
 			if (k < nseen)
 				continue;
 			seen[nseen++] = name;
-			json_sep(buf, first);
-			first = 0;
+			json_sep(buf, &n);
 			kore_buf_appendf(buf, "{");
 			json_kv_str(buf, "id", name, 1);
 			json_kv_str(buf, "object", "model", 0);

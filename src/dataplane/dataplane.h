@@ -318,6 +318,16 @@ struct proxy {
 	LIST_ENTRY(proxy)	 list;
 };
 
+/* The token counts an answer or a stream reported, where it did. */
+static inline void
+proxy_usage(struct proxy *px, const struct xlate_usage *u)
+{
+	if (u->prompt_tokens >= 0)
+		px->prompt_tokens = u->prompt_tokens;
+	if (u->completion_tokens >= 0)
+		px->completion_tokens = u->completion_tokens;
+}
+
 /* request.c: the life of a request, from its route to its log entry. */
 int	proxy_v1(struct http_request *);
 int	proxy_run(struct http_request *, const struct proxy_ops *);
@@ -343,7 +353,6 @@ int	upstream_start(struct proxy *, const char *, char *, size_t);
 int	upstream_answer(struct proxy *);
 void	upstream_answer_error(struct proxy *);
 void	upstream_error_message(struct proxy *, char *, size_t);
-void	upstream_usage(struct proxy *, const struct xlate_usage *);
 
 /* relay.c: a streamed answer, event by event. */
 int	relay_feed(struct proxy *, const char *, size_t);

@@ -62,7 +62,7 @@ relay_close(struct proxy *px)
 	kore_buf_reset(px->xout);
 	if (!xlate_stream_finish(&px->xs, px->xout))
 		return (0);
-	upstream_usage(px, &px->xs.usage);
+	proxy_usage(px, &px->xs.usage);
 	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
 	return (1);
 }
@@ -95,7 +95,7 @@ relay_translate(struct proxy *px, const struct sse_event *ev)
 		return (0);
 	}
 	px->done_seen = px->xs.done;
-	upstream_usage(px, &px->xs.usage);
+	proxy_usage(px, &px->xs.usage);
 
 	if (px->xout->offset == 0)
 		return (1);
@@ -127,7 +127,7 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 		    "usage")) != NULL && um->type == JSON_OBJECT) {
 			u.prompt_tokens = u.completion_tokens = -1;
 			xlate_usage_member(XF_OPENAI, ev->data, um, &u);
-			upstream_usage(px, &u);
+			proxy_usage(px, &u);
 			ch = json_scan_find(ev->data, top, n, "choices");
 			/* The usage chunk we asked for ourselves. */
 			if (!px->client_usage && ch != NULL &&

@@ -495,16 +495,6 @@ upstream_headers(struct proxy *px)
 	    "text/event-stream" : "application/json");
 }
 
-/* The token counts an answer or a stream reported, where it did. */
-void
-upstream_usage(struct proxy *px, const struct xlate_usage *u)
-{
-	if (u->prompt_tokens >= 0)
-		px->prompt_tokens = u->prompt_tokens;
-	if (u->completion_tokens >= 0)
-		px->completion_tokens = u->completion_tokens;
-}
-
 /*
  * A successful whole answer in the client's format: usage read from it,
  * translated when the provider speaks another API. Returns 0 when the
@@ -521,7 +511,7 @@ upstream_answer(struct proxy *px)
 		u.prompt_tokens = u.completion_tokens = -1;
 		xlate_answer_usage(XF_OPENAI, px->resp->data, px->resp->offset,
 		    &u);
-		upstream_usage(px, &u);
+		proxy_usage(px, &u);
 		return (1);
 	}
 
@@ -537,7 +527,7 @@ upstream_answer(struct proxy *px)
 		if (xlate_response(px->up_fmt, px->client_fmt, px->resp->data,
 		    px->resp->offset, px->model, px->xout, &u) == -1)
 			return (0);
-		upstream_usage(px, &u);
+		proxy_usage(px, &u);
 	}
 
 	swap = px->resp;

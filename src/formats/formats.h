@@ -1,12 +1,14 @@
 /*
- * Translation between the wire formats the gateway speaks: OpenAI chat
- * completions (the pivot every other pair goes through), Anthropic
- * Messages and Gemini generateContent. Requests, whole answers, streams,
- * errors and token counts. Pure: kore_json to read, kore_buf to write,
- * sse.c to split streams; unit-tested without a Kore process.
- *
- * xlate.c dispatches and chains (Anthropic <-> Gemini goes through
- * OpenAI); xlate_anthropic.c and xlate_gemini.c hold one format each.
+ * formats: the wire formats the gateway reads and writes, and nothing of
+ * a request's life. JSON (json_scan.c: spans of an object's members
+ * without parsing; json.c: the one writer, the kore_json helpers, an
+ * error body's message), server-sent events (sse.c), translation between
+ * OpenAI chat completions (the pivot every other pair goes through),
+ * Anthropic Messages and Gemini generateContent (xlate.c and the files
+ * it dispatches to), and the Kore and curl glue that writes answers and
+ * streams and reads upstream answers' heads (kore_glue.c). Pure but for
+ * the glue: unit tested and fuzzed without a Kore process. It depends on
+ * core/, Kore's kore_json and kore_buf, and libcurl's headers.
  */
 
 #ifndef __H_FORMATS_H
@@ -70,7 +72,7 @@ void	json_kv_str(struct kore_buf *, const char *, const char *, int);
 void	json_kv_int(struct kore_buf *, const char *, int64_t, int);
 void	json_kv_bool(struct kore_buf *, const char *, int, int);
 void	json_kv_time(struct kore_buf *, const char *, int64_t, int);
-void	json_sep(struct kore_buf *, int);
+void	json_sep(struct kore_buf *, int *);
 void	json_double(struct kore_buf *, double);
 void	json_value(struct kore_buf *, const struct kore_json_item *);
 
@@ -79,6 +81,10 @@ void	json_value(struct kore_buf *, const struct kore_json_item *);
 
 struct kore_json_item	*json_get(const struct kore_json_item *,
 	    const char *);
+struct kore_json_item	*json_first(const struct kore_json_item *);
+int	json_is(const struct kore_json_item *, int);
+int	json_is_str(const struct kore_json_item *);
+int	json_is_type(const struct kore_json_item *, const char *);
 int	json_parse(struct kore_json *, const void *, size_t);
 int	json_num(const struct kore_json_item *, double *);
 int	json_int(const struct kore_json_item *, int64_t *);
@@ -126,6 +132,13 @@ size_t	sse_pending(const struct sse_parser *);
 
 /* Default max_tokens for Anthropic when an OpenAI client sets none. */
 #define XLATE_ANTHROPIC_MAX_TOKENS	4096
+
+/* What the open content block of a stream is. */
+#define BT_NONE		0
+#define BT_TEXT		1
+#define BT_TOOL		2
+#define BT_OTHER	3
+#define BT_THINK	4
 
 struct xlate_usage {
 	int64_t		prompt_tokens;		/* -1: not reported */
@@ -257,51 +270,159 @@ void	xlate_answer_usage(int, const void *, size_t, struct xlate_usage *);
 void	xlate_usage_member(int, const void *, const struct json_member *,
 	    struct xlate_usage *);
 
-/* Helpers of the translators (xlate.c). */
-void	xlate_openai_usage(const struct kore_json_item *,
-	    struct xlate_usage *);
-int	xlate_fail(char *, size_t, const char *, ...)
-	    __attribute__((format(printf, 3, 4)));
+/*
+ * What follows is for the translators alone: xlate.c dispatches to the
+ * files of each direction, which stand on what their formats share.
+ *
+ *	xlate.c
+ *	    -> xlate_openai_anthropic.c, xlate_anthropic_openai.c,
+ *	       xlate_openai_gemini.c, xlate_gemini_count.c
+ *	    -> openai.c, anthropic.c, gemini.c -> xlate_ctx.c -> json.c
+ *
+ * One translation of a request or a whole answer (xlate_ctx.c): what it
+ * reads, where it writes, and why a request was refused. xlate_begin
+ * parses the body once; xlate_fail says why the client's request cannot
+ * be translated (its 400) and returns -1, as xlate_stream_fail does for
+ * an upstream's stream; xlate_end frees what the translation held.
+ */
+struct xlate_call {
+	const char	*id;
+	const char	*name;
+};
+
+struct xlate_ctx {
+	const void		*body;
+	size_t			 len;
+	const char		*model;		/* the name the result carries */
+	int			 stream;	/* a request asks for a stream */
+	struct kore_buf		*out;
+	struct xlate_usage	*usage;		/* an answer's, filled */
+	struct kore_json	 json;		/* the body, once parsed */
+	int			 parsed;
+	char			 err[256];
+
+	/* The tool calls of a request's history: an id names a function. */
+	struct xlate_call	*calls;
+	size_t			 ncalls;
+	size_t			 calls_cap;
+};
+
+void	xlate_ctx_init(struct xlate_ctx *, const void *, size_t,
+	    const char *, int, struct kore_buf *);
+struct kore_json_item	*xlate_begin(struct xlate_ctx *);
+void	xlate_end(struct xlate_ctx *);
+int	xlate_fail(struct xlate_ctx *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	xlate_stream_fail(struct xlate_stream *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	xlate_calls_grow(struct xlate_ctx *);
+int	xlate_text_of(struct xlate_ctx *, const struct kore_json_item *,
+	    const char *, struct kore_buf *, const char *);
+void	xlate_turn_add(struct kore_buf *, const char **, const char *,
+	    const char *, const struct kore_buf *);
 void	xlate_sse(struct kore_buf *, const char *, const void *, size_t);
 struct kore_json_item	*xlate_event(struct xlate_stream *,
 	    struct kore_json *, const void *, size_t);
 void	xlate_event_error(struct xlate_stream *, const void *, size_t);
 
+/* openai.c: the pivot's chunks and usage. */
+void	openai_chunk_open(struct xlate_stream *, struct kore_buf *);
+void	openai_chunk_close(struct kore_buf *);
+void	openai_delta_chunk(struct xlate_stream *, const char *, const char *,
+	    struct kore_buf *);
+void	openai_finish_chunk(struct xlate_stream *, struct kore_buf *);
+void	openai_usage_chunk(struct xlate_stream *, struct kore_buf *);
+void	openai_usage_write(const struct xlate_usage *, struct kore_buf *);
+void	openai_usage_read(const struct kore_json_item *,
+	    struct xlate_usage *);
+const char	*openai_error_type(int);
+
+/* anthropic.c: what both Anthropic directions share. */
+void	anthropic_error_body(int, const char *, struct kore_buf *);
+void	anthropic_usage(const struct kore_json_item *, struct xlate_usage *);
+const char	*anthropic_finish_to_openai(const char *);
+const char	*anthropic_stop_from_openai(const char *);
+void	anthropic_id_from(char *, size_t, const char *, const char *,
+	    const char *);
+void	anthropic_tool_id(struct kore_buf *, const char *);
+void	anthropic_text_block(struct kore_buf *, int *, const char *,
+	    const struct kore_json_item *);
+
 /*
- * One format each, called by xlate.c only. "from"/"to" are seen from the
- * format of the file: anthropic_request_from_openai turns an OpenAI
- * request into an Anthropic one.
+ * gemini.c: what every translation to or from Gemini shares. Gemini 3
+ * refuses a history whose function calls lost the thoughtSignature
+ * Gemini gave them. OpenAI clients have nowhere to keep it but the tool
+ * call id, which they send back: so a call's id is "call_<random>"
+ * THOUGHT_SEP "<signature>" when there is one, and the signature goes
+ * back on the functionCall part when the id comes back.
+ */
+#define THOUGHT_SEP	"__thought__"
+
+int	gemini_schema_nonempty(struct kore_json_item *);
+void	gemini_schema_emit(struct kore_buf *, struct kore_json_item *);
+int	gemini_sig_ok(const char *);
+int	gemini_sig_to_id(struct kore_buf *, const char *);
+int	gemini_sig_from_id(struct kore_buf *, const char *);
+int	gemini_id_ok(const char *, size_t);
+const char	*gemini_mime_from_url(const char *);
+int	gemini_media_part(struct xlate_ctx *, struct kore_buf *, const char *,
+	    const char *, const char *);
+void	gemini_text_part(struct kore_buf *, int *, const void *, size_t);
+void	gemini_inline_part(struct kore_buf *, int *, const char *,
+	    const char *);
+int	gemini_function_call_part(struct xlate_ctx *, const char *,
+	    struct kore_json_item *, const char *, struct kore_buf *, int *);
+void	gemini_function_response_part(const char *, const char *,
+	    struct kore_buf *, int *);
+/* One candidate's parts, sorted out (gemini_parts_read). */
+struct gemini_parts {
+	struct kore_buf	 text;		/* raw bytes, joined */
+	struct kore_buf	 thought;	/* raw bytes of thought summaries */
+	struct kore_buf	 calls;		/* tool_calls array members, JSON */
+	int		 ncalls;
+	size_t		*ends;		/* where each call ends in calls */
+};
+
+void	gemini_parts_init(struct gemini_parts *);
+void	gemini_parts_cleanup(struct gemini_parts *);
+void	gemini_parts_read(struct kore_json_item *, struct gemini_parts *,
+	    int, int);
+int	gemini_usage_read(struct kore_json_item *, struct xlate_usage *,
+	    int64_t *, int64_t *, int64_t *, int64_t *);
+int64_t	gemini_tokens(struct kore_json_item *);
+const char	*gemini_finish_reason(const char *, int);
+struct kore_json_item	*gemini_error_object(struct kore_json_item *);
+int	gemini_error_status(int, const void *, size_t);
+void	gemini_error_to_openai(int, const void *, size_t, struct kore_buf *);
+
+/*
+ * The directions. "from"/"to" are seen from the upstream's format:
+ * anthropic_request_from_openai turns an OpenAI client's request into
+ * an Anthropic one, anthropic_response_to_openai brings its answer back.
  */
 
-/* xlate_anthropic.c */
-int	anthropic_request_from_openai(const void *, size_t, const char *,
-	    int, struct kore_buf *, char *, size_t);
-int	anthropic_request_to_openai(const void *, size_t, const char *, int,
-	    struct kore_buf *, char *, size_t);
-int	anthropic_response_to_openai(const void *, size_t, const char *,
-	    struct kore_buf *, struct xlate_usage *);
-int	anthropic_response_from_openai(const void *, size_t, const char *,
-	    struct kore_buf *, struct xlate_usage *);
+/* xlate_openai_anthropic.c: OpenAI clients, Anthropic upstreams. */
+int	anthropic_request_from_openai(struct xlate_ctx *);
+int	anthropic_response_to_openai(struct xlate_ctx *);
 int	anthropic_stream_to_openai(struct xlate_stream *, const void *,
 	    size_t, struct kore_buf *);
+
+/* xlate_anthropic_openai.c: Anthropic clients, OpenAI upstreams. */
+int	anthropic_request_to_openai(struct xlate_ctx *);
+int	anthropic_response_from_openai(struct xlate_ctx *);
 int	anthropic_stream_from_openai(struct xlate_stream *, const void *,
 	    size_t, struct kore_buf *);
 int	anthropic_stream_finish_from_openai(struct xlate_stream *,
 	    struct kore_buf *);
-void	anthropic_error_body(int, const char *, struct kore_buf *);
-void	anthropic_usage(const struct kore_json_item *, struct xlate_usage *);
 
-/* xlate_gemini.c */
-int	gemini_request_from_openai(const void *, size_t, const char *, int,
-	    struct kore_buf *, char *, size_t);
-int	gemini_response_to_openai(const void *, size_t, const char *,
-	    struct kore_buf *, struct xlate_usage *);
+/* xlate_openai_gemini.c: OpenAI clients, Gemini upstreams. */
+int	gemini_request_from_openai(struct xlate_ctx *);
+int	gemini_response_to_openai(struct xlate_ctx *);
 int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
 	    struct kore_buf *);
-int	gemini_count_request(const void *, size_t, struct kore_buf *, char *,
-	    size_t);
+
+/* xlate_gemini_count.c: Anthropic's token counting through Gemini. */
+int	gemini_count_request(struct xlate_ctx *);
 int	gemini_count_response(const void *, size_t, int64_t *);
-int	gemini_error_status(int, const void *, size_t);
-void	gemini_error_to_openai(int, const void *, size_t, struct kore_buf *);
 
 #endif

@@ -63,6 +63,39 @@ json_parse(struct kore_json *json, const void *data, size_t len)
 	return (0);
 }
 
+/* Is it there, and of kore_json type type? */
+int
+json_is(const struct kore_json_item *it, int type)
+{
+	return (it != NULL && it->type == (u_int32_t)type);
+}
+
+int
+json_is_str(const struct kore_json_item *it)
+{
+	return (json_is(it, KORE_JSON_TYPE_STRING));
+}
+
+/* Is it an object whose member "type" is the string type? */
+int
+json_is_type(const struct kore_json_item *it, const char *type)
+{
+	const struct kore_json_item	*t;
+
+	t = json_get(it, "type");
+	return (json_is_str(t) && strcmp(t->data.string, type) == 0);
+}
+
+/* The first item of an array or object, or NULL. */
+struct kore_json_item *
+json_first(const struct kore_json_item *arr)
+{
+	if (arr == NULL || (arr->type != KORE_JSON_TYPE_ARRAY &&
+	    arr->type != KORE_JSON_TYPE_OBJECT))
+		return (NULL);
+	return (TAILQ_FIRST(&arr->data.items));
+}
+
 /* Any JSON number as a double; -1 when it is not a number. */
 int
 json_num(const struct kore_json_item *it, double *out)
@@ -314,11 +347,14 @@ done:
 	kore_json_cleanup(&json);
 }
 
-/* The comma before a member or an item, unless it is the first. */
+/*
+ * The comma before an item of a list being written, unless it is the
+ * first; *n counts the items written so far.
+ */
 void
-json_sep(struct kore_buf *buf, int first)
+json_sep(struct kore_buf *buf, int *n)
 {
-	if (!first)
+	if ((*n)++ > 0)
 		kore_buf_append(buf, ",", 1);
 }
 
@@ -326,7 +362,8 @@ json_sep(struct kore_buf *buf, int first)
 void
 json_key(struct kore_buf *buf, const char *key, int first)
 {
-	json_sep(buf, first);
+	if (!first)
+		kore_buf_append(buf, ",", 1);
 	json_str(buf, key);
 	kore_buf_append(buf, ":", 1);
 }

@@ -1,9 +1,10 @@
 /*
- * Format translation: names of the formats, the dispatch of every
- * xlate_* call to the file of the format that is not OpenAI, the chain
- * through OpenAI when neither side is (an Anthropic client in front of a
- * Gemini upstream), the identity when both sides speak the same format,
- * and the JSON helpers the per-format files share.
+ * Format translation, the entry of every xlate_* call: names of the
+ * formats, the dispatch to the file of each direction (through a
+ * struct xlate_ctx per translation), the chain through OpenAI when
+ * neither side speaks it (an Anthropic client in front of a Gemini
+ * upstream), the identity when both sides speak the same format, error
+ * bodies, and the usage an answer reports.
  */
 
 #include <sys/types.h>
@@ -23,16 +24,20 @@
 /* Top-level members an identity rewrite looks at. */
 #define XLATE_MEMBERS_MAX	512
 
-static int	identity_request(int, const void *, size_t, const char *,
-		    int, struct kore_buf *, char *, size_t);
-static int	identity_response(int, const void *, size_t, const char *,
-		    struct kore_buf *, struct xlate_usage *);
+static int	xlate_run(int (*)(struct xlate_ctx *), const void *, size_t,
+		    const char *, int, struct kore_buf *, struct xlate_usage *,
+		    char *, size_t);
+static int	identity(struct xlate_ctx *, int);
+static int	identity_answer(struct xlate_ctx *, int);
+static int	identity_openai(struct xlate_ctx *);
+static int	identity_anthropic(struct xlate_ctx *);
+static int	identity_answer_openai(struct xlate_ctx *);
+static int	identity_answer_anthropic(struct xlate_ctx *);
 static int	passthrough_event(struct xlate_stream *, const void *, size_t,
 		    struct kore_buf *);
 static int	chain_event(struct xlate_stream *, const void *, size_t,
 		    struct kore_buf *);
 static void	chain_sync(struct xlate_stream *);
-static const char	*error_type(int);
 
 int
 xlate_format(const char *name)
@@ -62,10 +67,32 @@ xlate_format_name(int f)
 	return ("unknown");
 }
 
+/*
+ * Run translation fn over body[0..len) into out: the result names model,
+ * asks for a stream when stream is set, and fills usage (when not NULL)
+ * from an answer. Returns fn's 0 or -1, with the client's message in err
+ * (when not NULL) for a refused request.
+ */
+static int
+xlate_run(int (*fn)(struct xlate_ctx *), const void *body, size_t len,
+    const char *model, int stream, struct kore_buf *out,
+    struct xlate_usage *usage, char *err, size_t errlen)
+{
+	struct xlate_ctx	x;
+	int			rc;
+
+	xlate_ctx_init(&x, body, len, model, stream, out);
+	x.usage = usage;
+	rc = fn(&x);
+	if (rc != 0 && err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "%s", x.err);
+	xlate_end(&x);
+	return (rc);
+}
+
 int
-xlate_request(int from, int to, const void *body, size_t len,
-    const char *model, int stream, struct kore_buf *out, char *err,
-    size_t errlen)
+xlate_request(int from, int to, const void *body, size_t len, const char *model,
+    int stream, struct kore_buf *out, char *err, size_t errlen)
 {
 	struct kore_buf	mid;
 	size_t		start;
@@ -75,32 +102,36 @@ xlate_request(int from, int to, const void *body, size_t len,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 
-	if (from == to && (from == XF_OPENAI || from == XF_ANTHROPIC))
-		return (identity_request(from, body, len, model, stream, out,
-		    err, errlen));
-
-	rc = -1;
-	if (from == XF_OPENAI && to == XF_ANTHROPIC) {
-		rc = anthropic_request_from_openai(body, len, model, stream,
-		    out, err, errlen);
-	} else if (from == XF_ANTHROPIC && to == XF_OPENAI) {
-		rc = anthropic_request_to_openai(body, len, model, stream,
-		    out, err, errlen);
-	} else if (from == XF_OPENAI && to == XF_GEMINI) {
-		rc = gemini_request_from_openai(body, len, model, stream,
-		    out, err, errlen);
-	} else if (from == XF_ANTHROPIC && to == XF_GEMINI) {
+	if (from == to && from == XF_OPENAI)
+		rc = xlate_run(identity_openai, body, len, model, stream, out,
+		    NULL, err, errlen);
+	else if (from == to && from == XF_ANTHROPIC)
+		rc = xlate_run(identity_anthropic, body, len, model, stream,
+		    out, NULL, err, errlen);
+	else if (from == XF_OPENAI && to == XF_ANTHROPIC)
+		rc = xlate_run(anthropic_request_from_openai, body, len, model,
+		    stream, out, NULL, err, errlen);
+	else if (from == XF_ANTHROPIC && to == XF_OPENAI)
+		rc = xlate_run(anthropic_request_to_openai, body, len, model,
+		    stream, out, NULL, err, errlen);
+	else if (from == XF_OPENAI && to == XF_GEMINI)
+		rc = xlate_run(gemini_request_from_openai, body, len, model,
+		    stream, out, NULL, err, errlen);
+	else if (from == XF_ANTHROPIC && to == XF_GEMINI) {
 		kore_buf_init(&mid, len + 256);
-		rc = anthropic_request_to_openai(body, len, model, stream,
-		    &mid, err, errlen);
+		rc = xlate_run(anthropic_request_to_openai, body, len, model,
+		    stream, &mid, NULL, err, errlen);
 		if (rc == 0) {
-			rc = gemini_request_from_openai(mid.data, mid.offset,
-			    model, stream, out, err, errlen);
+			rc = xlate_run(gemini_request_from_openai, mid.data,
+			    mid.offset, model, stream, out, NULL, err, errlen);
 		}
 		kore_buf_cleanup(&mid);
 	} else {
-		rc = xlate_fail(err, errlen, "cannot translate %s requests "
-		    "to %s", xlate_format_name(from), xlate_format_name(to));
+		rc = -1;
+		if (err != NULL)
+			(void)snprintf(err, errlen, "cannot translate %s "
+			    "requests to %s", xlate_format_name(from),
+			    xlate_format_name(to));
 	}
 
 	if (rc != 0)
@@ -123,24 +154,29 @@ xlate_response(int from, int to, const void *body, size_t len,
 	usage->prompt_tokens = -1;
 	usage->completion_tokens = -1;
 
-	if (from == to && (from == XF_OPENAI || from == XF_ANTHROPIC))
-		return (identity_response(from, body, len, model, out, usage));
-
 	rc = -1;
-	if (from == XF_ANTHROPIC && to == XF_OPENAI) {
-		rc = anthropic_response_to_openai(body, len, model, out,
-		    usage);
+	if (from == to && from == XF_OPENAI) {
+		rc = xlate_run(identity_answer_openai, body, len, model, 0, out,
+		    usage, NULL, 0);
+	} else if (from == to && from == XF_ANTHROPIC) {
+		rc = xlate_run(identity_answer_anthropic, body, len, model, 0,
+		    out, usage, NULL, 0);
+	} else if (from == XF_ANTHROPIC && to == XF_OPENAI) {
+		rc = xlate_run(anthropic_response_to_openai, body, len, model,
+		    0, out, usage, NULL, 0);
 	} else if (from == XF_OPENAI && to == XF_ANTHROPIC) {
-		rc = anthropic_response_from_openai(body, len, model, out,
-		    usage);
+		rc = xlate_run(anthropic_response_from_openai, body, len, model,
+		    0, out, usage, NULL, 0);
 	} else if (from == XF_GEMINI && to == XF_OPENAI) {
-		rc = gemini_response_to_openai(body, len, model, out, usage);
+		rc = xlate_run(gemini_response_to_openai, body, len, model, 0,
+		    out, usage, NULL, 0);
 	} else if (from == XF_GEMINI && to == XF_ANTHROPIC) {
 		kore_buf_init(&mid, len + 256);
-		rc = gemini_response_to_openai(body, len, model, &mid, usage);
+		rc = xlate_run(gemini_response_to_openai, body, len, model, 0,
+		    &mid, usage, NULL, 0);
 		if (rc == 0) {
-			rc = anthropic_response_from_openai(mid.data,
-			    mid.offset, model, out, &u);
+			rc = xlate_run(anthropic_response_from_openai, mid.data,
+			    mid.offset, model, 0, out, &u, NULL, 0);
 		}
 		kore_buf_cleanup(&mid);
 	}
@@ -247,7 +283,7 @@ xlate_error_body(int to, int status, const char *type, const char *code,
 		kore_buf_appendf(out, "{\"error\":{\"message\":");
 		json_str(out, message);
 		kore_buf_appendf(out, ",\"type\":");
-		json_str(out, type != NULL ? type : error_type(status));
+		json_str(out, type != NULL ? type : openai_error_type(status));
 		kore_buf_appendf(out, ",\"code\":");
 		if (code != NULL)
 			json_str(out, code);
@@ -258,28 +294,9 @@ xlate_error_body(int to, int status, const char *type, const char *code,
 	}
 }
 
-/* OpenAI's error type for a status. */
-static const char *
-error_type(int status)
-{
-	switch (status) {
-	case 401:
-		return ("authentication_error");
-	case 403:
-		return ("permission_error");
-	case 404:
-		return ("not_found_error");
-	case 429:
-		return ("rate_limit_error");
-	}
-	if (status >= 500)
-		return ("upstream_error");
-	return ("invalid_request_error");
-}
-
 void
-xlate_stream_init(struct xlate_stream *st, int from, int to,
-    const char *model, const char *id, int64_t created)
+xlate_stream_init(struct xlate_stream *st, int from, int to, const char *model,
+    const char *id, int64_t created)
 {
 	memset(st, 0, sizeof(*st));
 	st->from = from;
@@ -333,7 +350,7 @@ xlate_stream_event(struct xlate_stream *st, const void *data, size_t len,
 	if (st->from == XF_GEMINI && st->to == XF_ANTHROPIC)
 		return (chain_event(st, data, len, out));
 
-	(void)xlate_fail(st->err, sizeof(st->err), "cannot translate %s "
+	(void)xlate_stream_fail(st, "cannot translate %s "
 	    "streams to %s", xlate_format_name(st->from),
 	    xlate_format_name(st->to));
 	return (-1);
@@ -417,7 +434,7 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
 	}
 
 	if (st->from == XF_OPENAI) {
-		xlate_openai_usage(json_get(json.root, "usage"), &st->usage);
+		openai_usage_read(json_get(json.root, "usage"), &st->usage);
 		xlate_sse(out, NULL, data, len);
 		rc = 0;
 		goto done;
@@ -425,16 +442,14 @@ passthrough_event(struct xlate_stream *st, const void *data, size_t len,
 
 	t = json_get(json.root, "type");
 	if (t == NULL || t->type != KORE_JSON_TYPE_STRING) {
-		(void)xlate_fail(st->err, sizeof(st->err),
-		    "upstream sent an event without a type");
+		(void)xlate_stream_fail(st, "upstream sent an event without a type");
 		goto done;
 	}
 	/* The type becomes an "event:" line: nothing but a name may pass. */
 	if (t->data.string[0] == '\0' ||
 	    strspn(t->data.string, "abcdefghijklmnopqrstuvwxyz_") !=
 	    strlen(t->data.string) || strlen(t->data.string) >= sizeof(type)) {
-		(void)xlate_fail(st->err, sizeof(st->err),
-		    "upstream sent an event of an unknown kind");
+		(void)xlate_stream_fail(st, "upstream sent an event of an unknown kind");
 		goto done;
 	}
 	(void)snprintf(type, sizeof(type), "%s", t->data.string);
@@ -473,8 +488,7 @@ chain_event(struct xlate_stream *st, const void *data, size_t len,
 	rc = gemini_stream_to_openai(st, data, len, st->midbuf);
 	if (st->midbuf->offset > 0 &&
 	    sse_feed(&st->mid, st->midbuf->data, st->midbuf->offset) != 0) {
-		(void)xlate_fail(st->err, sizeof(st->err),
-		    "translated event too large");
+		(void)xlate_stream_fail(st, "translated event too large");
 		return (-1);
 	}
 	kore_buf_reset(st->midbuf);
@@ -521,16 +535,18 @@ xlate_count_request(int to, const void *body, size_t len, const char *model,
 	start = out->offset;
 	switch (to) {
 	case XF_ANTHROPIC:
-		rc = identity_request(XF_ANTHROPIC, body, len, model, 0, out,
-		    err, errlen);
+		rc = xlate_run(identity_anthropic, body, len, model, 0, out,
+		    NULL, err, errlen);
 		break;
 	case XF_GEMINI:
 		/* Gemini names the model in the URL. */
-		rc = gemini_count_request(body, len, out, err, errlen);
+		rc = xlate_run(gemini_count_request, body, len, model, 0, out,
+		    NULL, err, errlen);
 		break;
 	default:
-		rc = xlate_fail(err, errlen, "%s upstreams cannot count "
-		    "tokens", xlate_format_name(to));
+		rc = -1;
+		(void)snprintf(err, errlen, "%s upstreams cannot count tokens",
+		    xlate_format_name(to));
 		break;
 	}
 	if (rc != 0)
@@ -571,36 +587,35 @@ xlate_count_response(int from, const void *body, size_t len,
  * with stream_options.include_usage, for the usage of the stream).
  */
 static int
-identity_request(int f, const void *body, size_t len, const char *model,
-    int stream, struct kore_buf *out, char *err, size_t errlen)
+identity(struct xlate_ctx *x, int f)
 {
+	struct kore_buf		*out = x->out;
 	struct json_member	*m;
 	const char		*p;
 	size_t			 end;
 	int			 n, i, first, skip;
 
 	m = kore_malloc(sizeof(*m) * XLATE_MEMBERS_MAX);
-	n = json_scan_object(body, len, m, XLATE_MEMBERS_MAX, &end);
+	n = json_scan_object(x->body, x->len, m, XLATE_MEMBERS_MAX, &end);
 	if (n < 0) {
 		kore_free(m);
-		return (xlate_fail(err, errlen,
-		    "request body is not a JSON object"));
+		return (xlate_fail(x, "the body must be a JSON object"));
 	}
 
-	p = body;
+	p = x->body;
 	first = 1;
 	kore_buf_append(out, "{", 1);
-	if (model != NULL) {
+	if (x->model != NULL) {
 		kore_buf_appendf(out, "\"model\":");
-		json_str(out, model);
+		json_str(out, x->model);
 		first = 0;
 	}
 	for (i = 0; i < n; i++) {
 		skip = 0;
-		if (model != NULL && json_scan_find(body, &m[i], 1, "model"))
+		if (x->model != NULL && json_scan_find(x->body, &m[i], 1, "model"))
 			skip = 1;
-		if (json_scan_find(body, &m[i], 1, "stream") ||
-		    json_scan_find(body, &m[i], 1, "stream_options"))
+		if (json_scan_find(x->body, &m[i], 1, "stream") ||
+		    json_scan_find(x->body, &m[i], 1, "stream_options"))
 			skip = 1;
 		if (skip)
 			continue;
@@ -611,7 +626,7 @@ identity_request(int f, const void *body, size_t len, const char *model,
 		kore_buf_append(out, ":", 1);
 		kore_buf_append(out, p + m[i].value, m[i].value_len);
 	}
-	if (stream) {
+	if (x->stream) {
 		kore_buf_appendf(out, "%s\"stream\":true", first ? "" : ",");
 		if (f == XF_OPENAI)
 			kore_buf_appendf(out, ",\"stream_options\":"
@@ -624,45 +639,45 @@ identity_request(int f, const void *body, size_t len, const char *model,
 
 /* An answer in the client's own format: model replaced, usage read. */
 static int
-identity_response(int f, const void *body, size_t len, const char *model,
-    struct kore_buf *out, struct xlate_usage *usage)
+identity_answer(struct xlate_ctx *x, int f)
 {
-	struct kore_json	 json;
 	struct kore_json_item	*u;
-	size_t			 start;
-	char			 err[8];
 
-	if (json_parse(&json, body, len) == 0) {
-		u = json_get(json.root, "usage");
+	if (xlate_begin(x) != NULL) {
+		u = json_get(x->json.root, "usage");
 		if (f == XF_OPENAI)
-			xlate_openai_usage(u, usage);
+			openai_usage_read(u, x->usage);
 		else
-			anthropic_usage(u, usage);
+			anthropic_usage(u, x->usage);
 	}
-	kore_json_cleanup(&json);
 
 	/* The request's rewrite, without stream (an answer has none). */
-	start = out->offset;
-	if (identity_request(XF_ANTHROPIC, body, len, model, 0, out, err,
-	    sizeof(err)) == -1) {
-		out->offset = start;
-		return (-1);
-	}
-	return (0);
+	x->stream = 0;
+	return (identity(x, XF_ANTHROPIC));
 }
 
-/* OpenAI's usage object into u; what it lacks stays as it was. */
-void
-xlate_openai_usage(const struct kore_json_item *usage, struct xlate_usage *u)
+static int
+identity_openai(struct xlate_ctx *x)
 {
-	int64_t	n;
+	return (identity(x, XF_OPENAI));
+}
 
-	if (usage == NULL || usage->type != KORE_JSON_TYPE_OBJECT)
-		return;
-	if (json_tokens(json_get(usage, "prompt_tokens"), &n) == 0)
-		u->prompt_tokens = n;
-	if (json_tokens(json_get(usage, "completion_tokens"), &n) == 0)
-		u->completion_tokens = n;
+static int
+identity_anthropic(struct xlate_ctx *x)
+{
+	return (identity(x, XF_ANTHROPIC));
+}
+
+static int
+identity_answer_openai(struct xlate_ctx *x)
+{
+	return (identity_answer(x, XF_OPENAI));
+}
+
+static int
+identity_answer_anthropic(struct xlate_ctx *x)
+{
+	return (identity_answer(x, XF_ANTHROPIC));
 }
 
 /*
@@ -671,8 +686,7 @@ xlate_openai_usage(const struct kore_json_item *usage, struct xlate_usage *u)
  * scanner, and only it is parsed.
  */
 void
-xlate_answer_usage(int fmt, const void *data, size_t len,
-    struct xlate_usage *u)
+xlate_answer_usage(int fmt, const void *data, size_t len, struct xlate_usage *u)
 {
 	struct json_member		 top[64];
 	const struct json_member	*m;
@@ -698,76 +712,8 @@ xlate_usage_member(int fmt, const void *data, const struct json_member *m,
 		if (fmt == XF_ANTHROPIC)
 			anthropic_usage(json.root, u);
 		else
-			xlate_openai_usage(json.root, u);
+			openai_usage_read(json.root, u);
 	}
 	kore_json_cleanup(&json);
 }
 
-/* Write the client's message for a refused request; returns -1. */
-int
-xlate_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	args;
-
-	if (err != NULL && errlen > 0) {
-		va_start(args, fmt);
-		(void)vsnprintf(err, errlen, fmt, args);
-		va_end(args);
-	}
-	return (-1);
-}
-
-/*
- * Parses a stream event (which must be a JSON object) into json:
- * kore_json_cleanup it either way. Returns the root, or NULL with
- * st->err saying why.
- */
-struct kore_json_item *
-xlate_event(struct xlate_stream *st, struct kore_json *json, const void *data,
-    size_t len)
-{
-	if (json_parse(json, data, len) == -1) {
-		(void)xlate_fail(st->err, sizeof(st->err),
-		    "upstream sent an event that is not a JSON object");
-		return (NULL);
-	}
-	return (json->root);
-}
-
-/* An upstream's error event: its message (or a stand-in) in st->err. */
-void
-xlate_event_error(struct xlate_stream *st, const void *data, size_t len)
-{
-	json_error_message(data, len, st->err, sizeof(st->err));
-	if (st->err[0] == '\0')
-		(void)xlate_fail(st->err, sizeof(st->err),
-		    "upstream sent an error event");
-}
-
-/*
- * One SSE event: "event: <event>\n" when event is set, then data, a
- * "data: " line for each of its lines, then the blank line.
- */
-void
-xlate_sse(struct kore_buf *out, const char *event, const void *data,
-    size_t len)
-{
-	const char	*p, *nl;
-	size_t		 left;
-
-	if (event != NULL)
-		kore_buf_appendf(out, "event: %s\n", event);
-	p = data;
-	left = len;
-	for (;;) {
-		nl = memchr(p, '\n', left);
-		kore_buf_appendf(out, "data: ");
-		kore_buf_append(out, p, nl != NULL ? (size_t)(nl - p) : left);
-		kore_buf_append(out, "\n", 1);
-		if (nl == NULL)
-			break;
-		left -= (size_t)(nl - p) + 1;
-		p = nl + 1;
-	}
-	kore_buf_append(out, "\n", 1);
-}

@@ -112,8 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	err[0] = '\0';
 	switch (mode) {
 	case 0:
-		rc = gemini_request_from_openai(data, len, "m", 1, &out, err,
-		    sizeof(err));
+		rc = xlate_request(XF_OPENAI, XF_GEMINI, data, len, "m", 1,
+		    &out, err, sizeof(err));
 		if (rc == 0) {
 			check_json(&out);
 		} else {
@@ -121,7 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		}
 		break;
 	case 1:
-		rc = gemini_response_to_openai(data, len, "m\\x", &out, &u);
+		rc = xlate_response(XF_GEMINI, XF_OPENAI, data, len, "m\\x",
+		    &out, &u);
 		CHECK(u.prompt_tokens >= -1 && u.completion_tokens >= -1);
 		if (rc == 0)
 			check_json(&out);
@@ -129,7 +130,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			CHECK(rc == -1 && out.offset == 0);
 		break;
 	case 3:
-		rc = gemini_count_request(data, len, &out, err, sizeof(err));
+		rc = xlate_count_request(XF_GEMINI, data, len, "m", &out, err,
+		    sizeof(err));
 		if (rc == 0)
 			check_json(&out);
 		else

@@ -93,8 +93,8 @@ static int
 req(const char *body, struct kore_buf *b, char *err, size_t errlen)
 {
 	kore_buf_reset(b);
-	return (gemini_request_from_openai(body, strlen(body), "gemini-x", 0,
-	    b, err, errlen));
+	return (xlate_request(XF_OPENAI, XF_GEMINI, body, strlen(body),
+	    "gemini-x", 0, b, err, errlen));
 }
 
 /* req, and o parsed from what it wrote: 0, or -1 with err saying why. */
@@ -106,7 +106,8 @@ req_out(const char *body, struct kore_buf *b, struct out *o, char *err,
 		return (-1);
 	if (!out_parse(o, b->data, b->offset)) {
 		out_free(o);
-		return (xlate_fail(err, errlen, "the output is not JSON"));
+		(void)snprintf(err, errlen, "the output is not JSON");
+		return (-1);
 	}
 	return (0);
 }
@@ -543,8 +544,8 @@ resp(const char *body, struct kore_buf *b, struct out *o,
     struct xlate_usage *u)
 {
 	kore_buf_reset(b);
-	if (gemini_response_to_openai(body, strlen(body), "my-alias", b,
-	    u) == -1)
+	if (xlate_response(XF_GEMINI, XF_OPENAI, body, strlen(body),
+	    "my-alias", b, u) == -1)
 		return (-1);
 	return (out_parse(o, b->data, b->offset) ? 0 : -2);
 }
@@ -657,7 +658,7 @@ TEST(thought_signatures_travel_in_tool_call_ids)
 {
 	const char		*body = "{\"candidates\":[{\"content\":{"
 	    "\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":{}},"
-	    "\"thoughtSignature\":\"CiQB/+x=\"},{\"functionCall\":{\"name\":"
+	    "\"thoughtSignature\":\"CiQB/+w=\"},{\"functionCall\":{\"name\":"
 	    "\"g\"},\"thoughtSignature\":\"bad\\\"sig\"}]},"
 	    "\"finishReason\":\"STOP\"}]}";
 	struct kore_buf		 b;
@@ -674,7 +675,7 @@ TEST(thought_signatures_travel_in_tool_call_ids)
 	out_free(&o);
 	ASSERT(strncmp(id0, "call_", 5) == 0);
 	/* base64url without padding: every client and Anthropic keep it. */
-	ASSERT(strstr(id0, "__thought__CiQB_-x") != NULL);
+	ASSERT(strstr(id0, "__thought__CiQB_-w") != NULL);
 	ASSERT_INT_EQ(strspn(id0, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"), strlen(id0));
 	/* Not base64: not carried. */
@@ -691,7 +692,7 @@ TEST(thought_signatures_travel_in_tool_call_ids)
 	if (req_out(tmp, &b, &o, err, sizeof(err)) != 0)
 		FAIL("refused: %s", err);
 	ASSERT_STR_EQ(sget(&o, "contents[1]/parts[0]/thoughtSignature"),
-	    "CiQB/+x=");
+	    "CiQB/+w=");
 	ASSERT_STR_EQ(sget(&o, "contents[1]/parts[0]/functionCall/name"), "f");
 	ASSERT(!has(&o, "contents[1]/parts[1]/thoughtSignature",
 	    KORE_JSON_TYPE_STRING));
@@ -763,8 +764,8 @@ TEST(response_refuses_what_is_not_gemini)
 	for (i = 0; bad[i] != NULL; i++) {
 		kore_buf_reset(&b);
 		u.prompt_tokens = 5;
-		if (gemini_response_to_openai(bad[i], strlen(bad[i]), "m", &b,
-		    &u) != -1)
+		if (xlate_response(XF_GEMINI, XF_OPENAI, bad[i], strlen(bad[i]),
+		    "m", &b, &u) != -1)
 			FAIL("accepted %s", bad[i]);
 		ASSERT_INT_EQ(b.offset, 0);
 		ASSERT_INT_EQ(u.prompt_tokens, -1);
@@ -1016,7 +1017,8 @@ TEST(stream_blocked_prompt_and_error_events)
 static int
 creq(const char *body, struct kore_buf *b, char *err, size_t errlen)
 {
-	return (gemini_count_request(body, strlen(body), b, err, errlen));
+	return (xlate_count_request(XF_GEMINI, body, strlen(body), "m", b, err,
+	    errlen));
 }
 
 static int
@@ -1045,8 +1047,8 @@ TEST(count_tokens_request_and_response)
 	int64_t		 n;
 
 	kore_buf_init(&b, 256);
-	ASSERT_INT_EQ(gemini_count_request(body, strlen(body), &b, err,
-	    sizeof(err)), 0);
+	ASSERT_INT_EQ(xlate_count_request(XF_GEMINI, body, strlen(body), "m",
+	    &b, err, sizeof(err)), 0);
 	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_INT_EQ(count(&o, "contents"), 3);
 	ASSERT(!has(&o, "generateContentRequest", KORE_JSON_TYPE_OBJECT));
