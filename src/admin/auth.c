@@ -30,6 +30,7 @@
 
 static int	request_token(struct http_request *, char *, size_t);
 static int	cross_site(struct http_request *);
+static int	auth_route(struct http_request *, int, const char *);
 static int	session_lookup(struct http_request *, struct admin_user *,
 		    int64_t *);
 static int64_t	login_blocked(const char *);
@@ -202,7 +203,7 @@ session_lookup(struct http_request *req, struct admin_user *user,
 }
 
 /*
- * Refuse (403, returns 1) a state-changing request that a browser sent
+ * Refuse (403, KORE_RESULT_ERROR) a state-changing request a browser sent
  * from another site: its Origin (or, lacking one, Referer) must name the
  * host the request was sent to. SameSite=Strict already keeps the cookie
  * off cross-site requests; this holds even where a browser ignores it.
@@ -215,10 +216,10 @@ cross_site(struct http_request *req)
 	size_t		 len;
 
 	if (req->method == HTTP_METHOD_GET || req->method == HTTP_METHOD_HEAD)
-		return (0);
+		return (KORE_RESULT_OK);
 	if (!http_request_header(req, "origin", &origin) &&
 	    !http_request_header(req, "referer", &origin))
-		return (0);
+		return (KORE_RESULT_OK);
 	if (!http_request_header(req, "host", &host))
 		host = "";
 
@@ -227,11 +228,26 @@ cross_site(struct http_request *req)
 	len = strcspn(origin, "/");
 
 	if (len == strlen(host) && strncasecmp(origin, host, len) == 0)
-		return (0);
+		return (KORE_RESULT_OK);
 
 	api_error(req, 403, "permission_error", "cross_site_request",
 	    "a request from another site may not change anything here");
-	return (1);
+	return (KORE_RESULT_ERROR);
+}
+
+/*
+ * What every /api/auth route checks first: the listener, the method
+ * (methods, named in allow), and no cross-site write. Replies itself and
+ * returns KORE_RESULT_ERROR.
+ */
+static int
+auth_route(struct http_request *req, int methods, const char *allow)
+{
+	if (api_admin_only(req) != KORE_RESULT_OK ||
+	    api_method(req, methods, allow) != KORE_RESULT_OK ||
+	    cross_site(req) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+	return (KORE_RESULT_OK);
 }
 
 /*
@@ -247,7 +263,7 @@ auth_admin(struct http_request *req, struct admin_user *user)
 	if (api_admin_only(req) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
-	if (cross_site(req))
+	if (cross_site(req) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
 	if (session_lookup(req, user, &session_id) != KORE_RESULT_OK) {
@@ -391,12 +407,7 @@ auth_login(struct http_request *req)
 	int64_t			 wait, now;
 	int			 ok;
 
-	if (api_admin_only(req) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-
-	if (cross_site(req))
+	if (auth_route(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
 	glue_remote_addr(req, addr, sizeof(addr));
@@ -513,12 +524,7 @@ auth_logout(struct http_request *req)
 	sqlite3_stmt		*stmt;
 	int64_t			 session_id;
 
-	if (api_admin_only(req) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-
-	if (cross_site(req))
+	if (auth_route(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
 	if (session_lookup(req, &user, &session_id) == KORE_RESULT_OK &&
@@ -543,9 +549,7 @@ auth_me(struct http_request *req)
 	struct admin_user	user;
 	int64_t			session_id;
 
-	if (api_admin_only(req) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
+	if (auth_route(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
 	if (session_lookup(req, &user, &session_id) != KORE_RESULT_OK) {
@@ -573,13 +577,8 @@ auth_password(struct http_request *req)
 	int64_t			 session_id;
 	int			 ok;
 
-	if (api_admin_only(req) != KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-	if (api_method(req, HTTP_METHOD_PUT | HTTP_METHOD_POST, "PUT") !=
+	if (auth_route(req, HTTP_METHOD_PUT | HTTP_METHOD_POST, "PUT") !=
 	    KORE_RESULT_OK)
-		return (KORE_RESULT_OK);
-
-	if (cross_site(req))
 		return (KORE_RESULT_OK);
 
 	if (session_lookup(req, &user, &session_id) != KORE_RESULT_OK) {

@@ -266,15 +266,13 @@ static size_t
 upstream_header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct proxy	*px = arg;
-	size_t		 len;
 
-	len = size * nmemb;
 	px->last_activity = kore_time_ms();
 	if (px->upstream_first == 0)
 		px->upstream_first = px->last_activity;
-	if (glue_upstream_head(px->curl.handle, ptr, len, &px->up))
+	if (glue_upstream_head(px->curl.handle, ptr, size * nmemb, &px->up))
 		px->head_seen = 1;
-	return (len);
+	return (size * nmemb);
 }
 
 /* Body bytes of the upstream's answer. */

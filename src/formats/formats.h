@@ -315,6 +315,13 @@ int	xlate_fail(struct xlate_ctx *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	xlate_stream_fail(struct xlate_stream *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+struct kore_json_item	*xlate_messages(struct xlate_ctx *,
+	    const struct kore_json_item *);
+const char	*xlate_member_str(struct xlate_ctx *,
+	    const struct kore_json_item *, const char *, const char *);
+const char	*xlate_block_type(struct xlate_ctx *,
+	    const struct kore_json_item *, const char *);
+const char	*xlate_call_name(const struct xlate_ctx *, const char *);
 void	xlate_calls_grow(struct xlate_ctx *);
 int	xlate_text_of(struct xlate_ctx *, const struct kore_json_item *,
 	    const char *, struct kore_buf *, const char *);
@@ -328,9 +335,10 @@ void	xlate_event_error(struct xlate_stream *, const void *, size_t);
 /* openai.c: the pivot's chunks and usage. */
 void	openai_chunk_open(struct xlate_stream *, struct kore_buf *);
 void	openai_chunk_close(struct kore_buf *);
-void	openai_delta_chunk(struct xlate_stream *, const char *, const char *,
+void	openai_delta_chunk(struct xlate_stream *, int64_t, const char *,
+	    const void *, size_t, struct kore_buf *);
+void	openai_finish_chunk(struct xlate_stream *, int64_t,
 	    struct kore_buf *);
-void	openai_finish_chunk(struct xlate_stream *, struct kore_buf *);
 void	openai_usage_chunk(struct xlate_stream *, struct kore_buf *);
 void	openai_usage_write(const struct xlate_usage *, struct kore_buf *);
 void	openai_usage_read(const struct kore_json_item *,
@@ -365,8 +373,12 @@ int	gemini_sig_to_id(struct kore_buf *, const char *);
 int	gemini_sig_from_id(struct kore_buf *, const char *);
 int	gemini_id_ok(const char *, size_t);
 const char	*gemini_mime_from_url(const char *);
-int	gemini_media_part(struct xlate_ctx *, struct kore_buf *, const char *,
+int	gemini_media_part(struct xlate_ctx *, struct kore_buf *, int *,
 	    const char *, const char *);
+int	gemini_content_parts(struct xlate_ctx *, struct kore_json_item *,
+	    const char *, int (*)(struct xlate_ctx *, struct kore_json_item *,
+	    const char *, const char *, struct kore_buf *, int *),
+	    struct kore_buf *, int *);
 void	gemini_text_part(struct kore_buf *, int *, const void *, size_t);
 void	gemini_inline_part(struct kore_buf *, int *, const char *,
 	    const char *);

@@ -63,13 +63,13 @@ gemini_schema_emit(struct kore_buf *b, struct kore_json_item *s)
 {
 	struct kore_json_item	*m, *c, *type;
 	const char		*name, *tname;
-	int			 first, cfirst, i, nullable, has_any;
+	int			 nm, nc, i, nullable, has_any;
 
 	if (s->type != KORE_JSON_TYPE_OBJECT) {
 		kore_buf_appendf(b, "{}");
 		return;
 	}
-	first = 1;
+	nm = 0;
 	has_any = json_get(s, "anyOf") != NULL;
 	kore_buf_appendf(b, "{");
 	TAILQ_FOREACH(m, &s->data.items, list) {
@@ -96,26 +96,22 @@ gemini_schema_emit(struct kore_buf *b, struct kore_json_item *s)
 					tname = type->data.string;
 			}
 			if (tname != NULL) {
-				json_key(b, "type", first);
-				first = 0;
+				json_key(b, "type", nm++ == 0);
 				json_str(b, tname);
 			}
 			if (nullable && json_get(s, "nullable") == NULL) {
-				json_key(b, "nullable", first);
-				first = 0;
+				json_key(b, "nullable", nm++ == 0);
 				kore_buf_appendf(b, "true");
 			}
 		} else if (strcmp(name, "properties") == 0) {
 			if (m->type != KORE_JSON_TYPE_OBJECT ||
 			    TAILQ_EMPTY(&m->data.items))
 				continue;
-			json_key(b, name, first);
-			first = 0;
+			json_key(b, name, nm++ == 0);
 			kore_buf_appendf(b, "{");
-			cfirst = 1;
+			nc = 0;
 			TAILQ_FOREACH(c, &m->data.items, list) {
-				json_key(b, c->name, cfirst);
-				cfirst = 0;
+				json_key(b, c->name, nc++ == 0);
 				gemini_schema_emit(b, c);
 			}
 			kore_buf_appendf(b, "}");
@@ -126,20 +122,16 @@ gemini_schema_emit(struct kore_buf *b, struct kore_json_item *s)
 			} else {
 				c = m;
 			}
-			json_key(b, name, first);
-			first = 0;
+			json_key(b, name, nm++ == 0);
 			gemini_schema_emit(b, c);
 		} else if (strcmp(name, "anyOf") == 0) {
 			if (m->type != KORE_JSON_TYPE_ARRAY)
 				continue;
-			json_key(b, name, first);
-			first = 0;
+			json_key(b, name, nm++ == 0);
 			kore_buf_appendf(b, "[");
-			cfirst = 1;
+			nc = 0;
 			TAILQ_FOREACH(c, &m->data.items, list) {
-				if (!cfirst)
-					kore_buf_appendf(b, ",");
-				cfirst = 0;
+				json_sep(b, &nc);
 				gemini_schema_emit(b, c);
 			}
 			kore_buf_appendf(b, "]");
@@ -153,12 +145,10 @@ gemini_schema_emit(struct kore_buf *b, struct kore_json_item *s)
 			}
 			if (schema_formats[i] == NULL)
 				continue;
-			json_key(b, name, first);
-			first = 0;
+			json_key(b, name, nm++ == 0);
 			json_value(b, m);
 		} else {
-			json_key(b, name, first);
-			first = 0;
+			json_key(b, name, nm++ == 0);
 			json_value(b, m);
 		}
 	}
@@ -319,14 +309,15 @@ gemini_mime_from_url(const char *url)
 
 /*
  * A URL given for a media part: a base64 data: URL becomes inlineData,
- * an http(s) URL fileData. mime overrides the type found in the URL.
+ * an http(s) or gs URL fileData with the type its extension says.
  */
 int
-gemini_media_part(struct xlate_ctx *x, struct kore_buf *parts, const char *url,
-    const char *mime, const char *where)
+gemini_media_part(struct xlate_ctx *x, struct kore_buf *parts, int *nparts,
+    const char *url, const char *where)
 {
 	const char	*comma, *semi, *p;
 
+	json_sep(parts, nparts);
 	if (strncmp(url, "data:", 5) == 0) {
 		if ((comma = strchr(url, ',')) == NULL ||
 		    comma - url < 12 || strncmp(comma - 7, ";base64", 7) != 0)
@@ -335,9 +326,7 @@ gemini_media_part(struct xlate_ctx *x, struct kore_buf *parts, const char *url,
 		p = url + 5;
 		semi = strchr(p, ';');
 		kore_buf_appendf(parts, "{\"inlineData\":{\"mimeType\":");
-		if (mime != NULL)
-			json_str(parts, mime);
-		else if (semi == p)
+		if (semi == p)
 			json_str(parts, "application/octet-stream");
 		else
 			json_strn(parts, p, (size_t)(semi - p));
@@ -353,18 +342,65 @@ gemini_media_part(struct xlate_ctx *x, struct kore_buf *parts, const char *url,
 		    "%s: the URL must be a data:, http(s) or gs "
 		    "URL", where));
 	kore_buf_appendf(parts, "{\"fileData\":{\"mimeType\":");
-	json_str(parts, mime != NULL ? mime : gemini_mime_from_url(url));
+	json_str(parts, gemini_mime_from_url(url));
 	kore_buf_appendf(parts, ",\"fileUri\":");
 	json_str(parts, url);
 	kore_buf_appendf(parts, "}}");
 	return (0);
 }
 
-/* A text part: {"text":...} of text[0..len). */
+/*
+ * A message's content as Gemini parts: a string is one text part; an
+ * array holds blocks, each with a string type: text blocks become text
+ * parts, and block() (of the client's format) makes the others. where
+ * names the message in the client's error. Absent content is no part.
+ */
+int
+gemini_content_parts(struct xlate_ctx *x, struct kore_json_item *content,
+    const char *where, int (*block)(struct xlate_ctx *,
+    struct kore_json_item *, const char *, const char *, struct kore_buf *,
+    int *), struct kore_buf *parts, int *nparts)
+{
+	struct kore_json_item	*b;
+	const char		*type, *text;
+	char			 w[96];
+	int			 i;
+
+	if (content == NULL)
+		return (0);
+	if (json_is_str(content)) {
+		gemini_text_part(parts, nparts, content->data.string,
+		    strlen(content->data.string));
+		return (0);
+	}
+	if (content->type != KORE_JSON_TYPE_ARRAY)
+		return (xlate_fail(x, "%s.content must be a string or an array",
+		    where));
+
+	i = 0;
+	TAILQ_FOREACH(b, &content->data.items, list) {
+		(void)snprintf(w, sizeof(w), "%s.content[%d]", where, i++);
+		if ((type = xlate_member_str(x, b, "type", w)) == NULL)
+			return (-1);
+		if (strcmp(type, "text") != 0) {
+			if (block(x, b, type, w, parts, nparts) == -1)
+				return (-1);
+			continue;
+		}
+		if ((text = xlate_member_str(x, b, "text", w)) == NULL)
+			return (-1);
+		gemini_text_part(parts, nparts, text, strlen(text));
+	}
+	return (0);
+}
+
+/* A text part: {"text":...} of text[0..len); Gemini refuses empty ones. */
 void
 gemini_text_part(struct kore_buf *parts, int *nparts, const void *text,
     size_t len)
 {
+	if (len == 0)
+		return;
 	json_sep(parts, nparts);
 	kore_buf_appendf(parts, "{\"text\":");
 	json_strn(parts, text, len);

@@ -34,23 +34,24 @@ openai_chunk_close(struct kore_buf *out)
 
 /* A whole chunk whose delta is {"<field>":text}. */
 void
-openai_delta_chunk(struct xlate_stream *st, const char *field, const char *text,
-    struct kore_buf *out)
+openai_delta_chunk(struct xlate_stream *st, int64_t index, const char *field,
+    const void *text, size_t len, struct kore_buf *out)
 {
 	openai_chunk_open(st, out);
-	kore_buf_appendf(out, "{\"index\":0,\"delta\":{\"%s\":", field);
-	json_str(out, text);
+	kore_buf_appendf(out, "{\"index\":%" PRId64 ",\"delta\":{\"%s\":",
+	    index, field);
+	json_strn(out, text, len);
 	kore_buf_appendf(out, "},\"logprobs\":null,\"finish_reason\":null}");
 	openai_chunk_close(out);
 }
-
 /* A whole chunk with st->finish as its finish_reason. */
 void
-openai_finish_chunk(struct xlate_stream *st, struct kore_buf *out)
+openai_finish_chunk(struct xlate_stream *st, int64_t index,
+    struct kore_buf *out)
 {
 	openai_chunk_open(st, out);
-	kore_buf_appendf(out, "{\"index\":0,\"delta\":{},\"logprobs\":null,"
-	    "\"finish_reason\":");
+	kore_buf_appendf(out, "{\"index\":%" PRId64 ",\"delta\":{},"
+	    "\"logprobs\":null,\"finish_reason\":", index);
 	json_str(out, st->finish);
 	kore_buf_appendf(out, "}");
 	openai_chunk_close(out);

@@ -19,6 +19,8 @@
 #define FIELD_MAX	96
 
 static void	message_open(struct kore_buf *, int *, const char *);
+static int	message_text(struct kore_buf *, int *, const char *,
+		    const char *);
 static int	image_url_from(struct xlate_ctx *,
 		    const struct kore_json_item *, const char *,
 		    struct kore_buf *);
@@ -74,12 +76,8 @@ anthropic_request_to_openai(struct xlate_ctx *x)
 		}
 	}
 
-	if ((msgs = json_get(root, "messages")) == NULL ||
-	    msgs->type != KORE_JSON_TYPE_ARRAY ||
-	    TAILQ_EMPTY(&msgs->data.items)) {
-		(void)xlate_fail(x, "messages must be a non-empty array");
+	if ((msgs = xlate_messages(x, root)) == NULL)
 		goto done;
-	}
 	i = 0;
 	TAILQ_FOREACH(m, &msgs->data.items, list) {
 		(void)snprintf(field, sizeof(field), "messages[%d]", i);
@@ -187,6 +185,17 @@ message_open(struct kore_buf *out, int *nm, const char *role)
 	kore_buf_appendf(out, "{\"role\":\"%s\",\"content\":", role);
 }
 
+/* A whole message of one string's content; this function can't fail. */
+static int
+message_text(struct kore_buf *out, int *nm, const char *role,
+    const char *text)
+{
+	message_open(out, nm, role);
+	json_str(out, text);
+	kore_buf_appendf(out, "}");
+	return (0);
+}
+
 /* An Anthropic image block's source as an OpenAI image_url part. */
 static int
 image_url_from(struct xlate_ctx *x, const struct kore_json_item *blk,
@@ -242,21 +251,17 @@ static int
 user_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
     const char *field, struct kore_buf *out, int *nm)
 {
-	const struct kore_json_item	*c, *blk, *t, *id, *rc, *sub;
+	const char			*type, *text_s = NULL;
+	const struct kore_json_item	*c, *blk, *id, *rc, *sub;
 	struct kore_buf			 parts, text;
 	char				 bf[FIELD_MAX + 32];
 	int				 i, j, np, ntext, ret;
 
-	c = json_get(m, "content");
-	if (c != NULL && json_is_str(c)) {
-		message_open(out, nm, "user");
-		json_str(out, c->data.string);
-		kore_buf_appendf(out, "}");
-		return (0);
-	}
-	if (c == NULL || c->type != KORE_JSON_TYPE_ARRAY)
-		return (xlate_fail(x, "%s.content must be a string "
-		    "or an array of content blocks", field));
+	if (json_is_str(c = json_get(m, "content")))
+		return (message_text(out, nm, "user", c->data.string));
+	if (!json_is(c, KORE_JSON_TYPE_ARRAY))
+		return (xlate_fail(x, "%s.content must be a string or an "
+		    "array of content blocks", field));
 
 	ret = -1;
 	kore_buf_init(&parts, 256);
@@ -265,29 +270,23 @@ user_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
 	i = 0;
 	TAILQ_FOREACH(blk, &c->data.items, list) {
 		(void)snprintf(bf, sizeof(bf), "%s.content[%d]", field, i++);
-		t = json_get(blk, "type");
-		if (!json_is_str(t)) {
-			(void)xlate_fail(x, "%s must be an object "
-			    "with a string type", bf);
+		if ((type = xlate_block_type(x, blk, bf)) == NULL)
 			goto done;
-		}
-		if (strcmp(t->data.string, "text") == 0) {
-			if (!json_is_str(json_get(blk, "text"))) {
-				(void)xlate_fail(x, "%s.text must be "
-				    "a string", bf);
+		if (strcmp(type, "text") == 0) {
+			if ((text_s = xlate_member_str(x, blk, "text", bf)) ==
+			    NULL)
 				goto done;
-			}
 			json_sep(&parts, &np);
 			ntext++;
 			kore_buf_appendf(&parts,
 			    "{\"type\":\"text\",\"text\":");
-			json_str(&parts, json_get(blk, "text")->data.string);
+			json_str(&parts, text_s);
 			kore_buf_appendf(&parts, "}");
-		} else if (strcmp(t->data.string, "image") == 0) {
+		} else if (strcmp(type, "image") == 0) {
 			json_sep(&parts, &np);
 			if (image_url_from(x, blk, bf, &parts) == -1)
 				goto done;
-		} else if (strcmp(t->data.string, "tool_result") == 0) {
+		} else if (strcmp(type, "tool_result") == 0) {
 			id = json_get(blk, "tool_use_id");
 			if (!json_is_str(id)) {
 				(void)xlate_fail(x, "%s.tool_use_id "
@@ -338,7 +337,7 @@ user_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
 			kore_buf_appendf(out, "}");
 		} else {
 			(void)xlate_fail(x, "%s.type '%s' cannot be "
-			    "sent to this provider", bf, t->data.string);
+			    "sent to this provider", bf, type);
 			goto done;
 		}
 	}
@@ -347,11 +346,7 @@ user_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
 		message_open(out, nm, "user");
 		if (np == 1 && ntext == 1) {
 			/* One text part: plain content, as most clients do. */
-			TAILQ_FOREACH(blk, &c->data.items, list) {
-				if (json_is_type(blk, "text"))
-					break;
-			}
-			json_str(out, json_get(blk, "text")->data.string);
+			json_str(out, text_s);
 		} else {
 			kore_buf_appendf(out, "[");
 			kore_buf_append(out, parts.data, parts.offset);
@@ -371,21 +366,17 @@ static int
 assistant_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
     const char *field, struct kore_buf *out, int *nm)
 {
-	const struct kore_json_item	*c, *blk, *t, *id, *name, *in;
+	const char			*type, *text_s;
+	const struct kore_json_item	*c, *blk, *id, *name, *in;
 	struct kore_buf			 text, calls, args;
 	char				 bf[FIELD_MAX + 32];
 	int				 i, nc;
 
-	c = json_get(m, "content");
-	if (c != NULL && json_is_str(c)) {
-		message_open(out, nm, "assistant");
-		json_str(out, c->data.string);
-		kore_buf_appendf(out, "}");
-		return (0);
-	}
-	if (c == NULL || c->type != KORE_JSON_TYPE_ARRAY)
-		return (xlate_fail(x, "%s.content must be a string "
-		    "or an array of content blocks", field));
+	if (json_is_str(c = json_get(m, "content")))
+		return (message_text(out, nm, "assistant", c->data.string));
+	if (!json_is(c, KORE_JSON_TYPE_ARRAY))
+		return (xlate_fail(x, "%s.content must be a string or an "
+		    "array of content blocks", field));
 
 	kore_buf_init(&text, 256);
 	kore_buf_init(&calls, 256);
@@ -394,21 +385,15 @@ assistant_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
 	i = 0;
 	TAILQ_FOREACH(blk, &c->data.items, list) {
 		(void)snprintf(bf, sizeof(bf), "%s.content[%d]", field, i++);
-		t = json_get(blk, "type");
-		if (!json_is_str(t)) {
-			(void)xlate_fail(x, "%s must be an object "
-			    "with a string type", bf);
+		if ((type = xlate_block_type(x, blk, bf)) == NULL)
 			goto fail;
-		}
-		if (strcmp(t->data.string, "text") == 0) {
-			if (!json_is_str(json_get(blk, "text"))) {
-				(void)xlate_fail(x, "%s.text must be "
-				    "a string", bf);
+		if (strcmp(type, "text") == 0) {
+			if ((text_s = xlate_member_str(x, blk, "text", bf)) ==
+			    NULL)
 				goto fail;
-			}
 			kore_buf_appendf(&text, "%s",
-			    json_get(blk, "text")->data.string);
-		} else if (strcmp(t->data.string, "tool_use") == 0) {
+			    text_s);
+		} else if (strcmp(type, "tool_use") == 0) {
 			id = json_get(blk, "id");
 			name = json_get(blk, "name");
 			in = json_get(blk, "input");
@@ -437,13 +422,13 @@ assistant_to_openai(struct xlate_ctx *x, const struct kore_json_item *m,
 				kore_buf_appendf(&args, "{}");
 			json_strn(&calls, args.data, args.offset);
 			kore_buf_appendf(&calls, "}}");
-		} else if (strcmp(t->data.string, "thinking") == 0 ||
-		    strcmp(t->data.string, "redacted_thinking") == 0) {
+		} else if (strcmp(type, "thinking") == 0 ||
+		    strcmp(type, "redacted_thinking") == 0) {
 			/* Claude's reasoning means nothing to other models. */
 			continue;
 		} else {
 			(void)xlate_fail(x, "%s.type '%s' cannot be "
-			    "sent to this provider", bf, t->data.string);
+			    "sent to this provider", bf, type);
 			goto fail;
 		}
 	}

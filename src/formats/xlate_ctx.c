@@ -89,6 +89,72 @@ xlate_stream_fail(struct xlate_stream *st, const char *fmt, ...)
 	return (-1);
 }
 
+/*
+ * The messages array of a chat request's root, which must hold at least
+ * one message; NULL after xlate_fail.
+ */
+struct kore_json_item *
+xlate_messages(struct xlate_ctx *x, const struct kore_json_item *root)
+{
+	struct kore_json_item	*msgs;
+
+	msgs = json_get(root, "messages");
+	if (!json_is(msgs, KORE_JSON_TYPE_ARRAY) ||
+	    TAILQ_EMPTY(&msgs->data.items)) {
+		(void)xlate_fail(x, "messages must be a non-empty array");
+		return (NULL);
+	}
+	return (msgs);
+}
+
+/*
+ * The string member name of obj, which the client's message calls
+ * where; NULL after xlate_fail when it is absent or no string.
+ */
+const char *
+xlate_member_str(struct xlate_ctx *x, const struct kore_json_item *obj,
+    const char *name, const char *where)
+{
+	struct kore_json_item	*v;
+
+	if (!json_is_str(v = json_get(obj, name))) {
+		(void)xlate_fail(x, "%s.%s must be a string", where, name);
+		return (NULL);
+	}
+	return (v->data.string);
+}
+
+/*
+ * The type of a content block (an object with a string "type"); NULL
+ * after xlate_fail naming where.
+ */
+const char *
+xlate_block_type(struct xlate_ctx *x, const struct kore_json_item *blk,
+    const char *where)
+{
+	struct kore_json_item	*t;
+
+	if (!json_is_str(t = json_get(blk, "type"))) {
+		(void)xlate_fail(x, "%s must be an object with a string type",
+		    where);
+		return (NULL);
+	}
+	return (t->data.string);
+}
+
+/* The name of the latest tool call of the history with id, or NULL. */
+const char *
+xlate_call_name(const struct xlate_ctx *x, const char *id)
+{
+	size_t	k;
+
+	for (k = x->ncalls; k > 0; k--) {
+		if (strcmp(x->calls[k - 1].id, id) == 0)
+			return (x->calls[k - 1].name);
+	}
+	return (NULL);
+}
+
 /* Room for one more tool call in x->calls. This function can't fail. */
 void
 xlate_calls_grow(struct xlate_ctx *x)

@@ -16,162 +16,119 @@
 
 #include "formats/formats.h"
 
-static int	anthropic_blocks(struct xlate_ctx *, struct kore_json_item *,
-		    const char *, struct kore_buf *, int *);
+static int	anthropic_block(struct xlate_ctx *, struct kore_json_item *,
+		    const char *, const char *, struct kore_buf *, int *);
 
 /*
- * Anthropic content (a string or an array of blocks) as Gemini parts:
- * text, images and documents (base64 or URL), tool_use as functionCall
- * and tool_result as functionResponse. Thinking and server-tool blocks
- * are left out.
+ * One block of an Anthropic message's content that is not text (the
+ * part loop of gemini_content_parts): images and documents, tool_use as
+ * functionCall and tool_result as functionResponse. Thinking and
+ * server-tool blocks are left out.
  */
 static int
-anthropic_blocks(struct xlate_ctx *x, struct kore_json_item *content,
-    const char *where, struct kore_buf *parts, int *nparts)
+anthropic_block(struct xlate_ctx *x, struct kore_json_item *b,
+    const char *type, const char *w, struct kore_buf *parts, int *nparts)
 {
-	struct kore_json_item	*b, *type, *v, *src, *st, *id, *name, *mt;
+	struct kore_json_item	*v, *src, *st, *id, *name, *mt;
 	struct kore_buf		 text;
 	const char		*fname;
-	char			 w[96];
-	size_t			 k;
-	int			 i, rc;
+	int			 rc;
 
-	if (content == NULL)
-		return (xlate_fail(x, "%s.content is missing", where));
-	if (content->type == KORE_JSON_TYPE_STRING) {
-		if (content->data.string[0] == '\0')
-			return (0);
-		gemini_text_part(parts, nparts, content->data.string,
-		    strlen(content->data.string));
-		return (0);
-	}
-	if (content->type != KORE_JSON_TYPE_ARRAY)
-		return (xlate_fail(x, "%s.content must be a string or an array",
-		    where));
-	i = 0;
-	TAILQ_FOREACH(b, &content->data.items, list) {
-		(void)snprintf(w, sizeof(w), "%s.content[%d]", where, i++);
-		type = json_get(b, "type");
-		if (!json_is_str(type))
-			return (xlate_fail(x, "%s.type must be a string", w));
-		if (strcmp(type->data.string, "text") == 0) {
-			v = json_get(b, "text");
+	if (strcmp(type, "image") == 0 ||
+	    strcmp(type, "document") == 0) {
+		src = json_get(b, "source");
+		st = json_get(src, "type");
+		if (!json_is_str(st))
+			return (xlate_fail(x,
+			    "%s.source.type must be a "
+			    "string", w));
+		if (strcmp(st->data.string, "base64") == 0) {
+			v = json_get(src, "data");
+			mt = json_get(src, "media_type");
+			if (!json_is_str(v) || !json_is_str(mt))
+				return (xlate_fail(x,
+				    "%s.source needs data "
+				    "and media_type strings", w));
+			gemini_inline_part(parts, nparts,
+			    mt->data.string,
+			    v->data.string);
+		} else if (strcmp(st->data.string, "url") == 0) {
+			v = json_get(src, "url");
 			if (!json_is_str(v))
 				return (xlate_fail(x,
-				    "%s.text must be a string", w));
-			if (v->data.string[0] == '\0')
-				continue;
+				    "%s.source.url must be "
+				    "a string", w));
+			if (gemini_media_part(x, parts, nparts, v->data.string,
+			    w) == -1)
+				return (-1);
+		} else if (strcmp(st->data.string, "text") == 0) {
+			v = json_get(src, "data");
+			if (!json_is_str(v))
+				return (xlate_fail(x,
+				    "%s.source.data must be "
+				    "a string", w));
 			gemini_text_part(parts, nparts, v->data.string,
 			    strlen(v->data.string));
-		} else if (strcmp(type->data.string, "image") == 0 ||
-		    strcmp(type->data.string, "document") == 0) {
-			src = json_get(b, "source");
-			st = json_get(src, "type");
-			if (!json_is_str(st))
-				return (xlate_fail(x,
-				    "%s.source.type must be a "
-				    "string", w));
-			if (strcmp(st->data.string, "base64") == 0) {
-				v = json_get(src, "data");
-				mt = json_get(src, "media_type");
-				if (!json_is(v,
-				    KORE_JSON_TYPE_STRING) || !json_is(mt,
-				    KORE_JSON_TYPE_STRING))
-					return (xlate_fail(x,
-					    "%s.source needs data "
-					    "and media_type strings", w));
-				gemini_inline_part(parts, nparts,
-				    mt->data.string,
-				    v->data.string);
-			} else if (strcmp(st->data.string, "url") == 0) {
-				v = json_get(src, "url");
-				if (!json_is_str(v))
-					return (xlate_fail(x,
-					    "%s.source.url must be "
-					    "a string", w));
-				json_sep(parts, nparts);
-				if (gemini_media_part(x, parts, v->data.string,
-				    NULL,
-				    w) == -1)
-					return (-1);
-			} else if (strcmp(st->data.string, "text") == 0) {
-				v = json_get(src, "data");
-				if (!json_is_str(v))
-					return (xlate_fail(x,
-					    "%s.source.data must be "
-					    "a string", w));
-				gemini_text_part(parts, nparts, v->data.string,
-				    strlen(v->data.string));
-			} else {
-				return (xlate_fail(x,
-				    "%s.source.type \"%.32s\" is not "
-				    "supported", w, st->data.string));
-			}
-		} else if (strcmp(type->data.string, "tool_use") == 0) {
-			id = json_get(b, "id");
-			name = json_get(b, "name");
-			v = json_get(b, "input");
-			if (!json_is(id,
-			    KORE_JSON_TYPE_STRING) || !json_is(name,
-			    KORE_JSON_TYPE_STRING))
-				return (xlate_fail(x,
-				    "%s needs id and name strings",
-				    w));
-			if (v != NULL && v->type != KORE_JSON_TYPE_OBJECT)
-				return (xlate_fail(x,
-				    "%s.input must be an object",
-				    w));
-			xlate_calls_grow(x);
-			x->calls[x->ncalls].name = name->data.string;
-			if (gemini_function_call_part(x, id->data.string, v, w,
-			    parts,
-			    nparts) == -1)
-				return (-1);
-		} else if (strcmp(type->data.string, "tool_result") == 0) {
-			id = json_get(b, "tool_use_id");
-			if (!json_is_str(id))
-				return (xlate_fail(x,
-				    "%s.tool_use_id must be a "
-				    "string", w));
-			fname = NULL;
-			for (k = x->ncalls; k > 0; k--) {
-				if (strcmp(x->calls[k - 1].id,
-				    id->data.string) == 0) {
-					fname = x->calls[k - 1].name;
-					break;
-				}
-			}
-			if (fname == NULL)
-				return (xlate_fail(x,
-				    "%s.tool_use_id \"%.64s\" answers "
-				    "no earlier tool_use", w, id->data.string));
-			/* Only the text of a result counts here. */
-			kore_buf_init(&text, 64);
-			v = json_get(b, "content");
-			rc = 0;
-			if (json_is(v, KORE_JSON_TYPE_ARRAY)) {
-				TAILQ_FOREACH(src, &v->data.items, list) {
-					st = json_get(src, "text");
-					if (json_is_str(st))
-						kore_buf_appendf(&text, "%s",
-						    st->data.string);
-				}
-			} else if (json_is_str(v)) {
-				kore_buf_appendf(&text, "%s", v->data.string);
-			} else if (v != NULL) {
-				rc = xlate_fail(x,
-				    "%s.content must be a string or an "
-				    "array", w);
-			}
-			if (rc == 0) {
-				kore_buf_stringify(&text, NULL);
-				gemini_function_response_part(fname,
-				    (const char *)text.data, parts, nparts);
-			}
-			kore_buf_cleanup(&text);
-			if (rc == -1)
-				return (-1);
+		} else {
+			return (xlate_fail(x,
+			    "%s.source.type \"%.32s\" is not "
+			    "supported", w, st->data.string));
 		}
+	} else if (strcmp(type, "tool_use") == 0) {
+		id = json_get(b, "id");
+		name = json_get(b, "name");
+		v = json_get(b, "input");
+		if (!json_is_str(id) || !json_is_str(name))
+			return (xlate_fail(x,
+			    "%s needs id and name strings",
+			    w));
+		if (v != NULL && v->type != KORE_JSON_TYPE_OBJECT)
+			return (xlate_fail(x,
+			    "%s.input must be an object",
+			    w));
+		xlate_calls_grow(x);
+		x->calls[x->ncalls].name = name->data.string;
+		if (gemini_function_call_part(x, id->data.string, v, w,
+		    parts,
+		    nparts) == -1)
+			return (-1);
+	} else if (strcmp(type, "tool_result") == 0) {
+		id = json_get(b, "tool_use_id");
+		if (!json_is_str(id))
+			return (xlate_fail(x,
+			    "%s.tool_use_id must be a "
+			    "string", w));
+		if ((fname = xlate_call_name(x, id->data.string)) ==
+		    NULL)
+			return (xlate_fail(x,
+			    "%s.tool_use_id \"%.64s\" answers "
+			    "no earlier tool_use", w, id->data.string));
+		/* Only the text of a result counts here. */
+		kore_buf_init(&text, 64);
+		v = json_get(b, "content");
+		rc = 0;
+		if (json_is(v, KORE_JSON_TYPE_ARRAY)) {
+			TAILQ_FOREACH(src, &v->data.items, list) {
+				st = json_get(src, "text");
+				if (json_is_str(st))
+					kore_buf_appendf(&text, "%s",
+					    st->data.string);
+			}
+		} else if (json_is_str(v)) {
+			kore_buf_appendf(&text, "%s", v->data.string);
+		} else if (v != NULL) {
+			rc = xlate_fail(x,
+			    "%s.content must be a string or an "
+			    "array", w);
+		}
+		if (rc == 0) {
+			kore_buf_stringify(&text, NULL);
+			gemini_function_response_part(fname,
+			    (const char *)text.data, parts, nparts);
+		}
+		kore_buf_cleanup(&text);
+		if (rc == -1)
+			return (-1);
 	}
 	return (0);
 }
@@ -188,7 +145,7 @@ gemini_count_request(struct xlate_ctx *x)
 {
 	struct kore_buf		*out = x->out;
 	struct kore_json_item	*root, *msgs, *m, *role, *sys, *tools, *t;
-	struct kore_json_item	*name, *desc, *schema;
+	struct kore_json_item	*name, *desc, *schema, *v;
 	struct kore_buf		 contents, parts, decl;
 	const char		*cur, *trole;
 	char			 w[64];
@@ -210,7 +167,8 @@ gemini_count_request(struct xlate_ctx *x)
 
 	nparts = 0;
 	if ((sys = json_get(root, "system")) != NULL &&
-	    anthropic_blocks(x, sys, "system", &parts, &nparts) == -1) {
+	    gemini_content_parts(x, sys, "system", anthropic_block, &parts,
+	    &nparts) == -1) {
 		/* The message names .content; say system instead. */
 		(void)xlate_fail(x,
 		    "system must be a string or an array of text "
@@ -274,7 +232,11 @@ gemini_count_request(struct xlate_ctx *x)
 		}
 		kore_buf_reset(&parts);
 		nparts = 0;
-		if (anthropic_blocks(x, json_get(m, "content"), w, &parts,
+		if ((v = json_get(m, "content")) == NULL) {
+			(void)xlate_fail(x, "%s.content is missing", w);
+			goto done;
+		}
+		if (gemini_content_parts(x, v, w, anthropic_block, &parts,
 		    &nparts) == -1)
 			goto done;
 		if (nparts > 0)

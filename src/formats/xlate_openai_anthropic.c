@@ -57,12 +57,8 @@ anthropic_request_from_openai(struct xlate_ctx *x)
 	if ((root = xlate_begin(x)) == NULL)
 		goto done;
 
-	if ((msgs = json_get(root, "messages")) == NULL ||
-	    msgs->type != KORE_JSON_TYPE_ARRAY ||
-	    TAILQ_EMPTY(&msgs->data.items)) {
-		(void)xlate_fail(x, "messages must be a non-empty array");
+	if ((msgs = xlate_messages(x, root)) == NULL)
 		goto done;
-	}
 
 	i = 0;
 	cur = NULL;
@@ -741,8 +737,8 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 			st->block_type = BT_TEXT;
 			x = json_get(cb, "text");
 			if (json_is_str(x) && x->data.string[0] != '\0') {
-				openai_delta_chunk(st, "content",
-				    x->data.string, out);
+				openai_delta_chunk(st, 0, "content",
+				    x->data.string, strlen(x->data.string), out);
 			}
 		} else if (json_is_type(cb, "tool_use")) {
 			id = json_get(cb, "id");
@@ -786,14 +782,14 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		if (json_is_type(d, "text_delta") &&
 		    json_is_str(x = json_get(d, "text")) &&
 		    x->data.string[0] != '\0') {
-			openai_delta_chunk(st, "content", x->data.string, out);
+			openai_delta_chunk(st, 0, "content", x->data.string,
+			    strlen(x->data.string), out);
 		} else if (json_is_type(d, "thinking_delta") &&
 		    st->block_type == BT_THINK &&
 		    json_is_str(x = json_get(d, "thinking")) &&
 		    x->data.string[0] != '\0') {
-			openai_delta_chunk(st, "reasoning_content",
-			    x->data.string,
-			    out);
+			openai_delta_chunk(st, 0, "reasoning_content",
+			    x->data.string, strlen(x->data.string), out);
 		} else if (json_is_type(d, "input_json_delta") &&
 		    st->block_type == BT_TOOL &&
 		    json_is_str(x = json_get(d, "partial_json")) &&
@@ -815,12 +811,12 @@ anthropic_stream_to_openai(struct xlate_stream *st, const void *data,
 		if (json_is_str(x) && st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "%s",
 			    anthropic_finish_to_openai(x->data.string));
-			openai_finish_chunk(st, out);
+			openai_finish_chunk(st, 0, out);
 		}
 	} else if (strcmp(type, "message_stop") == 0) {
 		if (st->finish[0] == '\0') {
 			(void)snprintf(st->finish, sizeof(st->finish), "stop");
-			openai_finish_chunk(st, out);
+			openai_finish_chunk(st, 0, out);
 		}
 		if (!st->omit_usage) {
 			openai_chunk_open(st, out);

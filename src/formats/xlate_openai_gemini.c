@@ -17,8 +17,8 @@
 
 #include "formats/formats.h"
 
-static int	user_parts(struct xlate_ctx *, struct kore_json_item *,
-		    const char *, struct kore_buf *, int *);
+static int	user_part(struct xlate_ctx *, struct kore_json_item *,
+		    const char *, const char *, struct kore_buf *, int *);
 static int	assistant_parts(struct xlate_ctx *, struct kore_json_item *,
 		    const char *, struct kore_buf *, int *);
 static int	tools_emit(struct xlate_ctx *, struct kore_json_item *,
@@ -27,94 +27,53 @@ static int	tool_choice_emit(struct xlate_ctx *, struct kore_json_item *,
 		    struct kore_buf *);
 static int	generation_config(struct xlate_ctx *, struct kore_json_item *,
 		    struct kore_buf *);
-static void	chunk_begin(struct xlate_stream *, struct kore_buf *);
-static void	chunk_usage(struct xlate_stream *, struct kore_buf *);
 static void	stream_finish_chunk(struct xlate_stream *, int64_t,
 		    const char *, struct kore_buf *);
 
-/* A user message's content (string or array of parts) as Gemini parts. */
+/*
+ * One block of an OpenAI user message's content that is not text (the
+ * part loop of gemini_content_parts), as a Gemini part.
+ */
 static int
-user_parts(struct xlate_ctx *x, struct kore_json_item *content,
-    const char *where, struct kore_buf *parts, int *nparts)
+user_part(struct xlate_ctx *x, struct kore_json_item *p, const char *type,
+    const char *w, struct kore_buf *parts, int *nparts)
 {
-	struct kore_json_item	*p, *type, *v, *url, *fmt;
-	char			 w[96], mime[32];
-	int			 i;
+	struct kore_json_item	*v, *url, *fmt;
+	char			 mime[32];
 
-	if (content == NULL)
-		return (0);
-	if (content->type == KORE_JSON_TYPE_STRING) {
-		if (content->data.string[0] == '\0')
-			return (0);
-		gemini_text_part(parts, nparts, content->data.string,
-		    strlen(content->data.string));
-		return (0);
-	}
-	if (content->type != KORE_JSON_TYPE_ARRAY)
-		return (xlate_fail(x, "%s.content must be a string or an array",
-		    where));
-
-	i = 0;
-	TAILQ_FOREACH(p, &content->data.items, list) {
-		(void)snprintf(w, sizeof(w), "%s.content[%d]", where, i++);
-		if (p->type != KORE_JSON_TYPE_OBJECT)
-			return (xlate_fail(x, "%s must be an object", w));
-		type = json_get(p, "type");
-		if (!json_is_str(type))
-			return (xlate_fail(x, "%s.type must be a string", w));
-		if (strcmp(type->data.string, "text") == 0) {
-			v = json_get(p, "text");
-			if (!json_is_str(v))
-				return (xlate_fail(x,
-				    "%s.text must be a string", w));
-			if (v->data.string[0] == '\0')
-				continue;
-			gemini_text_part(parts, nparts, v->data.string,
-			    strlen(v->data.string));
-		} else if (strcmp(type->data.string, "image_url") == 0) {
-			v = json_get(p, "image_url");
-			url = json_is(v, KORE_JSON_TYPE_OBJECT) ? json_get(v,
-			    "url") : v;
-			if (!json_is_str(url))
-				return (xlate_fail(x,
-				    "%s.image_url.url must be a "
-				    "string", w));
-			json_sep(parts, nparts);
-			if (gemini_media_part(x, parts, url->data.string, NULL,
-			    w) == -1)
-				return (-1);
-		} else if (strcmp(type->data.string, "input_audio") == 0) {
-			v = json_get(p, "input_audio");
-			url = json_get(v, "data");
-			fmt = json_get(v, "format");
-			if (!json_is(url,
-			    KORE_JSON_TYPE_STRING) || !json_is(fmt,
-			    KORE_JSON_TYPE_STRING) ||
-			    strlen(fmt->data.string) > 16)
-				return (xlate_fail(x,
-				    "%s.input_audio needs data and "
-				    "format strings", w));
-			(void)snprintf(mime, sizeof(mime), "audio/%s",
-			    fmt->data.string);
-			gemini_inline_part(parts, nparts, mime,
-			    url->data.string);
-		} else if (strcmp(type->data.string, "file") == 0) {
-			v = json_get(p, "file");
-			url = json_get(v, "file_data");
-			if (!json_is_str(url))
-				return (xlate_fail(x,
-				    "%s.file.file_data must be a "
-				    "data: URL (file_id is not supported by "
-				    "Gemini)", w));
-			json_sep(parts, nparts);
-			if (gemini_media_part(x, parts, url->data.string, NULL,
-			    w) == -1)
-				return (-1);
-		} else {
-			return (xlate_fail(x, "%s.type \"%s\" is not supported",
-			    w,
-			    type->data.string));
-		}
+	if (strcmp(type, "image_url") == 0) {
+		v = json_get(p, "image_url");
+		url = json_is(v, KORE_JSON_TYPE_OBJECT) ? json_get(v, "url") : v;
+		if (!json_is_str(url))
+			return (xlate_fail(x, "%s.image_url.url must be a "
+			    "string", w));
+		if (gemini_media_part(x, parts, nparts, url->data.string,
+		    w) == -1)
+			return (-1);
+	} else if (strcmp(type, "input_audio") == 0) {
+		v = json_get(p, "input_audio");
+		url = json_get(v, "data");
+		fmt = json_get(v, "format");
+		if (!json_is_str(url) || !json_is_str(fmt) ||
+		    strlen(fmt->data.string) > 16)
+			return (xlate_fail(x, "%s.input_audio needs data and "
+			    "format strings", w));
+		(void)snprintf(mime, sizeof(mime), "audio/%s",
+		    fmt->data.string);
+		gemini_inline_part(parts, nparts, mime, url->data.string);
+	} else if (strcmp(type, "file") == 0) {
+		v = json_get(p, "file");
+		url = json_get(v, "file_data");
+		if (!json_is_str(url))
+			return (xlate_fail(x, "%s.file.file_data must be a "
+			    "data: URL (file_id is not supported by Gemini)",
+			    w));
+		if (gemini_media_part(x, parts, nparts, url->data.string,
+		    w) == -1)
+			return (-1);
+	} else {
+		return (xlate_fail(x, "%s.type \"%s\" is not supported", w,
+		    type));
 	}
 	return (0);
 }
@@ -151,8 +110,7 @@ assistant_parts(struct xlate_ctx *x, struct kore_json_item *msg,
 			fn = json_get(c, "function");
 			name = json_get(fn, "name");
 			type = json_get(c, "type");
-			if (type != NULL && (!json_is(type,
-			    KORE_JSON_TYPE_STRING) ||
+			if (type != NULL && (!json_is_str(type) ||
 			    strcmp(type->data.string, "function") != 0))
 				return (xlate_fail(x,
 				    "%s.type must be \"function\"",
@@ -218,8 +176,7 @@ tools_emit(struct xlate_ctx *x, struct kore_json_item *tools,
 		name = json_get(fn, "name");
 		desc = json_get(fn, "description");
 		params = json_get(fn, "parameters");
-		if (!json_is(name,
-		    KORE_JSON_TYPE_STRING) || name->data.string[0] == '\0')
+		if (!json_is_str(name) || name->data.string[0] == '\0')
 			return (xlate_fail(x,
 			    "tools[%d].function.name must be a "
 			    "non-empty string", i));
@@ -314,9 +271,9 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 	struct kore_json_item	*v, *s, *rf, *type, *js, *schema;
 	double			 d;
 	int64_t			 n;
-	int			 first, i;
+	int			 nm, i;
 
-	first = 1;
+	nm = 0;
 	for (i = 0; simple[i].openai != NULL; i++) {
 		if ((v = json_get(root, simple[i].openai)) == NULL)
 			continue;
@@ -324,15 +281,13 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 			if (json_int(v, &n) == -1)
 				return (xlate_fail(x, "%s must be an integer",
 				    simple[i].openai));
-			json_key(b, simple[i].gemini, first);
-			first = 0;
+			json_key(b, simple[i].gemini, nm++ == 0);
 			kore_buf_appendf(b, "%" PRId64, n);
 		} else {
 			if (json_num(v, &d) == -1)
 				return (xlate_fail(x, "%s must be a number",
 				    simple[i].openai));
-			json_key(b, simple[i].gemini, first);
-			first = 0;
+			json_key(b, simple[i].gemini, nm++ == 0);
 			json_double(b, d);
 		}
 	}
@@ -343,15 +298,13 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 		if (json_int(v, &n) == -1 || n < 1)
 			return (xlate_fail(x, "%s must be a positive integer",
 			    v->name));
-		json_key(b, "maxOutputTokens", first);
-		first = 0;
+		json_key(b, "maxOutputTokens", nm++ == 0);
 		kore_buf_appendf(b, "%" PRId64, n);
 	}
 
 	if ((v = json_get(root, "stop")) != NULL) {
 		if (v->type == KORE_JSON_TYPE_STRING) {
-			json_key(b, "stopSequences", first);
-			first = 0;
+			json_key(b, "stopSequences", nm++ == 0);
 			kore_buf_appendf(b, "[");
 			json_str(b, v->data.string);
 			kore_buf_appendf(b, "]");
@@ -362,8 +315,7 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 					    "stop must be a string "
 					    "or an array of strings"));
 			}
-			json_key(b, "stopSequences", first);
-			first = 0;
+			json_key(b, "stopSequences", nm++ == 0);
 			json_value(b, v);
 		} else {
 			return (xlate_fail(x,
@@ -378,8 +330,7 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 			return (xlate_fail(x, "response_format.type must be a "
 			    "string"));
 		if (strcmp(type->data.string, "json_object") == 0) {
-			json_key(b, "responseMimeType", first);
-			first = 0;
+			json_key(b, "responseMimeType", nm++ == 0);
 			json_str(b, "application/json");
 		} else if (strcmp(type->data.string, "json_schema") == 0) {
 			js = json_get(rf, "json_schema");
@@ -390,12 +341,10 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 				return (xlate_fail(x,
 				    "response_format.json_schema "
 				    "must be an object with an object schema"));
-			json_key(b, "responseMimeType", first);
-			first = 0;
+			json_key(b, "responseMimeType", nm++ == 0);
 			json_str(b, "application/json");
 			if (schema != NULL) {
-				json_key(b, "responseSchema", first);
-				first = 0;
+				json_key(b, "responseSchema", nm++ == 0);
 				gemini_schema_emit(b, schema);
 			}
 		} else if (strcmp(type->data.string, "text") != 0) {
@@ -420,7 +369,6 @@ gemini_request_from_openai(struct xlate_ctx *x)
 	struct kore_buf		 contents, sys, parts, text, gc;
 	const char		*cur, *trole, *fname;
 	char			 w[64], cw[80];
-	size_t			 k;
 	int			 rc, i, nparts, nsys;
 
 	kore_buf_init(&contents, 1024);
@@ -434,12 +382,8 @@ gemini_request_from_openai(struct xlate_ctx *x)
 
 	if ((root = xlate_begin(x)) == NULL)
 		goto done;
-	msgs = json_get(root, "messages");
-	if (!json_is(msgs,
-	    KORE_JSON_TYPE_ARRAY) || TAILQ_EMPTY(&msgs->data.items)) {
-		(void)xlate_fail(x, "messages must be a non-empty array");
+	if ((msgs = xlate_messages(x, root)) == NULL)
 		goto done;
-	}
 
 	i = 0;
 	TAILQ_FOREACH(m, &msgs->data.items, list) {
@@ -469,7 +413,8 @@ gemini_request_from_openai(struct xlate_ctx *x)
 			gemini_text_part(&sys, &nsys, text.data, text.offset);
 			continue;
 		} else if (strcmp(role->data.string, "user") == 0) {
-			if (user_parts(x, json_get(m, "content"), w, &parts,
+			if (gemini_content_parts(x, json_get(m, "content"), w, user_part,
+			    &parts,
 			    &nparts) == -1)
 				goto done;
 			trole = "user";
@@ -484,15 +429,8 @@ gemini_request_from_openai(struct xlate_ctx *x)
 				    "string", w);
 				goto done;
 			}
-			fname = NULL;
-			for (k = x->ncalls; k > 0; k--) {
-				if (strcmp(x->calls[k - 1].id,
-				    id->data.string) == 0) {
-					fname = x->calls[k - 1].name;
-					break;
-				}
-			}
-			if (fname == NULL) {
+			if ((fname = xlate_call_name(x, id->data.string)) ==
+			    NULL) {
 				(void)xlate_fail(x, "%s.tool_call_id \"%.64s\" "
 				    "answers no earlier tool call", w,
 				    id->data.string);
@@ -616,8 +554,7 @@ gemini_response_to_openai(struct xlate_ctx *x)
 
 	kore_buf_appendf(out, "{\"id\":");
 	rid = json_get(root, "responseId");
-	if (json_is(rid,
-	    KORE_JSON_TYPE_STRING) && gemini_id_ok(rid->data.string, 48)) {
+	if (json_is_str(rid) && gemini_id_ok(rid->data.string, 48)) {
 		kore_buf_appendf(out, "\"chatcmpl-%s\"", rid->data.string);
 	} else {
 		secrets_random_hex(hex, sizeof(hex), 12);
@@ -664,8 +601,7 @@ gemini_response_to_openai(struct xlate_ctx *x)
 			}
 			kore_buf_appendf(out, "},\"logprobs\":null,"
 			    "\"finish_reason\":\"%s\"}", gemini_finish_reason(
-			    json_is(fr,
-			    KORE_JSON_TYPE_STRING) ? fr->data.string : NULL,
+			    json_is_str(fr) ? fr->data.string : NULL,
 			    g.ncalls > 0));
 			gemini_parts_cleanup(&g);
 			i++;
@@ -697,36 +633,12 @@ done:
 	return (rc);
 }
 
-/* "data: {" ... up to and including "\"choices\":[". */
-static void
-chunk_begin(struct xlate_stream *st, struct kore_buf *out)
-{
-	kore_buf_appendf(out, "data: {\"id\":");
-	json_str(out, st->id);
-	kore_buf_appendf(out, ",\"object\":\"chat.completion.chunk\","
-	    "\"created\":%lld,\"model\":", (long long)st->created);
-	json_str(out, st->model);
-	kore_buf_appendf(out, ",\"choices\":[");
-}
-
-static void
-chunk_usage(struct xlate_stream *st, struct kore_buf *out)
-{
-	chunk_begin(st, out);
-	kore_buf_appendf(out, "],\"usage\":{\"prompt_tokens\":%" PRId64
-	    ",\"completion_tokens\":%" PRId64 ",\"total_tokens\":%" PRId64
-	    "}}\n\n", st->usage.prompt_tokens, st->usage.completion_tokens,
-	    st->usage.prompt_tokens + st->usage.completion_tokens);
-}
-
 static void
 stream_finish_chunk(struct xlate_stream *st, int64_t index, const char *why,
     struct kore_buf *out)
 {
-	chunk_begin(st, out);
-	kore_buf_appendf(out, "{\"index\":%" PRId64 ",\"delta\":{},"
-	    "\"logprobs\":null,\"finish_reason\":\"%s\"}]}\n\n", index, why);
 	(void)snprintf(st->finish, sizeof(st->finish), "%s", why);
+	openai_finish_chunk(st, index, out);
 	st->done = 1;
 }
 
@@ -767,8 +679,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 	if ((e = gemini_error_object(root)) != NULL) {
 		msg = json_get(e, "message");
 		(void)snprintf(st->err, sizeof(st->err), "%s",
-		    json_is(msg,
-		    KORE_JSON_TYPE_STRING) && msg->data.string[0] != '\0' ?
+		    json_is_str(msg) && msg->data.string[0] != '\0' ?
 		    msg->data.string : "the upstream reported an error");
 		goto done;
 	}
@@ -787,8 +698,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 	if (!st->started) {
 		if (st->id[0] == '\0') {
 			rid = json_get(root, "responseId");
-			if (json_is(rid,
-			    KORE_JSON_TYPE_STRING) && gemini_id_ok(rid->data.string,
+			if (json_is_str(rid) && gemini_id_ok(rid->data.string,
 			    sizeof(st->id) - 10)) {
 				(void)snprintf(st->id, sizeof(st->id),
 				    "chatcmpl-%s", rid->data.string);
@@ -798,7 +708,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 				    "chatcmpl-%s", hex);
 			}
 		}
-		chunk_begin(st, out);
+		openai_chunk_open(st, out);
 		kore_buf_appendf(out, "{\"index\":0,\"delta\":{\"role\":"
 		    "\"assistant\",\"content\":\"\"},\"logprobs\":null,"
 		    "\"finish_reason\":null}]}\n\n");
@@ -821,28 +731,16 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 			i++;
 			gemini_parts_init(&g);
 			gemini_parts_read(c, &g, 1, st->ntools);
-			if (g.thought.offset > 0) {
-				chunk_begin(st, out);
-				kore_buf_appendf(out, "{\"index\":%" PRId64
-				    ",\"delta\":{\"reasoning_content\":", n);
-				json_strn(out, (const char *)g.thought.data,
-				    g.thought.offset);
-				kore_buf_appendf(out, "},\"logprobs\":null,"
-				    "\"finish_reason\":null}]}\n\n");
-			}
-			if (g.text.offset > 0) {
-				chunk_begin(st, out);
-				kore_buf_appendf(out, "{\"index\":%" PRId64
-				    ",\"delta\":{\"content\":", n);
-				json_strn(out, (const char *)g.text.data,
-				    g.text.offset);
-				kore_buf_appendf(out, "},\"logprobs\":null,"
-				    "\"finish_reason\":null}]}\n\n");
-			}
+			if (g.thought.offset > 0)
+				openai_delta_chunk(st, n, "reasoning_content",
+				    g.thought.data, g.thought.offset, out);
+			if (g.text.offset > 0)
+				openai_delta_chunk(st, n, "content",
+				    g.text.data, g.text.offset, out);
 			/* Gemini sends calls whole: one chunk per call. */
 			for (k = 0; k < g.ncalls; k++) {
 				start = k == 0 ? 0 : g.ends[k - 1] + 1;
-				chunk_begin(st, out);
+				openai_chunk_open(st, out);
 				kore_buf_appendf(out, "{\"index\":%" PRId64
 				    ",\"delta\":{\"tool_calls\":[", n);
 				kore_buf_append(out, g.calls.data + start,
@@ -853,8 +751,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 			st->ntools += g.ncalls;
 			gemini_parts_cleanup(&g);
 			fr = json_get(c, "finishReason");
-			if (json_is(fr,
-			    KORE_JSON_TYPE_STRING) && fr->data.string[0] != '\0') {
+			if (json_is_str(fr) && fr->data.string[0] != '\0') {
 				stream_finish_chunk(st, n, gemini_finish_reason(
 				    fr->data.string, st->ntools > 0), out);
 				finished = 1;
@@ -868,7 +765,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 	}
 	if (!st->omit_usage && (finished || (st->done && has_usage)) &&
 	    (st->usage.prompt_tokens >= 0 || st->usage.completion_tokens >= 0))
-		chunk_usage(st, out);
+		openai_usage_chunk(st, out);
 	rc = 0;
 
 done:
