@@ -19,6 +19,9 @@
  *   reason written to an err buffer where the caller shows one;
  * - predicates (validate_*, *_usable, *_allows, *_serves) return 1 for
  *   yes and 0 for no;
+ * - lookups of something that may be absent (an admin API field or
+ *   query parameter, a row) return 1 when found, 0 when absent and -1
+ *   when they failed (for those that take the request: after answering);
  * - functions that talk to Kore or the store return KORE_RESULT_OK or
  *   KORE_RESULT_ERROR; when such a function takes the request, ERROR
  *   means "the request has been answered (an error was sent): stop".

@@ -51,33 +51,33 @@ relay_error(struct proxy *px, const char *why)
 
 /*
  * The upstream stream ended properly: a translated stream sends its
- * closing events. Returns 0 when the translation says the upstream's
- * stream was cut short after all.
+ * closing events. Returns KORE_RESULT_ERROR when the translation says
+ * the upstream's stream was cut short after all.
  */
 int
 relay_close(struct proxy *px)
 {
 	if (!px->xlating)
-		return (1);
+		return (KORE_RESULT_OK);
 	kore_buf_reset(px->xout);
-	if (!xlate_stream_finish(&px->xs, px->xout))
-		return (0);
+	if (xlate_stream_finish(&px->xs, px->xout) == -1)
+		return (KORE_RESULT_ERROR);
 	proxy_usage(px, &px->xs.usage);
 	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
-	return (1);
+	return (KORE_RESULT_OK);
 }
 
 /*
  * One upstream event through the translator: what it makes of it goes to
- * the client as one chunk. Returns 0 when the upstream sent an error
- * event or something its API does not allow (the attempt fails; before
+ * the client as one chunk. Returns KORE_RESULT_ERROR when the upstream
+ * sent an error event or something its API does not allow (the attempt fails; before
  * the first byte to the client, the next candidate may still answer).
  */
 static int
 relay_translate(struct proxy *px, const struct sse_event *ev)
 {
 	if (!ev->has_data)
-		return (1);
+		return (KORE_RESULT_OK);
 	if (px->xout == NULL)
 		px->xout = kore_buf_alloc(1024);
 	kore_buf_reset(px->xout);
@@ -92,17 +92,17 @@ relay_translate(struct proxy *px, const struct sse_event *ev)
 			glue_stream_chunk(px->req, ev->raw, ev->raw_len);
 			px->error_relayed = 1;
 		}
-		return (0);
+		return (KORE_RESULT_ERROR);
 	}
 	px->done_seen = px->xs.done;
 	proxy_usage(px, &px->xs.usage);
 
 	if (px->xout->offset == 0)
-		return (1);
+		return (KORE_RESULT_OK);
 	if (!px->committed)
 		relay_commit(px);
 	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
-	return (1);
+	return (KORE_RESULT_OK);
 }
 
 /*
@@ -144,8 +144,8 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 
 /*
  * Bytes of the upstream's stream: relay the complete events among them.
- * Returns 0 when the transfer must stop (the client is gone or too slow,
- * the upstream broke its stream), 1 otherwise.
+ * Returns KORE_RESULT_ERROR when the transfer must stop (the client is
+ * gone or too slow, the upstream broke its stream).
  */
 int
 relay_feed(struct proxy *px, const char *data, size_t len)
@@ -156,33 +156,33 @@ relay_feed(struct proxy *px, const char *data, size_t len)
 	if (sse_feed(&px->sse, data, len) == -1) {
 		(void)kore_strlcpy(px->abort_reason, "an upstream event "
 		    "exceeds the size limit", sizeof(px->abort_reason));
-		return (0);
+		return (KORE_RESULT_ERROR);
 	}
 
 	while (sse_next(&px->sse, &ev)) {
 		if (px->xlating) {
-			if (!relay_translate(px, &ev))
-				return (0);
+			if (relay_translate(px, &ev) != KORE_RESULT_OK)
+				return (KORE_RESULT_ERROR);
 		} else {
 			relay_event(px, &ev);
 		}
 	}
 
 	if (!px->committed)
-		return (1);
+		return (KORE_RESULT_OK);
 
 	if ((queued = glue_stream_flush(px->req)) == -1) {
 		(void)kore_strlcpy(px->abort_reason, "the client went away",
 		    sizeof(px->abort_reason));
-		return (0);
+		return (KORE_RESULT_ERROR);
 	}
 
 	/* A client that does not read must not make us buffer forever. */
 	if ((size_t)queued > fusion_cfg.stream_buffer_max) {
 		(void)kore_strlcpy(px->abort_reason, "the client does not "
 		    "read the stream", sizeof(px->abort_reason));
-		return (0);
+		return (KORE_RESULT_ERROR);
 	}
 
-	return (1);
+	return (KORE_RESULT_OK);
 }

@@ -536,11 +536,11 @@ proxy_settle(struct proxy *px)
 	e.client_gone = (px->req->owner == NULL);
 	if (px->committed) {
 		e.complete = px->done_seen && !e.transport && !e.timed_out &&
-		    !px->aborted && relay_close(px);
+		    !px->aborted && relay_close(px) == KORE_RESULT_OK;
 	} else if (e.status >= 200 && e.status <= 299 && !e.transport &&
 	    !e.timed_out && !px->aborted && !(px->stream && px->up.event_stream)) {
 		/* A stream whose every event was held back ends here too. */
-		e.complete = upstream_answer(px);
+		e.complete = (upstream_answer(px) == KORE_RESULT_OK);
 	}
 	failover_decide(&e, &fo);
 

@@ -297,7 +297,7 @@ upstream_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 
 	if (px->stream && px->up.event_stream) {
-		if (!relay_feed(px, ptr, len)) {
+		if (relay_feed(px, ptr, len) != KORE_RESULT_OK) {
 			px->aborted = 1;
 			return (0);
 		}
@@ -495,8 +495,9 @@ upstream_headers(struct proxy *px)
 
 /*
  * A successful whole answer in the client's format: usage read from it,
- * translated when the provider speaks another API. Returns 0 when the
- * upstream's answer is not what its API promises.
+ * translated when the provider speaks another API. Returns
+ * KORE_RESULT_ERROR when the upstream's answer is not what its API
+ * promises.
  */
 int
 upstream_answer(struct proxy *px)
@@ -510,7 +511,7 @@ upstream_answer(struct proxy *px)
 		xlate_answer_usage(XF_OPENAI, px->resp->data, px->resp->offset,
 		    &u);
 		proxy_usage(px, &u);
-		return (1);
+		return (KORE_RESULT_OK);
 	}
 
 	if (px->xout == NULL)
@@ -520,11 +521,11 @@ upstream_answer(struct proxy *px)
 	if (px->count_tokens) {
 		if (xlate_count_response(px->up_fmt, px->resp->data,
 		    px->resp->offset, px->xout, &n) == -1)
-			return (0);
+			return (KORE_RESULT_ERROR);
 	} else {
 		if (xlate_response(px->up_fmt, px->client_fmt, px->resp->data,
 		    px->resp->offset, px->model, px->xout, &u) == -1)
-			return (0);
+			return (KORE_RESULT_ERROR);
 		proxy_usage(px, &u);
 	}
 
@@ -533,7 +534,7 @@ upstream_answer(struct proxy *px)
 	px->xout = swap;
 	(void)kore_strlcpy(px->up.content_type, "application/json",
 	    sizeof(px->up.content_type));
-	return (1);
+	return (KORE_RESULT_OK);
 }
 
 /* An upstream's error answer for the client, in the client's format. */

@@ -220,8 +220,8 @@ void	xlate_error_body(int to, int status, const char *type,
  * for Anthropic, "data: ...\n\n"). xlate_stream_event returns -1 when the
  * upstream sent an error event or bytes its format does not allow
  * (st->err says why). xlate_stream_finish, at the end of the upstream
- * stream, appends the closing events and returns 1 when the upstream
- * ended properly, 0 when it was cut short (nothing is appended then).
+ * stream, appends the closing events and returns 0 when the upstream
+ * ended properly, -1 when it was cut short (nothing is appended then).
  */
 void	xlate_stream_init(struct xlate_stream *, int from, int to,
 	    const char *model, const char *id, int64_t created);
@@ -424,7 +424,7 @@ int	anthropic_request_to_openai(struct xlate_ctx *);
 int	anthropic_response_from_openai(struct xlate_ctx *);
 int	anthropic_stream_from_openai(struct xlate_stream *, const void *,
 	    size_t, struct kore_buf *);
-int	anthropic_stream_finish_from_openai(struct xlate_stream *,
+void	anthropic_stream_finish_from_openai(struct xlate_stream *,
 	    struct kore_buf *);
 
 /* xlate_openai_gemini.c: OpenAI clients, Gemini upstreams. */

@@ -359,27 +359,22 @@ xlate_stream_event(struct xlate_stream *st, const void *data, size_t len,
 int
 xlate_stream_finish(struct xlate_stream *st, struct kore_buf *out)
 {
-	if (st->from == XF_OPENAI && st->to == XF_ANTHROPIC)
-		return (anthropic_stream_finish_from_openai(st, out));
-
-	if (st->next != NULL) {
+	if (st->from == XF_OPENAI && st->to == XF_ANTHROPIC) {
+		anthropic_stream_finish_from_openai(st, out);
+	} else if (st->next != NULL) {
 		/* The Anthropic stage closes once Gemini gave its reason. */
 		if (st->done && !st->closed)
-			(void)anthropic_stream_finish_from_openai(st->next,
-			    out);
+			anthropic_stream_finish_from_openai(st->next, out);
 		st->closed = 1;
 		chain_sync(st);
 		st->done = st->next->done;
-		return (st->done);
-	}
-
-	/* Gemini ends on its last answer: [DONE] is ours to send. */
-	if (st->from == XF_GEMINI && st->to == XF_OPENAI && st->done &&
-	    !st->closed) {
+	} else if (st->from == XF_GEMINI && st->to == XF_OPENAI &&
+	    st->done && !st->closed) {
+		/* Gemini ends on its last answer: [DONE] is ours to send. */
 		kore_buf_appendf(out, "data: [DONE]\n\n");
 		st->closed = 1;
 	}
-	return (st->done);
+	return (st->done ? 0 : -1);
 }
 
 void

@@ -782,13 +782,12 @@ done:
  * reason, the answer was whole (some OpenAI-compatible servers omit
  * [DONE]): close it. Without either, it was cut short: append nothing.
  */
-int
+void
 anthropic_stream_finish_from_openai(struct xlate_stream *st,
     struct kore_buf *out)
 {
 	if (!st->done && st->finish[0] != '\0')
 		message_close(st, out);
-	return (st->done);
 }
 
 static void

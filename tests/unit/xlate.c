@@ -1133,7 +1133,7 @@ TEST(anthropic_stream_as_openai_chunks)
 	xlate_stream_init(&st, XF_ANTHROPIC, XF_OPENAI, "alias", "", 1700000000);
 	ASSERT_INT_EQ(run_stream(&st, ANTHROPIC_STREAM,
 	    strlen(ANTHROPIC_STREAM), 0, out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	xlate_stream_free(&st);
 	ASSERT(st.done);
 	ASSERT_INT_EQ(st.usage.prompt_tokens, 25);
@@ -1240,7 +1240,7 @@ TEST(openai_stream_as_anthropic_events)
 	    0);
 	ASSERT_INT_EQ(run_stream(&st, OPENAI_STREAM, strlen(OPENAI_STREAM),
 	    0, out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	xlate_stream_free(&st);
 	ASSERT_INT_EQ(st.usage.prompt_tokens, 11);
 	ASSERT_INT_EQ(st.usage.completion_tokens, 7);
@@ -1317,7 +1317,7 @@ TEST(anthropic_thinking_as_reasoning_content)
 	for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
 		ASSERT_INT_EQ(xlate_stream_event(&st, ev[i], strlen(ev[i]),
 		    out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	xlate_stream_free(&st);
 	ASSERT_INT_EQ(split(out, &e), 0);
 	/* role, reasoning, content, finish, usage, [DONE] */
@@ -1353,7 +1353,7 @@ TEST(streams_in_odd_splits_translate_the_same)
 		xlate_stream_init(&st, cases[c].from, cases[c].to, "m", "id1",
 		    9);
 		ASSERT_INT_EQ(run_stream(&st, cases[c].raw, len, 0, whole), 0);
-		ASSERT_INT_EQ(xlate_stream_finish(&st, whole), 1);
+		ASSERT_INT_EQ(xlate_stream_finish(&st, whole), 0);
 		xlate_stream_free(&st);
 		ASSERT(whole->offset > 0);
 		for (step = 1; step < 64; step += (step < 8 ? 1 : 7)) {
@@ -1362,7 +1362,7 @@ TEST(streams_in_odd_splits_translate_the_same)
 			    "id1", 9);
 			ASSERT_INT_EQ(run_stream(&st, cases[c].raw, len, step,
 			    cut), 0);
-			ASSERT_INT_EQ(xlate_stream_finish(&st, cut), 1);
+			ASSERT_INT_EQ(xlate_stream_finish(&st, cut), 0);
 			xlate_stream_free(&st);
 			if (cut->offset != whole->offset ||
 			    memcmp(cut->data, whole->data, cut->offset) != 0)
@@ -1388,7 +1388,7 @@ TEST(stream_error_events_stop_the_stream)
 	ASSERT_STR_EQ(st.err, "Overloaded");
 	/* Cut short: finish adds nothing and says so. */
 	out->offset = 0;
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), -1);
 	ASSERT_INT_EQ(out->offset, 0);
 	ASSERT(!st.done);
 	ASSERT_INT_EQ(st.usage.prompt_tokens, 3);
@@ -1400,7 +1400,7 @@ TEST(stream_error_events_stop_the_stream)
 	ASSERT_STR_EQ(st.err, "boom");
 	ASSERT_INT_EQ(xlate_stream_event(&st, "nope", 4, out), -1);
 	ASSERT(strstr(st.err, "JSON") != NULL);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), -1);
 	ASSERT_INT_EQ(out->offset, 0);
 	xlate_stream_free(&st);
 
@@ -1434,7 +1434,7 @@ TEST(openai_stream_without_done_closes_on_finish)
 	    "\"completion_tokens\":1}}";
 	ASSERT_INT_EQ(xlate_stream_event(&st, ev, strlen(ev), out), 0);
 	ASSERT(!st.done);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	ASSERT(st.done);
 	xlate_stream_free(&st);
 	ASSERT_INT_EQ(split(out, &e), 0);
@@ -1449,7 +1449,7 @@ TEST(openai_stream_without_done_closes_on_finish)
 	xlate_stream_init(&st, XF_OPENAI, XF_ANTHROPIC, "m", "", 0);
 	ev = "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}";
 	ASSERT_INT_EQ(xlate_stream_event(&st, ev, strlen(ev), out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), -1);
 	xlate_stream_free(&st);
 
 	/* An Anthropic stream without message_stop is cut short too. */
@@ -1458,7 +1458,7 @@ TEST(openai_stream_without_done_closes_on_finish)
 	ev = "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
 	    "\"end_turn\"},\"usage\":{\"output_tokens\":3}}";
 	ASSERT_INT_EQ(xlate_stream_event(&st, ev, strlen(ev), out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), -1);
 	ASSERT(strstr(text(out), "[DONE]") == NULL);
 	xlate_stream_free(&st);
 }
@@ -1488,7 +1488,7 @@ TEST(passthrough_streams_are_watched)
 	ASSERT(st.done);
 	ASSERT_INT_EQ(st.usage.prompt_tokens, 10);
 	ASSERT_INT_EQ(st.usage.completion_tokens, 9);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	xlate_stream_free(&st);
 
 	out = buf_new();
@@ -1496,12 +1496,12 @@ TEST(passthrough_streams_are_watched)
 	ev = "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
 	    "\"completion_tokens\":6}}";
 	ASSERT_INT_EQ(xlate_stream_event(&st, ev, strlen(ev), out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), -1);
 	ASSERT_INT_EQ(xlate_stream_event(&st, "[DONE]", 6, out), 0);
 	ASSERT_STR_EQ(text(out), "data: {\"choices\":[],\"usage\":"
 	    "{\"prompt_tokens\":5,\"completion_tokens\":6}}\n\n"
 	    "data: [DONE]\n\n");
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	ASSERT_INT_EQ(st.usage.prompt_tokens, 5);
 	ASSERT_INT_EQ(st.usage.completion_tokens, 6);
 	xlate_stream_free(&st);
@@ -1697,7 +1697,7 @@ TEST(gemini_chain_through_openai)
 	    "\"usageMetadata\":{\"promptTokenCount\":3,"
 	    "\"candidatesTokenCount\":2,\"totalTokenCount\":5}}";
 	ASSERT_INT_EQ(xlate_stream_event(&st, ev, strlen(ev), out), 0);
-	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 1);
+	ASSERT_INT_EQ(xlate_stream_finish(&st, out), 0);
 	xlate_stream_free(&st);
 	ASSERT(strstr(text(out), "event: message_start\n") != NULL);
 	ASSERT(strstr(text(out), "\"text\":\"Hel\"") != NULL);
