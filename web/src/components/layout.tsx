@@ -1,11 +1,13 @@
-// The frame around every page after login: a sidebar on wide screens, a
-// top bar with a menu button on phones; language, theme and logout.
-import { ReactNode, useState } from 'react';
-import { NavLink, useNavigate } from 'react-router-dom';
+// The frame around every page after login (the layout route's element):
+// a sidebar on wide screens, a top bar with a menu button on phones;
+// language, theme and logout. The page goes where <Outlet/> is.
+import { Suspense, useState } from 'react';
+import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { useAuth } from '../lib/auth';
 import { LANGS, Lang, MessageKey, useI18n } from '../lib/i18n';
 import { useTheme } from '../lib/theme';
 import { Button } from './ui/button';
+import { Spinner } from './ui/state';
 
 const NAV: { to: string; key: MessageKey }[] = [
   { to: '/', key: 'nav.dashboard' },
@@ -58,7 +60,7 @@ export function Logo() {
   );
 }
 
-export function Layout({ children }: { children: ReactNode }) {
+export function Layout() {
   const { t } = useI18n();
   const { user, logout } = useAuth();
   const navigate = useNavigate();
@@ -125,7 +127,11 @@ export function Layout({ children }: { children: ReactNode }) {
           </div>
         )}
       </header>
-      <main className="min-w-0 flex-1 px-4 py-5 md:px-8 md:py-6">{children}</main>
+      <main className="min-w-0 flex-1 px-4 py-5 md:px-8 md:py-6">
+        <Suspense fallback={<Spinner />}>
+          <Outlet />
+        </Suspense>
+      </main>
     </div>
   );
 }
