@@ -179,7 +179,20 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
   it('creates a group', STEP, async () => {
     await go('/groups');
     await page.getByText('No groups yet').waitFor();
-    await page.getByRole('button', { name: 'New Group' }).click();
+    // The dialog takes focus on its first field and locks the page behind
+    // it (through element.style: the CSP refuses <style> elements);
+    // Escape closes it and gives focus back to the button that opened it.
+    const add = page.getByRole('button', { name: 'New Group' });
+    await add.click();
+    await page.getByRole('dialog', { name: 'New Group' }).getByLabel('Name', { exact: true }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'name');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.waitForFunction(() => /New Group/.test(document.activeElement?.textContent ?? ''));
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden');
+
+    await add.click();
     const dlg = page.getByRole('dialog');
     await dlg.getByLabel('Name', { exact: true }).fill('e2e-group');
     await dlg.getByLabel('Priority').fill('10');

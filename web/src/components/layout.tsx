@@ -1,7 +1,8 @@
 // The frame around every page after login (the layout route's element):
-// a sidebar on wide screens, a top bar with a menu button on phones;
-// language, theme and logout. The page goes where <Outlet/> is.
-import { Suspense, useState } from 'react';
+// a sidebar on wide screens, a top bar with a menu (a disclosure) on
+// phones; language, theme and logout. The page goes where <Outlet/> is.
+import { Disclosure, DisclosureButton, DisclosurePanel, useClose } from '@headlessui/react';
+import { Suspense } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { useAuth } from '../lib/auth';
 import { LANGS, Lang, MessageKey, useI18n } from '../lib/i18n';
@@ -60,25 +61,19 @@ export function Logo() {
   );
 }
 
-export function Layout() {
+// In the phone menu a link also closes the menu; elsewhere close() does
+// nothing.
+function NavLinks() {
   const { t } = useI18n();
-  const { user, logout } = useAuth();
-  const navigate = useNavigate();
-  const [open, setOpen] = useState(false);
-
-  const doLogout = async () => {
-    await logout();
-    navigate('/login');
-  };
-
-  const links = (
+  const close = useClose();
+  return (
     <nav className="flex flex-col gap-1" aria-label="main">
       {NAV.map((n) => (
         <NavLink
           key={n.to}
           to={n.to}
           end={n.to === '/'}
-          onClick={() => setOpen(false)}
+          onClick={close}
           className={({ isActive }) =>
             `rounded-md px-3 py-2 text-sm font-medium ${
               isActive
@@ -92,6 +87,17 @@ export function Layout() {
       ))}
     </nav>
   );
+}
+
+export function Layout() {
+  const { t } = useI18n();
+  const { user, logout } = useAuth();
+  const navigate = useNavigate();
+
+  const doLogout = async () => {
+    await logout();
+    navigate('/login');
+  };
 
   return (
     <div className="min-h-screen md:flex">
@@ -99,7 +105,7 @@ export function Layout() {
         <div className="px-2">
           <Logo />
         </div>
-        {links}
+        <NavLinks />
         <div className="mt-auto space-y-3 px-2">
           <Prefs />
           <div className="text-xs text-slate-500 dark:text-slate-400">{user?.username}</div>
@@ -108,25 +114,26 @@ export function Layout() {
           </Button>
         </div>
       </aside>
-      <header className="sticky top-0 z-40 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 md:hidden">
+      <Disclosure
+        as="header"
+        className="sticky top-0 z-40 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 md:hidden"
+      >
         <div className="flex items-center justify-between px-4 py-2">
           <Logo />
-          <Button variant="ghost" size="sm" aria-expanded={open} onClick={() => setOpen(!open)}>
+          <DisclosureButton as={Button} variant="ghost" size="sm">
             ☰ {t('nav.menu')}
-          </Button>
+          </DisclosureButton>
         </div>
-        {open && (
-          <div className="space-y-3 border-t border-slate-200 px-3 py-3 dark:border-slate-800">
-            {links}
-            <div className="flex items-center justify-between px-2">
-              <Prefs />
-              <Button variant="secondary" size="sm" onClick={doLogout}>
-                {t('nav.logout')}
-              </Button>
-            </div>
+        <DisclosurePanel className="space-y-3 border-t border-slate-200 px-3 py-3 dark:border-slate-800">
+          <NavLinks />
+          <div className="flex items-center justify-between px-2">
+            <Prefs />
+            <Button variant="secondary" size="sm" onClick={doLogout}>
+              {t('nav.logout')}
+            </Button>
           </div>
-        )}
-      </header>
+        </DisclosurePanel>
+      </Disclosure>
       <main className="min-w-0 flex-1 px-4 py-5 md:px-8 md:py-6">
         <Suspense fallback={<Spinner />}>
           <Outlet />

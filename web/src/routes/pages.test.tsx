@@ -1,4 +1,5 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LogEntry } from '../lib/api';
 import { ME, mockApi, renderApp, renderAt as r } from '../test-utils';
@@ -79,6 +80,19 @@ describe('groups', () => {
     });
   });
 
+  it('opens its dialog on the Name field and gives focus back on Escape', async () => {
+    const user = userEvent.setup();
+    mockApi({ ...ME, 'GET /api/admin/groups': { body: { data: [], total: 0 } } });
+    renderApp('/groups');
+    const add = await screen.findByRole('button', { name: /New Group/ });
+    await user.click(add);
+    const dlg = await screen.findByRole('dialog', { name: 'New Group' });
+    await waitFor(() => expect(within(dlg).getByLabelText('Name')).toHaveFocus());
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    await waitFor(() => expect(add).toHaveFocus());
+  });
+
   it('asks before deleting', async () => {
     const calls = mockApi({
       ...ME,
@@ -87,9 +101,9 @@ describe('groups', () => {
     });
     renderApp('/groups');
     fireEvent.click(await screen.findByRole('button', { name: 'Delete' }));
-    expect(await screen.findByRole('dialog')).toHaveTextContent('Delete openai-group?');
+    expect(await screen.findByRole('alertdialog')).toHaveTextContent('Delete openai-group?');
     expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
-    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Delete' }));
     await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
   });
 
