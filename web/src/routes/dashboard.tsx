@@ -54,7 +54,7 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
             {
               label: t('dash.requests'),
               values: pts.map((p) => p.requests / perMin),
-              className: 'stroke-indigo-500',
+              color: '#6366f1',
               dotClassName: 'bg-indigo-500',
             },
           ]}
@@ -70,7 +70,7 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
             {
               label: t('dash.errorRate'),
               values: pts.map((p) => (p.requests ? (p.errors / p.requests) * 100 : 0)),
-              className: 'stroke-red-500',
+              color: '#ef4444',
               dotClassName: 'bg-red-500',
             },
           ]}
@@ -83,8 +83,8 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
           unit="ms"
           empty={empty}
           series={[
-            { label: t('dash.p50'), values: pts.map((p) => p.latency_p50_ms), className: 'stroke-emerald-500', dotClassName: 'bg-emerald-500' },
-            { label: t('dash.p95'), values: pts.map((p) => p.latency_p95_ms), className: 'stroke-amber-500', dotClassName: 'bg-amber-500' },
+            { label: t('dash.p50'), values: pts.map((p) => p.latency_p50_ms), color: '#10b981', dotClassName: 'bg-emerald-500' },
+            { label: t('dash.p95'), values: pts.map((p) => p.latency_p95_ms), color: '#f59e0b', dotClassName: 'bg-amber-500' },
           ]}
         />
       </Card>
@@ -94,11 +94,11 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
           labels={labels}
           empty={empty}
           series={[
-            { label: t('dash.prompt'), values: pts.map((p) => p.prompt_tokens), className: 'stroke-sky-500', dotClassName: 'bg-sky-500' },
+            { label: t('dash.prompt'), values: pts.map((p) => p.prompt_tokens), color: '#0ea5e9', dotClassName: 'bg-sky-500' },
             {
               label: t('dash.completion'),
               values: pts.map((p) => p.completion_tokens),
-              className: 'stroke-fuchsia-500',
+              color: '#d946ef',
               dotClassName: 'bg-fuchsia-500',
             },
           ]}

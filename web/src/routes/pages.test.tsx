@@ -239,7 +239,7 @@ describe('dashboard', () => {
     });
     const { container } = renderApp('/');
     expect(await screen.findByRole('img', { name: 'Requests per minute' })).toBeInTheDocument();
-    expect(container.querySelectorAll('polyline').length).toBe(6);
+    expect(container.querySelectorAll('path.recharts-line-curve').length).toBe(6);
     expect(screen.getByTestId('stat-error-rate')).toHaveTextContent('10.0%');
   });
 });
