@@ -371,6 +371,16 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await go('/groups');
     await page.getByRole('heading', { name: '分组' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'groups-zh-light-desktop.png'), fullPage: true });
+    // The heading's glyphs come from a font that has them (Debian's
+    // fonts-noto-cjk), not from a fallback that draws empty boxes.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: 'main h1' });
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    await cdp.detach();
+    assert.ok(fonts.some((f) => /CJK/.test(f.familyName) && f.glyphCount >= 2), JSON.stringify(fonts));
     await page.getByLabel('语言').first().selectOption('en');
     await page.getByRole('heading', { name: 'Groups' }).waitFor();
   });
