@@ -3,7 +3,7 @@
 // One operator's first hour: log in, change the default password, create
 // a group, a provider pointing at the mock, a key and a client key, send a
 // chat request through the gateway, find it in the logs and on the
-// dashboard. Screenshots of every page (light and dark, desktop and phone)
+// dashboard, whose charts must draw without a CSP violation. Screenshots of every page (light and dark, desktop and phone)
 // go to tests/artifacts/screenshots/.
 //
 // Steps run in order and share one browser; a step that fails leaves the
@@ -62,6 +62,10 @@ let browser;
 let page;
 let clientKey;
 const problems = [];
+// CSP violations, as the page's securitypolicyviolation events and as
+// Chromium's console reports of them.
+const violations = [];
+const cspConsole = [];
 
 async function shot(name, { phone = false, dark = false } = {}) {
   await page.setViewportSize(phone ? PHONE : DESKTOP);
@@ -103,10 +107,23 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
       ],
     });
     const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    // Runs before the page's own scripts, outside its CSP.
+    await context.exposeBinding('reportCspViolation', (_source, v) => violations.push(v));
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.reportCspViolation({
+          directive: e.effectiveDirective,
+          blocked: e.blockedURI,
+          source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
+          page: location.pathname,
+        });
+      });
+    });
     page = await context.newPage();
     page.setDefaultTimeout(10000);
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspConsole.push(m.text());
       // A CSP violation or a script error means the page is broken
       // somewhere; 404s from absent API routes are expected.
       if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
@@ -179,7 +196,20 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
   it('creates a group', STEP, async () => {
     await go('/groups');
     await page.getByText('No groups yet').waitFor();
-    await page.getByRole('button', { name: 'New Group' }).click();
+    // The dialog takes focus on its first field and locks the page behind
+    // it (through element.style: the CSP refuses <style> elements);
+    // Escape closes it and gives focus back to the button that opened it.
+    const add = page.getByRole('button', { name: 'New Group' });
+    await add.click();
+    await page.getByRole('dialog', { name: 'New Group' }).getByLabel('Name', { exact: true }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'name');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.waitForFunction(() => /New Group/.test(document.activeElement?.textContent ?? ''));
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.documentElement).overflow), 'hidden');
+
+    await add.click();
     const dlg = page.getByRole('dialog');
     await dlg.getByLabel('Name', { exact: true }).fill('e2e-group');
     await dlg.getByLabel('Priority').fill('10');
@@ -292,6 +322,46 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await page.getByRole('img', { name: 'Requests per minute' }).waitFor({ timeout: 5000 });
   });
 
+  // Whether recharts meets the gateway's CSP (style-src 'self': no
+  // <style> element, no style attribute): the charts drawn with data, the
+  // tooltip shown, and not one violation. The canary at the end proves
+  // the collectors see what such a library would do.
+  it('draws the dashboard charts with recharts and no CSP violation', STEP, async () => {
+    assert.match((await fetch(`${gw.url}/`)).headers.get('content-security-policy'), /style-src 'self';/);
+    await go('/');
+    const chart = page.getByRole('img', { name: 'Requests per minute' });
+    await chart.waitFor();
+    await page.locator('path.recharts-line-curve').nth(5).waitFor();
+    assert.equal(await page.locator('path.recharts-line-curve').count(), 6);
+    const box = await chart.boundingBox();
+    assert.ok(box.width > 200 && box.height > 100, `chart drawn at ${box.width}x${box.height}`);
+    await page.mouse.move(box.x + box.width - 20, box.y + box.height / 2);
+    const tip = page.locator('.recharts-tooltip-wrapper').first();
+    await tip.getByText(/Requests: \d/).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'dashboard-tooltip-light-desktop.png') });
+    await page.evaluate(() => localStorage.setItem('fusion.theme', 'dark'));
+    await page.reload();
+    await page.locator('path.recharts-line-curve').nth(5).waitFor();
+    await page.evaluate(() => localStorage.setItem('fusion.theme', 'light'));
+    assert.deepEqual(violations, []);
+    assert.deepEqual(cspConsole, []);
+
+    await page.evaluate(() => {
+      const s = document.createElement('style');
+      s.textContent = 'body { outline: 1px solid red }';
+      document.head.append(s);
+      document.body.setAttribute('style', 'outline: 1px solid red');
+    });
+    for (let i = 0; i < 50 && (violations.length < 2 || cspConsole.length < 2); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(violations.map((v) => v.directive).sort(), ['style-src-attr', 'style-src-elem']);
+    assert.equal(cspConsole.length, 2);
+    // The canary's console reports are not the page's problems.
+    for (const m of cspConsole) problems.splice(problems.findIndex((p) => p.includes(m)), 1);
+    violations.length = 0;
+    cspConsole.length = 0;
+    await page.reload();
+  });
+
   it('switches to Simplified Chinese and back; settings page', STEP, async () => {
     await go('/settings');
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
@@ -301,6 +371,16 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await go('/groups');
     await page.getByRole('heading', { name: '分组' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'groups-zh-light-desktop.png'), fullPage: true });
+    // The heading's glyphs come from a font that has them (Debian's
+    // fonts-noto-cjk), not from a fallback that draws empty boxes.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: 'main h1' });
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    await cdp.detach();
+    assert.ok(fonts.some((f) => /CJK/.test(f.familyName) && f.glyphCount >= 2), JSON.stringify(fonts));
     await page.getByLabel('语言').first().selectOption('en');
     await page.getByRole('heading', { name: 'Groups' }).waitFor();
   });
@@ -315,5 +395,6 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
 
   it('ran without script errors or CSP violations', STEP, () => {
     assert.deepEqual(problems, []);
+    assert.deepEqual(violations, []);
   });
 });

@@ -1,11 +1,14 @@
-// The frame around every page after login: a sidebar on wide screens, a
-// top bar with a menu button on phones; language, theme and logout.
-import { ReactNode, useState } from 'react';
-import { NavLink, useNavigate } from 'react-router-dom';
+// The frame around every page after login (the layout route's element):
+// a sidebar on wide screens, a top bar with a menu (a disclosure) on
+// phones; language, theme and logout. The page goes where <Outlet/> is.
+import { Disclosure, DisclosureButton, DisclosurePanel, useClose } from '@headlessui/react';
+import { Suspense } from 'react';
+import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { useAuth } from '../lib/auth';
 import { LANGS, Lang, MessageKey, useI18n } from '../lib/i18n';
 import { useTheme } from '../lib/theme';
 import { Button } from './ui/button';
+import { Spinner } from './ui/state';
 
 const NAV: { to: string; key: MessageKey }[] = [
   { to: '/', key: 'nav.dashboard' },
@@ -58,25 +61,19 @@ export function Logo() {
   );
 }
 
-export function Layout({ children }: { children: ReactNode }) {
+// In the phone menu a link also closes the menu; elsewhere close() does
+// nothing.
+function NavLinks() {
   const { t } = useI18n();
-  const { user, logout } = useAuth();
-  const navigate = useNavigate();
-  const [open, setOpen] = useState(false);
-
-  const doLogout = async () => {
-    await logout();
-    navigate('/login');
-  };
-
-  const links = (
+  const close = useClose();
+  return (
     <nav className="flex flex-col gap-1" aria-label="main">
       {NAV.map((n) => (
         <NavLink
           key={n.to}
           to={n.to}
           end={n.to === '/'}
-          onClick={() => setOpen(false)}
+          onClick={close}
           className={({ isActive }) =>
             `rounded-md px-3 py-2 text-sm font-medium ${
               isActive
@@ -90,6 +87,17 @@ export function Layout({ children }: { children: ReactNode }) {
       ))}
     </nav>
   );
+}
+
+export function Layout() {
+  const { t } = useI18n();
+  const { user, logout } = useAuth();
+  const navigate = useNavigate();
+
+  const doLogout = async () => {
+    await logout();
+    navigate('/login');
+  };
 
   return (
     <div className="min-h-screen md:flex">
@@ -97,7 +105,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <div className="px-2">
           <Logo />
         </div>
-        {links}
+        <NavLinks />
         <div className="mt-auto space-y-3 px-2">
           <Prefs />
           <div className="text-xs text-slate-500 dark:text-slate-400">{user?.username}</div>
@@ -106,26 +114,31 @@ export function Layout({ children }: { children: ReactNode }) {
           </Button>
         </div>
       </aside>
-      <header className="sticky top-0 z-40 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 md:hidden">
+      <Disclosure
+        as="header"
+        className="sticky top-0 z-40 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900 md:hidden"
+      >
         <div className="flex items-center justify-between px-4 py-2">
           <Logo />
-          <Button variant="ghost" size="sm" aria-expanded={open} onClick={() => setOpen(!open)}>
+          <DisclosureButton as={Button} variant="ghost" size="sm">
             ☰ {t('nav.menu')}
-          </Button>
+          </DisclosureButton>
         </div>
-        {open && (
-          <div className="space-y-3 border-t border-slate-200 px-3 py-3 dark:border-slate-800">
-            {links}
-            <div className="flex items-center justify-between px-2">
-              <Prefs />
-              <Button variant="secondary" size="sm" onClick={doLogout}>
-                {t('nav.logout')}
-              </Button>
-            </div>
+        <DisclosurePanel className="space-y-3 border-t border-slate-200 px-3 py-3 dark:border-slate-800">
+          <NavLinks />
+          <div className="flex items-center justify-between px-2">
+            <Prefs />
+            <Button variant="secondary" size="sm" onClick={doLogout}>
+              {t('nav.logout')}
+            </Button>
           </div>
-        )}
-      </header>
-      <main className="min-w-0 flex-1 px-4 py-5 md:px-8 md:py-6">{children}</main>
+        </DisclosurePanel>
+      </Disclosure>
+      <main className="min-w-0 flex-1 px-4 py-5 md:px-8 md:py-6">
+        <Suspense fallback={<Spinner />}>
+          <Outlet />
+        </Suspense>
+      </main>
     </div>
   );
 }

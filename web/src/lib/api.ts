@@ -1,7 +1,8 @@
 // The admin API, typed. Every call goes through request(): same origin,
 // the session cookie (HttpOnly, SameSite=Strict) rides along, errors come
 // back as ApiError carrying the API's own message, and a 401 sends the
-// user to the login page.
+// user to the login page. Reads take the AbortSignal TanStack Query hands
+// them (lib/queries.ts), so a page that goes away cancels its requests.
 
 export class ApiError extends Error {
   status: number;
@@ -26,14 +27,18 @@ export function setUnauthorizedHandler(fn: Unauthorized) {
   onUnauthorized = fn;
 }
 
-export async function request<T>(
-  method: string,
-  path: string,
-  body?: unknown,
-  opts: { noRedirect?: boolean } = {},
-): Promise<T> {
+export interface RequestOptions {
+  noRedirect?: boolean;
+  signal?: AbortSignal;
+}
+
+// Reads: only the signal.
+export type Read = Pick<RequestOptions, 'signal'>;
+
+export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
+  if (opts.signal) init.signal = opts.signal;
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -42,6 +47,8 @@ export async function request<T>(
   try {
     res = await fetch(path, init);
   } catch (e) {
+    // A cancelled read is no network error: let the caller see the abort.
+    if (opts.signal?.aborted) throw e;
     throw new ApiError(0, 'network_error', `network error: ${(e as Error).message}`);
   }
   const text = await res.text();
@@ -213,24 +220,24 @@ function qs(params: Record<string, string | number | undefined | null>): string 
 }
 
 export const api = {
-  me: () => request<User>('GET', '/api/auth/me', undefined, { noRedirect: true }),
+  me: (o: Read = {}) => request<User>('GET', '/api/auth/me', undefined, { ...o, noRedirect: true }),
   login: (username: string, password: string) =>
     request<{ token: string; user: User }>('POST', '/api/auth/login', { username, password }, { noRedirect: true }),
   logout: () => request<void>('POST', '/api/auth/logout', undefined, { noRedirect: true }),
   changePassword: (old_password: string, new_password: string) =>
     request<unknown>('PUT', '/api/auth/password', { old_password, new_password }),
 
-  stats: (window?: number) => request<Stats>('GET', `/api/admin/stats${qs({ window })}`),
-  timeseries: (window: number) =>
-    request<Timeseries>('GET', `/api/admin/stats/timeseries${qs({ window })}`),
+  stats: (window?: number, o?: Read) => request<Stats>('GET', `/api/admin/stats${qs({ window })}`, undefined, o),
+  timeseries: (window: number, o?: Read) =>
+    request<Timeseries>('GET', `/api/admin/stats/timeseries${qs({ window })}`, undefined, o),
 
-  groups: () => request<List<Group>>('GET', '/api/admin/groups?limit=1000'),
+  groups: (o?: Read) => request<List<Group>>('GET', '/api/admin/groups?limit=1000', undefined, o),
   createGroup: (g: Partial<Group>) => request<Group>('POST', '/api/admin/groups', g),
   updateGroup: (id: number, g: Partial<Group>) => request<Group>('PATCH', `/api/admin/groups/${id}`, g),
   deleteGroup: (id: number) => request<unknown>('DELETE', `/api/admin/groups/${id}`),
 
-  providers: (group_id?: number) =>
-    request<List<Provider>>('GET', `/api/admin/providers${qs({ limit: 1000, group_id })}`),
+  providers: (group_id?: number, o?: Read) =>
+    request<List<Provider>>('GET', `/api/admin/providers${qs({ limit: 1000, group_id })}`, undefined, o),
   createProvider: (p: Partial<Provider>) => request<Provider>('POST', '/api/admin/providers', p),
   updateProvider: (id: number, p: Partial<Provider>) =>
     request<Provider>('PATCH', `/api/admin/providers/${id}`, p),
@@ -238,21 +245,23 @@ export const api = {
   testProvider: (id: number, model?: string) =>
     request<ProviderTest>('POST', `/api/admin/providers/${id}/test`, model ? { model } : {}),
 
-  keys: (provider_id?: number) =>
-    request<List<UpstreamKey>>('GET', `/api/admin/keys${qs({ limit: 1000, provider_id })}`),
+  keys: (provider_id?: number, o?: Read) =>
+    request<List<UpstreamKey>>('GET', `/api/admin/keys${qs({ limit: 1000, provider_id })}`, undefined, o),
+  addKey: (provider_id: number, key: string, label?: string) =>
+    request<UpstreamKey>('POST', '/api/admin/keys', { provider_id, key, ...(label ? { label } : {}) }),
   addKeys: (provider_id: number, keys: string[]) =>
     request<unknown>('POST', '/api/admin/keys', { provider_id, keys }),
   updateKey: (id: number, k: Partial<UpstreamKey> & { status?: string }) =>
     request<UpstreamKey>('PATCH', `/api/admin/keys/${id}`, k),
   deleteKey: (id: number) => request<unknown>('DELETE', `/api/admin/keys/${id}`),
 
-  clientKeys: () => request<List<ClientKey>>('GET', '/api/admin/client-keys?limit=1000'),
+  clientKeys: (o?: Read) => request<List<ClientKey>>('GET', '/api/admin/client-keys?limit=1000', undefined, o),
   createClientKey: (k: Partial<ClientKey>) => request<ClientKey>('POST', '/api/admin/client-keys', k),
   updateClientKey: (id: number, k: Partial<ClientKey>) =>
     request<ClientKey>('PATCH', `/api/admin/client-keys/${id}`, k),
   deleteClientKey: (id: number) => request<unknown>('DELETE', `/api/admin/client-keys/${id}`),
 
-  logs: (f: LogFilter) => request<List<LogEntry>>('GET', `/api/admin/logs${qs({ ...f })}`),
+  logs: (f: LogFilter, o?: Read) => request<List<LogEntry>>('GET', `/api/admin/logs${qs({ ...f })}`, undefined, o),
 };
 
 export interface LogFilter {

@@ -1,44 +1,36 @@
 // Who is logged in. The session itself is an HttpOnly cookie the page
-// cannot read: GET /api/auth/me answers for it.
-import { createContext, ReactNode, useCallback, useContext, useEffect, useState } from 'react';
+// cannot read: GET /api/auth/me answers for it, through the query cache
+// like every other read (a 401 there only means "not logged in").
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
 import { api, ApiError, User } from './api';
+import { qk } from './queries';
 
-interface Auth {
-  user: User | null;
-  checking: boolean;
-  error: unknown;
-  refresh: () => Promise<void>;
-  setUser: (u: User | null) => void;
-  logout: () => Promise<void>;
-}
+export function useAuth() {
+  const qc = useQueryClient();
+  const me = useQuery({
+    queryKey: qk.me,
+    queryFn: async ({ signal }): Promise<User | null> => {
+      try {
+        return await api.me({ signal });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return null;
+        throw e;
+      }
+    },
+    staleTime: Infinity,
+  });
 
-const Ctx = createContext<Auth>({
-  user: null,
-  checking: true,
-  error: undefined,
-  refresh: async () => {},
-  setUser: () => {},
-  logout: async () => {},
-});
-
-export function AuthProvider({ children }: { children: ReactNode }) {
-  const [user, setUser] = useState<User | null>(null);
-  const [checking, setChecking] = useState(true);
-  const [error, setError] = useState<unknown>(undefined);
-
-  const refresh = useCallback(async () => {
-    setChecking(true);
-    try {
-      setUser(await api.me());
-      setError(undefined);
-    } catch (e) {
-      setUser(null);
-      // 401 only means "not logged in"; anything else is worth showing.
-      setError(e instanceof ApiError && e.status === 401 ? undefined : e);
-    } finally {
-      setChecking(false);
-    }
-  }, []);
+  // Someone else's session must not see the last one's data: every other
+  // query goes when the user changes.
+  const setUser = useCallback(
+    (u: User | null) => {
+      const was = qc.getQueryData<User | null>(qk.me);
+      if (!u || (was && was.id !== u.id)) qc.removeQueries({ predicate: (q) => q.queryKey[0] !== qk.me[0] });
+      qc.setQueryData(qk.me, u);
+    },
+    [qc],
+  );
 
   const logout = useCallback(async () => {
     try {
@@ -46,13 +38,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     } finally {
       setUser(null);
     }
-  }, []);
+  }, [setUser]);
 
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
+  const { refetch } = me;
+  const refresh = useCallback(async () => {
+    await refetch();
+  }, [refetch]);
 
-  return <Ctx.Provider value={{ user, checking, error, refresh, setUser, logout }}>{children}</Ctx.Provider>;
+  return {
+    user: me.data ?? null,
+    checking: me.isFetching,
+    error: me.error ?? undefined,
+    refresh,
+    setUser,
+    logout,
+  };
 }
-
-export const useAuth = () => useContext(Ctx);

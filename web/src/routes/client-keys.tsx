@@ -11,7 +11,7 @@ import { Table, Td, Th } from '../components/ui/table';
 import { api, ClientKey, Group } from '../lib/api';
 import { fmtNumber, splitList } from '../lib/format';
 import { useI18n } from '../lib/i18n';
-import { useApi } from '../lib/use-api';
+import { changes, useClientKeys, useGroups, useWrite } from '../lib/queries';
 
 interface Draft {
   name: string;
@@ -42,13 +42,19 @@ function ClientKeyDialog({
     quota: String(ck?.token_quota ?? 0),
     enabled: ck?.enabled ?? true,
   });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  // A new key comes back once, with its secret; an edit answers nothing
+  // the dialog needs.
+  const save = useWrite(
+    async (body: Partial<ClientKey>): Promise<ClientKey | null> => {
+      if (!ck) return api.createClientKey(body);
+      await api.updateClientKey(ck.id, body);
+      return null;
+    },
+    changes.clientKey,
+  );
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
     const body = {
       name: d.name.trim(),
       allowed_models: splitList(d.models),
@@ -57,18 +63,7 @@ function ClientKeyDialog({
       token_quota: Number(d.quota) || 0,
       enabled: d.enabled,
     };
-    try {
-      if (ck) {
-        await api.updateClientKey(ck.id, body);
-        onSaved(null);
-      } else {
-        onSaved(await api.createClientKey(body));
-      }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    save.mutate(body, { onSuccess: onSaved });
   };
 
   const toggleGroup = (id: number, on: boolean) =>
@@ -84,7 +79,7 @@ function ClientKeyDialog({
           <Button variant="secondary" onClick={onClose}>
             {t('common.cancel')}
           </Button>
-          <Button type="submit" form="ck-form" disabled={busy}>
+          <Button type="submit" form="ck-form" disabled={save.isPending}>
             {ck ? t('common.save') : t('common.create')}
           </Button>
         </>
@@ -118,7 +113,7 @@ function ClientKeyDialog({
           <Switch checked={d.enabled} onChange={(v) => setD({ ...d, enabled: v })} label={t('common.enabled')} />
           {t('common.enabled')}
         </div>
-        {error !== undefined && <ErrorBox error={error} />}
+        {save.error && <ErrorBox error={save.error} />}
       </form>
     </Dialog>
   );
@@ -154,34 +149,24 @@ export function CreatedKeyDialog({ ck, onClose }: { ck: ClientKey; onClose: () =
 
 export default function ClientKeysPage() {
   const { t } = useI18n();
-  const list = useApi(() => api.clientKeys(), []);
-  const groups = useApi(() => api.groups(), []);
+  const list = useClientKeys();
+  const groups = useGroups();
   const [editing, setEditing] = useState<ClientKey | null | undefined>(undefined);
   const [created, setCreated] = useState<ClientKey | null>(null);
   const [deleting, setDeleting] = useState<ClientKey | null>(null);
-  const [actionError, setActionError] = useState<unknown>();
+  const act = useWrite((fn: () => Promise<unknown>) => fn(), changes.clientKey);
   const glist = groups.data?.data ?? [];
   const groupName = (id: number) => glist.find((g) => g.id === id)?.name ?? `#${id}`;
   const keys = list.data?.data ?? [];
-
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(undefined);
-    try {
-      await fn();
-    } catch (e) {
-      setActionError(e);
-    }
-    await list.reload();
-  };
 
   return (
     <div className="space-y-4">
       <PageHeader title={t('ck.title')}>
         <Button onClick={() => setEditing(null)}>+ {t('ck.new')}</Button>
       </PageHeader>
-      {list.error !== undefined && <ErrorBox error={list.error} onRetry={list.reload} />}
-      {actionError !== undefined && <ErrorBox error={actionError} />}
-      {list.loading && !list.data && <Spinner />}
+      {list.error && <ErrorBox error={list.error} onRetry={() => list.refetch()} />}
+      {act.error && <ErrorBox error={act.error} />}
+      {list.isPending && <Spinner />}
       {list.data && keys.length === 0 && <Empty>{t('ck.empty')}</Empty>}
       {keys.length > 0 && (
         <Table>
@@ -227,7 +212,7 @@ export default function ClientKeysPage() {
                 </Td>
                 <Td className="text-right">
                   <div className="flex justify-end gap-1">
-                    <Button size="sm" variant="ghost" onClick={() => act(() => api.updateClientKey(k.id, { enabled: !k.enabled }))}>
+                    <Button size="sm" variant="ghost" onClick={() => act.mutate(() => api.updateClientKey(k.id, { enabled: !k.enabled }))}>
                       {k.enabled ? t('ck.revoke') : t('common.enable')}
                     </Button>
                     <Button size="sm" variant="ghost" onClick={() => setEditing(k)}>
@@ -252,7 +237,6 @@ export default function ClientKeysPage() {
           onSaved={(c) => {
             setEditing(undefined);
             if (c) setCreated(c);
-            void list.reload();
           }}
         />
       )}
@@ -265,7 +249,7 @@ export default function ClientKeysPage() {
           if (!deleting) return;
           const k = deleting;
           setDeleting(null);
-          await act(() => api.deleteClientKey(k.id));
+          act.mutate(() => api.deleteClientKey(k.id));
         }}
       />
     </div>

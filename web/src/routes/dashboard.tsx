@@ -6,10 +6,11 @@ import { LineChart } from '../components/charts/line-chart';
 import { Badge, Card, PageHeader } from '../components/ui/card';
 import { Select } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
-import { api, Stats, Timeseries, UpstreamKey } from '../lib/api';
+import { Stats, Timeseries, UpstreamKey } from '../lib/api';
 import { fmtCountdown, fmtMs, fmtNumber, pct } from '../lib/format';
 import { useI18n } from '../lib/i18n';
-import { useApi, useNow } from '../lib/use-api';
+import { useKeys, useStats, useTimeseries } from '../lib/queries';
+import { useNow } from '../lib/use-now';
 
 const WINDOWS = [
   { s: 900, label: '15m' },
@@ -53,7 +54,7 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
             {
               label: t('dash.requests'),
               values: pts.map((p) => p.requests / perMin),
-              className: 'stroke-indigo-500',
+              color: '#6366f1',
               dotClassName: 'bg-indigo-500',
             },
           ]}
@@ -69,7 +70,7 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
             {
               label: t('dash.errorRate'),
               values: pts.map((p) => (p.requests ? (p.errors / p.requests) * 100 : 0)),
-              className: 'stroke-red-500',
+              color: '#ef4444',
               dotClassName: 'bg-red-500',
             },
           ]}
@@ -82,8 +83,8 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
           unit="ms"
           empty={empty}
           series={[
-            { label: t('dash.p50'), values: pts.map((p) => p.latency_p50_ms), className: 'stroke-emerald-500', dotClassName: 'bg-emerald-500' },
-            { label: t('dash.p95'), values: pts.map((p) => p.latency_p95_ms), className: 'stroke-amber-500', dotClassName: 'bg-amber-500' },
+            { label: t('dash.p50'), values: pts.map((p) => p.latency_p50_ms), color: '#10b981', dotClassName: 'bg-emerald-500' },
+            { label: t('dash.p95'), values: pts.map((p) => p.latency_p95_ms), color: '#f59e0b', dotClassName: 'bg-amber-500' },
           ]}
         />
       </Card>
@@ -93,11 +94,11 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
           labels={labels}
           empty={empty}
           series={[
-            { label: t('dash.prompt'), values: pts.map((p) => p.prompt_tokens), className: 'stroke-sky-500', dotClassName: 'bg-sky-500' },
+            { label: t('dash.prompt'), values: pts.map((p) => p.prompt_tokens), color: '#0ea5e9', dotClassName: 'bg-sky-500' },
             {
               label: t('dash.completion'),
               values: pts.map((p) => p.completion_tokens),
-              className: 'stroke-fuchsia-500',
+              color: '#d946ef',
               dotClassName: 'bg-fuchsia-500',
             },
           ]}
@@ -163,9 +164,9 @@ function KeyHealth({ stats, keys, keysError }: { stats: Stats; keys?: UpstreamKe
 export default function DashboardPage() {
   const { t, lang } = useI18n();
   const [win, setWin] = useState(3600);
-  const stats = useApi(() => api.stats(win), [win]);
-  const ts = useApi(() => api.timeseries(win), [win]);
-  const keys = useApi(() => api.keys(), []);
+  const stats = useStats(win);
+  const ts = useTimeseries(win);
+  const keys = useKeys();
   const s = stats.data;
 
   return (
@@ -183,8 +184,8 @@ export default function DashboardPage() {
         </label>
       </PageHeader>
 
-      {stats.error !== undefined && <ErrorBox error={stats.error} onRetry={stats.reload} />}
-      {!s && stats.loading && <Spinner />}
+      {stats.error && <ErrorBox error={stats.error} onRetry={() => stats.refetch()} />}
+      {stats.isLoading && <Spinner />}
       {s && (
         <>
           <div className="grid grid-cols-2 gap-3 lg:grid-cols-4">
@@ -226,17 +227,17 @@ export default function DashboardPage() {
 
       <div className="grid gap-4 xl:grid-cols-[1fr_22rem]">
         <div className="min-w-0">
-          {ts.error !== undefined && (
+          {ts.error && (
             <Card className="p-4">
               <h2 className="mb-2 font-semibold">{t('dash.chartsUnavailable')}</h2>
-              <ErrorBox error={ts.error} onRetry={ts.reload} />
+              <ErrorBox error={ts.error} onRetry={() => ts.refetch()} />
             </Card>
           )}
-          {ts.data === undefined && ts.loading && <Spinner />}
-          {ts.data && ts.error === undefined && <Charts ts={ts.data} lang={lang} />}
+          {ts.isLoading && <Spinner />}
+          {ts.data && !ts.error && <Charts ts={ts.data} lang={lang} />}
         </div>
         <div className="space-y-4">
-          {s && <KeyHealth stats={s} keys={keys.data?.data} keysError={keys.error} />}
+          {s && <KeyHealth stats={s} keys={keys.data?.data} keysError={keys.error ?? undefined} />}
           {s?.providers && s.providers.length > 0 && (
             <Card className="p-4">
               <h2 className="mb-2 font-semibold">{t('dash.byProvider')}</h2>

@@ -9,7 +9,7 @@ import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
 import { api, Group } from '../lib/api';
 import { useI18n } from '../lib/i18n';
-import { useApi } from '../lib/use-api';
+import { changes, useGroups, useWrite } from '../lib/queries';
 
 type Draft = { name: string; priority: string; enabled: boolean; strategy: Group['strategy'] };
 const blank: Draft = { name: '', priority: '0', enabled: true, strategy: 'round_robin' };
@@ -29,23 +29,12 @@ export function GroupDialog({
   const [d, setD] = useState<Draft>(
     group ? { name: group.name, priority: String(group.priority), enabled: group.enabled, strategy: group.strategy } : blank,
   );
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const save = useWrite((body: Partial<Group>) => (group ? api.updateGroup(group.id, body) : api.createGroup(body)), changes.group);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
     const body = { name: d.name.trim(), priority: Number(d.priority) || 0, enabled: d.enabled, strategy: d.strategy };
-    try {
-      if (group) await api.updateGroup(group.id, body);
-      else await api.createGroup(body);
-      onSaved();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    save.mutate(body, { onSuccess: onSaved });
   };
 
   return (
@@ -58,7 +47,7 @@ export function GroupDialog({
           <Button variant="secondary" onClick={onClose}>
             {t('common.cancel')}
           </Button>
-          <Button type="submit" form="group-form" disabled={busy}>
+          <Button type="submit" form="group-form" disabled={save.isPending}>
             {group ? t('common.save') : t('groups.create')}
           </Button>
         </>
@@ -81,7 +70,7 @@ export function GroupDialog({
           <Switch checked={d.enabled} onChange={(v) => setD({ ...d, enabled: v })} label={t('common.enabled')} />
           {t('common.enabled')}
         </div>
-        {error !== undefined && <ErrorBox error={error} />}
+        {save.error && <ErrorBox error={save.error} />}
       </form>
     </Dialog>
   );
@@ -89,21 +78,10 @@ export function GroupDialog({
 
 export default function GroupsPage() {
   const { t } = useI18n();
-  const list = useApi(() => api.groups(), []);
+  const list = useGroups();
   const [editing, setEditing] = useState<Group | null | undefined>(undefined);
   const [deleting, setDeleting] = useState<Group | null>(null);
-  const [actionError, setActionError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(undefined);
-    try {
-      await fn();
-    } catch (e) {
-      setActionError(e);
-    }
-    await list.reload();
-  };
+  const act = useWrite((fn: () => Promise<unknown>) => fn(), changes.group);
 
   const groups = list.data?.data ?? [];
 
@@ -112,9 +90,9 @@ export default function GroupsPage() {
       <PageHeader title={t('groups.title')}>
         <Button onClick={() => setEditing(null)}>+ {t('groups.new')}</Button>
       </PageHeader>
-      {list.error !== undefined && <ErrorBox error={list.error} onRetry={list.reload} />}
-      {actionError !== undefined && <ErrorBox error={actionError} />}
-      {list.loading && !list.data && <Spinner />}
+      {list.error && <ErrorBox error={list.error} onRetry={() => list.refetch()} />}
+      {act.error && <ErrorBox error={act.error} />}
+      {list.isPending && <Spinner />}
       {list.data && groups.length === 0 && <Empty>{t('groups.empty')}</Empty>}
       {groups.length > 0 && (
         <Table>
@@ -138,7 +116,7 @@ export default function GroupsPage() {
                     <Switch
                       checked={g.enabled}
                       label={g.enabled ? t('common.disable') : t('common.enable')}
-                      onChange={(v) => act(() => api.updateGroup(g.id, { enabled: v }))}
+                      onChange={(v) => act.mutate(() => api.updateGroup(g.id, { enabled: v }))}
                     />
                     <Badge tone={g.enabled ? 'green' : 'slate'}>{g.enabled ? t('common.enabled') : t('common.disabled')}</Badge>
                   </div>
@@ -170,22 +148,17 @@ export default function GroupsPage() {
           group={editing}
           open
           onClose={() => setEditing(undefined)}
-          onSaved={() => {
-            setEditing(undefined);
-            void list.reload();
-          }}
+          onSaved={() => setEditing(undefined)}
         />
       )}
       <ConfirmDialog
         open={deleting !== null}
         message={t('common.confirmDelete', { name: deleting?.name ?? '' })}
-        busy={busy}
+        busy={act.isPending}
         onCancel={() => setDeleting(null)}
         onConfirm={async () => {
           if (!deleting) return;
-          setBusy(true);
-          await act(() => api.deleteGroup(deleting.id));
-          setBusy(false);
+          await act.mutateAsync(() => api.deleteGroup(deleting.id)).catch(() => {});
           setDeleting(null);
         }}
       />

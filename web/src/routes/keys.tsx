@@ -8,10 +8,11 @@ import { ConfirmDialog, Dialog } from '../components/ui/dialog';
 import { Field, Input, Select, Switch, Textarea } from '../components/ui/form';
 import { Empty, ErrorBox, Notice, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
-import { api, request, UpstreamKey } from '../lib/api';
+import { api, UpstreamKey } from '../lib/api';
 import { fmtCountdown, fmtTime } from '../lib/format';
 import { useI18n } from '../lib/i18n';
-import { useApi, useNow } from '../lib/use-api';
+import { changes, useGroups, useKeys, useProviders, useWrite } from '../lib/queries';
+import { useNow } from '../lib/use-now';
 
 export function HealthBadge({ k, now }: { k: UpstreamKey; now: number }) {
   const { t } = useI18n();
@@ -33,31 +34,24 @@ function AddKeysDialog({ providerId, onClose, onSaved }: { providerId: number; o
   const { t } = useI18n();
   const [text, setText] = useState('');
   const [label, setLabel] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const add = useWrite(
+    (keys: string[]) => (keys.length === 1 ? api.addKey(providerId, keys[0], label.trim()) : api.addKeys(providerId, keys)),
+    changes.key,
+  );
   const keys = text
     .split('\n')
     .map((s) => s.trim())
     .filter(Boolean);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (keys.length === 0) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (keys.length === 1) {
-        await request('POST', '/api/admin/keys', { provider_id: providerId, key: keys[0], ...(label.trim() ? { label: label.trim() } : {}) });
-      } else {
-        await api.addKeys(providerId, keys);
-      }
-      setText('');
-      onSaved(keys.length);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    add.mutate(keys, {
+      onSuccess: () => {
+        setText('');
+        onSaved(keys.length);
+      },
+    });
   };
 
   return (
@@ -70,7 +64,7 @@ function AddKeysDialog({ providerId, onClose, onSaved }: { providerId: number; o
           <Button variant="secondary" onClick={onClose}>
             {t('common.cancel')}
           </Button>
-          <Button type="submit" form="keys-form" disabled={busy || keys.length === 0}>
+          <Button type="submit" form="keys-form" disabled={add.isPending || keys.length === 0}>
             {t('keys.add')} {keys.length > 0 && `(${keys.length})`}
           </Button>
         </>
@@ -85,7 +79,7 @@ function AddKeysDialog({ providerId, onClose, onSaved }: { providerId: number; o
             <Input name="label" value={label} onChange={(e) => setLabel(e.target.value)} />
           </Field>
         )}
-        {error !== undefined && <ErrorBox error={error} />}
+        {add.error && <ErrorBox error={add.error} />}
       </form>
     </Dialog>
   );
@@ -94,28 +88,21 @@ function AddKeysDialog({ providerId, onClose, onSaved }: { providerId: number; o
 export default function KeysPage() {
   const { t, lang } = useI18n();
   const [params, setParams] = useSearchParams();
-  const providers = useApi(() => api.providers(), []);
-  const groups = useApi(() => api.groups(), []);
+  const providers = useProviders();
+  const groups = useGroups();
   const plist = providers.data?.data ?? [];
   const providerId = Number(params.get('provider')) || plist[0]?.id || 0;
-  const list = useApi(() => (providerId ? api.keys(providerId) : Promise.resolve({ data: [], total: 0 })), [providerId]);
+  const list = useKeys(providerId);
   const keys = list.data?.data ?? [];
   const now = useNow(keys.some((k) => k.status === 'cooldown'));
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<UpstreamKey | null>(null);
-  const [actionError, setActionError] = useState<unknown>();
   const [notice, setNotice] = useState('');
   const groupName = (id: number) => groups.data?.data.find((g) => g.id === id)?.name ?? `#${id}`;
-
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(undefined);
+  const write = useWrite((fn: () => Promise<unknown>) => fn(), changes.key);
+  const act = (fn: () => Promise<unknown>) => {
     setNotice('');
-    try {
-      await fn();
-    } catch (e) {
-      setActionError(e);
-    }
-    await list.reload();
+    write.mutate(fn);
   };
 
   return (
@@ -139,11 +126,11 @@ export default function KeysPage() {
           + {t('keys.add')}
         </Button>
       </PageHeader>
-      {providers.error !== undefined && <ErrorBox error={providers.error} onRetry={providers.reload} />}
-      {list.error !== undefined && <ErrorBox error={list.error} onRetry={list.reload} />}
-      {actionError !== undefined && <ErrorBox error={actionError} />}
+      {providers.error && <ErrorBox error={providers.error} onRetry={() => providers.refetch()} />}
+      {list.error && <ErrorBox error={list.error} onRetry={() => list.refetch()} />}
+      {write.error && <ErrorBox error={write.error} />}
       {notice && <Notice>{notice}</Notice>}
-      {(providers.loading || list.loading) && !list.data && <Spinner />}
+      {(providers.isLoading || list.isLoading) && <Spinner />}
       {providers.data && plist.length === 0 && (
         <Empty>
           <Link to="/providers" className="text-indigo-600 hover:underline dark:text-indigo-400">
@@ -212,7 +199,6 @@ export default function KeysPage() {
           onSaved={(n) => {
             setAdding(false);
             setNotice(t('keys.added', { n }));
-            void list.reload();
           }}
         />
       )}
@@ -224,7 +210,7 @@ export default function KeysPage() {
           if (!deleting) return;
           const k = deleting;
           setDeleting(null);
-          await act(() => api.deleteKey(k.id));
+          act(() => api.deleteKey(k.id));
         }}
       />
     </div>

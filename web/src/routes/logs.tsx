@@ -7,10 +7,10 @@ import { Dialog } from '../components/ui/dialog';
 import { Input, Select } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
-import { api, LogEntry, LogFilter } from '../lib/api';
+import { LogEntry } from '../lib/api';
 import { fmtMs, fmtNumber, fmtTime } from '../lib/format';
 import { useI18n } from '../lib/i18n';
-import { useApi } from '../lib/use-api';
+import { useClientKeys, useLogs, useProviders } from '../lib/queries';
 
 const PAGE = 50;
 
@@ -112,21 +112,17 @@ export default function LogsPage() {
   const [applied, setApplied] = useState<Filters>(noFilters);
   const [offset, setOffset] = useState(0);
   const [open, setOpen] = useState<LogEntry | null>(null);
-  const providers = useApi(() => api.providers(), []);
-  const clientKeys = useApi(() => api.clientKeys(), []);
-
-  const list = useApi(() => {
-    const f: LogFilter = {
-      limit: PAGE,
-      offset,
-      model: applied.model,
-      provider_id: applied.provider_id,
-      client_key_id: applied.client_key_id,
-      status: applied.status,
-    };
-    if (applied.since) f.since = Math.floor(Date.now() / 1000) - Number(applied.since);
-    return api.logs(f);
-  }, [applied, offset]);
+  const providers = useProviders();
+  const clientKeys = useClientKeys();
+  const list = useLogs({
+    limit: PAGE,
+    offset,
+    model: applied.model,
+    provider_id: applied.provider_id,
+    client_key_id: applied.client_key_id,
+    status: applied.status,
+    sinceSeconds: Number(applied.since) || undefined,
+  });
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -140,7 +136,7 @@ export default function LogsPage() {
   return (
     <div className="space-y-4">
       <PageHeader title={t('logs.title')}>
-        <Button variant="secondary" onClick={() => list.reload()}>
+        <Button variant="secondary" onClick={() => list.refetch()}>
           {t('common.refresh')}
         </Button>
       </PageHeader>
@@ -196,8 +192,8 @@ export default function LogsPage() {
           </Button>
         </div>
       </form>
-      {list.error !== undefined && <ErrorBox error={list.error} onRetry={list.reload} />}
-      {list.loading && !list.data && <Spinner />}
+      {list.error && <ErrorBox error={list.error} onRetry={() => list.refetch()} />}
+      {list.isPending && <Spinner />}
       {list.data && rows.length === 0 && <Empty>{t('logs.empty')}</Empty>}
       {rows.length > 0 && (
         <>

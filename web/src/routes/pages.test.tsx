@@ -1,12 +1,11 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AppRoutes } from '../app';
 import { LogEntry } from '../lib/api';
-import { ME, mockApi, renderAt } from '../test-utils';
+import { ME, mockApi, renderApp, renderAt as r } from '../test-utils';
 import { LogDetail } from './logs';
 import { HealthBadge } from './keys';
 import { CreatedKeyDialog } from './client-keys';
-import { renderAt as r } from '../test-utils';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -28,8 +27,8 @@ describe('login', () => {
       'GET /api/auth/me': { status: 401, body: { error: { message: 'not logged in' } } },
       'POST /api/auth/login': { status: 401, body: { error: { message: 'wrong username or password' } } },
     });
-    renderAt(<AppRoutes />, '/login');
-    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'nope' } });
+    renderApp('/login');
+    fireEvent.change(await screen.findByLabelText('Password'), { target: { value: 'nope' } });
     fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('wrong username or password');
   });
@@ -41,15 +40,15 @@ describe('login', () => {
         body: { token: 'fs_x', user: { id: 1, username: 'admin', must_change_password: true } },
       },
     });
-    renderAt(<AppRoutes />, '/login');
-    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'admin' } });
+    renderApp('/login');
+    fireEvent.change(await screen.findByLabelText('Password'), { target: { value: 'admin' } });
     fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
     expect(await screen.findByText(/default password is still in place/)).toBeInTheDocument();
   });
 
   it('sends a logged-out visitor to the login page', async () => {
     mockApi({ 'GET /api/auth/me': { status: 401, body: { error: { message: 'not logged in' } } } });
-    renderAt(<AppRoutes />, '/groups');
+    renderApp('/groups');
     expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeInTheDocument();
   });
 });
@@ -65,7 +64,7 @@ describe('groups', () => {
         return { status: 201, body: list[0] };
       },
     });
-    renderAt(<AppRoutes />, '/groups');
+    renderApp('/groups');
     expect(await screen.findByText(/No groups yet/)).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: /New Group/ }));
     const dlg = screen.getByRole('dialog');
@@ -81,17 +80,30 @@ describe('groups', () => {
     });
   });
 
+  it('opens its dialog on the Name field and gives focus back on Escape', async () => {
+    const user = userEvent.setup();
+    mockApi({ ...ME, 'GET /api/admin/groups': { body: { data: [], total: 0 } } });
+    renderApp('/groups');
+    const add = await screen.findByRole('button', { name: /New Group/ });
+    await user.click(add);
+    const dlg = await screen.findByRole('dialog', { name: 'New Group' });
+    await waitFor(() => expect(within(dlg).getByLabelText('Name')).toHaveFocus());
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    await waitFor(() => expect(add).toHaveFocus());
+  });
+
   it('asks before deleting', async () => {
     const calls = mockApi({
       ...ME,
       'GET /api/admin/groups': { body: { data: [group], total: 1 } },
       'DELETE /api/admin/groups/1': { status: 204 },
     });
-    renderAt(<AppRoutes />, '/groups');
+    renderApp('/groups');
     fireEvent.click(await screen.findByRole('button', { name: 'Delete' }));
-    expect(screen.getByRole('dialog')).toHaveTextContent('Delete openai-group?');
+    expect(await screen.findByRole('alertdialog')).toHaveTextContent('Delete openai-group?');
     expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
-    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
+    fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Delete' }));
     await waitFor(() => expect(calls.some((c) => c.method === 'DELETE')).toBe(true));
   });
 
@@ -103,7 +115,7 @@ describe('groups', () => {
         body: { error: { message: 'the default password must be changed first', code: 'password_change_required' } },
       },
     });
-    renderAt(<AppRoutes />, '/groups');
+    renderApp('/groups');
     expect(await screen.findByRole('alert')).toHaveTextContent('the default password must be changed first');
   });
 });
@@ -128,7 +140,7 @@ describe('providers', () => {
         },
       },
     });
-    renderAt(<AppRoutes />, '/providers');
+    renderApp('/providers');
     expect(within(await screen.findByTestId('provider-claude')).getByTestId('provider-type')).toHaveTextContent('anthropic');
     expect(within(screen.getByTestId('provider-gem')).getByTestId('provider-type')).toHaveTextContent('gemini');
     expect(within(screen.getByTestId('provider-oa')).getByTestId('provider-type')).toHaveTextContent('openai');
@@ -145,9 +157,11 @@ describe('providers', () => {
         return { status: 201, body: list[0] };
       },
     });
-    renderAt(<AppRoutes />, '/providers');
-    fireEvent.click(await screen.findByRole('button', { name: /New provider/ }));
-    const dlg = screen.getByRole('dialog');
+    renderApp('/providers');
+    const add = await screen.findByRole('button', { name: /New provider/ });
+    await waitFor(() => expect(add).toBeEnabled());
+    fireEvent.click(add);
+    const dlg = await screen.findByRole('dialog');
     const type = within(dlg).getByLabelText(/^Type/) as HTMLSelectElement;
     const url = within(dlg).getByLabelText(/^Base URL/) as HTMLInputElement;
     expect([...type.options].map((o) => o.value)).toEqual(['openai', 'anthropic', 'gemini']);
@@ -185,7 +199,7 @@ describe('providers', () => {
       'GET /api/admin/groups': { body: { data: [group], total: 1 } },
       'GET /api/admin/providers': { body: { data: [prov(4, 'own', 'anthropic', 'https://llm.example.com/v1')], total: 1 } },
     });
-    renderAt(<AppRoutes />, '/providers');
+    renderApp('/providers');
     fireEvent.click(within(await screen.findByTestId('provider-own')).getByRole('button', { name: 'Edit' }));
     const dlg = screen.getByRole('dialog');
     expect((within(dlg).getByLabelText(/^Type/) as HTMLSelectElement).value).toBe('anthropic');
@@ -201,7 +215,7 @@ describe('dashboard', () => {
       'GET /api/admin/stats': { body: stats },
       'GET /api/admin/keys': { body: { data: [], total: 0 } },
     });
-    renderAt(<AppRoutes />, '/');
+    renderApp('/');
     expect(await screen.findByTestId('stat-groups')).toHaveTextContent('2');
     expect(screen.getByTestId('stat-keys')).toHaveTextContent('5');
     expect(await screen.findByText('Charts unavailable')).toBeInTheDocument();
@@ -223,9 +237,9 @@ describe('dashboard', () => {
         },
       },
     });
-    const { container } = renderAt(<AppRoutes />, '/');
+    const { container } = renderApp('/');
     expect(await screen.findByRole('img', { name: 'Requests per minute' })).toBeInTheDocument();
-    expect(container.querySelectorAll('polyline').length).toBe(6);
+    expect(container.querySelectorAll('path.recharts-line-curve').length).toBe(6);
     expect(screen.getByTestId('stat-error-rate')).toHaveTextContent('10.0%');
   });
 });
@@ -274,7 +288,7 @@ describe('keys and client keys', () => {
       'GET /api/admin/keys': { body: { data: [], total: 0 } },
       'POST /api/admin/keys': { status: 201, body: { data: [], total: 2 } },
     });
-    renderAt(<AppRoutes />, '/keys');
+    renderApp('/keys');
     expect(await screen.findByText(/No keys for this provider/)).toBeInTheDocument();
     fireEvent.click(screen.getByRole('button', { name: /Add keys/ }));
     fireEvent.change(within(screen.getByRole('dialog')).getByRole('textbox', { name: /^Keys/ }), { target: { value: 'sk-one\nsk-two\n' } });
@@ -287,7 +301,7 @@ describe('keys and client keys', () => {
 describe('logs', () => {
   it('explains a missing logs endpoint', async () => {
     mockApi({ ...ME, 'GET /api/admin/providers': { body: { data: [], total: 0 } }, 'GET /api/admin/client-keys': { body: { data: [], total: 0 } } });
-    renderAt(<AppRoutes />, '/logs');
+    renderApp('/logs');
     expect(await screen.findByText(/unknown path: GET \/api\/admin\/logs/)).toBeInTheDocument();
   });
 
@@ -329,7 +343,7 @@ describe('logs', () => {
 describe('i18n', () => {
   it('renders the navigation in Simplified Chinese', async () => {
     mockApi({ ...ME, 'GET /api/admin/groups': { body: { data: [], total: 0 } } });
-    renderAt(<AppRoutes />, '/groups', 'zh-CN');
+    renderApp('/groups', 'zh-CN');
     expect(await screen.findByRole('heading', { name: '分组' })).toBeInTheDocument();
     expect(screen.getAllByText('客户端密钥').length).toBeGreaterThan(0);
   });

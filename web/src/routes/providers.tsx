@@ -1,6 +1,6 @@
 // Providers of a group: type, base URL, models, aliases, weight, timeout,
 // enabled, and a test button that sends a small request through one.
-import { FormEvent, useEffect, useState } from 'react';
+import { FormEvent, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { Button } from '../components/ui/button';
 import { Badge, Card, PageHeader } from '../components/ui/card';
@@ -10,7 +10,7 @@ import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { api, Provider, ProviderTest } from '../lib/api';
 import { fmtMs, splitList } from '../lib/format';
 import { MessageKey, T, useI18n } from '../lib/i18n';
-import { useApi } from '../lib/use-api';
+import { changes, useGroups, useProviders, useWrite } from '../lib/queries';
 
 interface Draft {
   name: string;
@@ -88,15 +88,18 @@ function ProviderDialog({
 }) {
   const { t } = useI18n();
   const [d, setD] = useState<Draft>(toDraft(provider));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const [badAliases, setBadAliases] = useState<unknown>();
+  const save = useWrite((body: Partial<Provider>) => (provider ? api.updateProvider(provider.id, body) : api.createProvider(body)), changes.provider);
   const set = (k: keyof Draft) => (e: { target: { value: string } }) => setD({ ...d, [k]: e.target.value });
+  const error = badAliases ?? save.error;
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(undefined);
+    setBadAliases(undefined);
+    save.reset();
+    let body: Partial<Provider>;
     try {
-      const body = {
+      body = {
         group_id: groupId,
         name: d.name.trim(),
         type: d.type,
@@ -107,15 +110,11 @@ function ProviderDialog({
         timeout_ms: Number(d.timeout_ms) || 60000,
         enabled: d.enabled,
       };
-      setBusy(true);
-      if (provider) await api.updateProvider(provider.id, body);
-      else await api.createProvider(body);
-      onSaved();
     } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+      setBadAliases(err);
+      return;
     }
+    save.mutate(body, { onSuccess: onSaved });
   };
 
   return (
@@ -129,7 +128,7 @@ function ProviderDialog({
           <Button variant="secondary" onClick={onClose}>
             {t('common.cancel')}
           </Button>
-          <Button type="submit" form="provider-form" disabled={busy}>
+          <Button type="submit" form="provider-form" disabled={save.isPending}>
             {provider ? t('common.save') : t('common.create')}
           </Button>
         </>
@@ -178,7 +177,7 @@ function ProviderDialog({
           <Switch checked={d.enabled} onChange={(v) => setD({ ...d, enabled: v })} label={t('common.enabled')} />
           {t('common.enabled')}
         </div>
-        {error !== undefined && (
+        {error != null && (
           <div className="sm:col-span-2">
             <ErrorBox error={error} />
           </div>
@@ -190,25 +189,12 @@ function ProviderDialog({
 
 function TestButton({ provider }: { provider: Provider }) {
   const { t } = useI18n();
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<ProviderTest | null>(null);
-  const [error, setError] = useState<unknown>();
-  const run = async () => {
-    setBusy(true);
-    setResult(null);
-    setError(undefined);
-    try {
-      setResult(await api.testProvider(provider.id, provider.models?.[0]));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const test = useWrite((p: Provider) => api.testProvider(p.id, p.models?.[0]), changes.providerTest);
+  const result: ProviderTest | undefined = test.data;
   return (
     <div className="space-y-2">
-      <Button size="sm" variant="secondary" onClick={run} disabled={busy}>
-        {busy ? t('prov.testing') : t('prov.test')}
+      <Button size="sm" variant="secondary" onClick={() => test.mutate(provider)} disabled={test.isPending}>
+        {test.isPending ? t('prov.testing') : t('prov.test')}
       </Button>
       {result && (
         <div
@@ -224,9 +210,9 @@ function TestButton({ provider }: { provider: Provider }) {
             : t('prov.testFail', { message: result.message || `HTTP ${result.status}` })}
         </div>
       )}
-      {error !== undefined && (
+      {test.error && (
         <div data-testid="provider-test-result">
-          <ErrorBox error={error} />
+          <ErrorBox error={test.error} />
         </div>
       )}
     </div>
@@ -236,25 +222,13 @@ function TestButton({ provider }: { provider: Provider }) {
 export default function ProvidersPage() {
   const { t } = useI18n();
   const [params, setParams] = useSearchParams();
-  const groups = useApi(() => api.groups(), []);
+  const groups = useGroups();
   const groupList = groups.data?.data ?? [];
   const groupId = Number(params.get('group')) || groupList[0]?.id || 0;
-  const list = useApi(() => (groupId ? api.providers(groupId) : Promise.resolve({ data: [], total: 0 })), [groupId]);
+  const list = useProviders(groupId);
   const [editing, setEditing] = useState<Provider | null | undefined>(undefined);
   const [deleting, setDeleting] = useState<Provider | null>(null);
-  const [actionError, setActionError] = useState<unknown>();
-
-  useEffect(() => setActionError(undefined), [groupId]);
-
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(undefined);
-    try {
-      await fn();
-    } catch (e) {
-      setActionError(e);
-    }
-    await list.reload();
-  };
+  const act = useWrite((fn: () => Promise<unknown>) => fn(), changes.provider);
 
   const providers = list.data?.data ?? [];
 
@@ -265,7 +239,10 @@ export default function ProvidersPage() {
           <Select
             aria-label={t('common.group')}
             value={groupId}
-            onChange={(e) => setParams({ group: e.target.value })}
+            onChange={(e) => {
+              act.reset();
+              setParams({ group: e.target.value });
+            }}
             className="w-48"
           >
             {groupList.map((g) => (
@@ -279,10 +256,10 @@ export default function ProvidersPage() {
           + {t('prov.new')}
         </Button>
       </PageHeader>
-      {groups.error !== undefined && <ErrorBox error={groups.error} onRetry={groups.reload} />}
-      {list.error !== undefined && <ErrorBox error={list.error} onRetry={list.reload} />}
-      {actionError !== undefined && <ErrorBox error={actionError} />}
-      {(groups.loading || list.loading) && !list.data && <Spinner />}
+      {groups.error && <ErrorBox error={groups.error} onRetry={() => groups.refetch()} />}
+      {list.error && <ErrorBox error={list.error} onRetry={() => list.refetch()} />}
+      {act.error && <ErrorBox error={act.error} />}
+      {(groups.isLoading || list.isLoading) && <Spinner />}
       {groups.data && groupList.length === 0 && (
         <Empty>
           <Link to="/groups" className="text-indigo-600 hover:underline dark:text-indigo-400">
@@ -309,7 +286,7 @@ export default function ProvidersPage() {
                 <Switch
                   checked={p.enabled}
                   label={p.enabled ? t('common.disable') : t('common.enable')}
-                  onChange={(v) => act(() => api.updateProvider(p.id, { enabled: v }))}
+                  onChange={(v) => act.mutate(() => api.updateProvider(p.id, { enabled: v }))}
                 />
               </div>
               <dl className="grid grid-cols-3 gap-2 text-xs">
@@ -363,10 +340,7 @@ export default function ProvidersPage() {
           groupId={groupId}
           provider={editing}
           onClose={() => setEditing(undefined)}
-          onSaved={() => {
-            setEditing(undefined);
-            void list.reload();
-          }}
+          onSaved={() => setEditing(undefined)}
         />
       )}
       <ConfirmDialog
@@ -377,7 +351,7 @@ export default function ProvidersPage() {
           if (!deleting) return;
           const p = deleting;
           setDeleting(null);
-          await act(() => api.deleteProvider(p.id));
+          act.mutate(() => api.deleteProvider(p.id));
         }}
       />
     </div>

@@ -1,28 +1,47 @@
-// A small SVG line chart: a few series over shared time buckets. Lighter
-// than a chart library, and needs no inline styles (CSP style-src 'self').
+// Line charts on recharts: a few series over shared time buckets, with the
+// values of a bucket under the pointer.
+//
+// Kept only if a library could not meet the gateway's CSP (src/ui.c:
+// style-src 'self', no inline <style> or style attribute). Recharts
+// can: it styles through React's style prop and element.style (the CSSOM,
+// which CSP allows) and measures text in a span styled the same way; it
+// inserts no <style> element. tests/e2e/ui.test.js draws these charts on
+// the dashboard in Chromium against the real binary, shows the tooltip,
+// and finds no CSP violation (securitypolicyviolation events or console
+// reports). So the own SVG chart went.
 import { useId } from 'react';
+import { CartesianGrid, Line, LineChart as Chart, Tooltip, TooltipContentProps, XAxis, YAxis } from 'recharts';
 
 export interface Series {
   label: string;
   values: number[];
-  className: string; // stroke colour, e.g. 'stroke-indigo-500'
-  dotClassName: string; // legend swatch, e.g. 'bg-indigo-500'
+  color: string; // the line, e.g. '#6366f1' (Tailwind's indigo-500)
+  dotClassName: string; // its swatch in the legend, e.g. 'bg-indigo-500'
 }
 
-const W = 600;
-const H = 180;
-const PAD = { l: 44, r: 8, t: 8, b: 22 };
-
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
-  return 10 * p;
-}
+const tickStyle = { fontSize: 11 };
+// The chart fills its box and follows its size (ResizeObserver); jsdom,
+// which has none, draws it at 100 x 100.
+const fill = { width: '100%', height: '100%' };
 
 function tick(v: number, unit?: string): string {
   const s = v >= 1e6 ? `${+(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${+(v / 1e3).toFixed(1)}k` : `${+v.toFixed(2)}`;
   return unit ? `${s}${unit}` : s;
+}
+
+function Values({ active, payload, label, unit, series }: TooltipContentProps & { unit?: string; series: Series[] }) {
+  if (!active || !payload?.length) return null;
+  return (
+    <div className="rounded-md border border-slate-200 bg-white px-2.5 py-1.5 text-xs shadow-md dark:border-slate-700 dark:bg-slate-800">
+      <div className="mb-0.5 font-medium">{label}</div>
+      {payload.map((p, i) => (
+        <div key={String(p.dataKey)} className="flex items-center gap-1.5">
+          <span className={`inline-block h-2 w-2 rounded-full ${series[i]?.dotClassName ?? ''}`} />
+          {p.name}: {tick(Number(p.value), unit)}
+        </div>
+      ))}
+    </div>
+  );
 }
 
 export function LineChart({
@@ -39,12 +58,11 @@ export function LineChart({
   empty?: string;
 }) {
   const id = useId();
-  const n = labels.length;
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
-  const x = (i: number) => PAD.l + (n <= 1 ? 0 : (i / (n - 1)) * (W - PAD.l - PAD.r));
-  const y = (v: number) => PAD.t + (1 - v / max) * (H - PAD.t - PAD.b);
-  const ticks = [0, max / 2, max];
-  const xTicks = n > 1 ? [0, Math.floor((n - 1) / 2), n - 1] : n === 1 ? [0] : [];
+  const data = labels.map((label, i) => {
+    const row: Record<string, string | number> = { label };
+    series.forEach((s, j) => (row[`s${j}`] = s.values[i]));
+    return row;
+  });
 
   return (
     <figure className="min-w-0" aria-labelledby={id}>
@@ -59,52 +77,38 @@ export function LineChart({
           ))}
         </span>
       </figcaption>
-      {n === 0 ? (
+      {labels.length === 0 ? (
         <div className="flex h-40 items-center justify-center rounded border border-dashed border-slate-300 text-xs text-slate-500 dark:border-slate-700">
           {empty}
         </div>
       ) : (
-        <svg viewBox={`0 0 ${W} ${H}`} className="h-auto w-full" role="img" aria-label={title}>
-          {ticks.map((v) => (
-            <g key={v}>
-              <line
-                x1={PAD.l}
-                x2={W - PAD.r}
-                y1={y(v)}
-                y2={y(v)}
-                className="stroke-slate-200 dark:stroke-slate-800"
-                strokeWidth={1}
+        <div role="img" aria-label={title} className="h-44 w-full">
+          <Chart
+            responsive
+            data={data}
+            style={fill}
+            accessibilityLayer={false}
+            margin={{ top: 8, right: 8, bottom: 0, left: 0 }}
+            className="[&_.recharts-cartesian-axis-tick_text]:fill-slate-500 [&_.recharts-cartesian-grid_line]:stroke-slate-200 dark:[&_.recharts-cartesian-grid_line]:stroke-slate-800"
+          >
+            <CartesianGrid vertical={false} />
+            <XAxis dataKey="label" tick={tickStyle} tickLine={false} axisLine={false} minTickGap={32} />
+            <YAxis width="auto" tick={tickStyle} tickLine={false} axisLine={false} tickFormatter={(v: number) => tick(v, unit)} />
+            <Tooltip content={(p) => <Values {...p} unit={unit} series={series} />} isAnimationActive={false} />
+            {series.map((s, j) => (
+              <Line
+                key={s.label}
+                type="linear"
+                dataKey={`s${j}`}
+                name={s.label}
+                stroke={s.color}
+                strokeWidth={2}
+                dot={labels.length === 1}
+                isAnimationActive={false}
               />
-              <text x={PAD.l - 6} y={y(v) + 4} textAnchor="end" className="fill-slate-500 text-[11px]">
-                {tick(v, unit)}
-              </text>
-            </g>
-          ))}
-          {xTicks.map((i) => (
-            <text
-              key={i}
-              x={x(i)}
-              y={H - 6}
-              textAnchor={i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle'}
-              className="fill-slate-500 text-[11px]"
-            >
-              {labels[i]}
-            </text>
-          ))}
-          {series.map((s) => (
-            <polyline
-              key={s.label}
-              fill="none"
-              strokeWidth={2}
-              strokeLinejoin="round"
-              strokeLinecap="round"
-              className={s.className}
-              points={s.values.map((v, i) => `${x(i)},${y(v)}`).join(' ')}
-            />
-          ))}
-          {n === 1 &&
-            series.map((s) => <circle key={s.label} cx={x(0)} cy={y(s.values[0])} r={3} className={s.className} />)}
-        </svg>
+            ))}
+          </Chart>
+        </div>
       )}
     </figure>
   );

@@ -1,5 +1,13 @@
-// A modal dialog: Escape and the backdrop close it; focus moves inside.
-import { ReactNode, useEffect, useRef } from 'react';
+// Modal dialogs on Headless UI's Dialog: focus moves to the first control
+// inside (as before; Headless UI alone would focus the dialog box) and
+// stays inside (Tab wraps), Escape and a click outside close it,
+// focus returns to what opened it, and the page behind neither scrolls nor
+// is reachable (inert). Radix's dialog does the same, but its scroll lock
+// injects a <style> element, which the gateway's CSP (style-src 'self',
+// src/ui.c) refuses; Headless UI locks scrolling through element.style,
+// which CSP allows.
+import { Dialog as Root, DialogBackdrop, DialogPanel, DialogTitle } from '@headlessui/react';
+import { ReactNode, useCallback, useRef } from 'react';
 import { useI18n } from '../../lib/i18n';
 import { Button } from './button';
 
@@ -10,6 +18,7 @@ export function Dialog({
   children,
   footer,
   wide,
+  role = 'dialog',
 }: {
   title: string;
   open: boolean;
@@ -17,41 +26,39 @@ export function Dialog({
   children: ReactNode;
   footer?: ReactNode;
   wide?: boolean;
+  role?: 'dialog' | 'alertdialog';
 }) {
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
-    window.addEventListener('keydown', onKey);
-    const first = ref.current?.querySelector<HTMLElement>('input, select, textarea, button');
-    first?.focus();
-    return () => window.removeEventListener('keydown', onKey);
-  }, [open, onClose]);
-  if (!open) return null;
+  const first = useRef<HTMLElement | null>(null);
+  const panel = useCallback((el: HTMLElement | null) => {
+    first.current = el?.querySelector<HTMLElement>('input, select, textarea, button') ?? null;
+  }, []);
   return (
-    <div className="fixed inset-0 z-50 flex items-end justify-center sm:items-center">
-      <div className="absolute inset-0 bg-slate-900/50" onClick={onClose} aria-hidden="true" />
-      <div
-        ref={ref}
-        role="dialog"
-        aria-modal="true"
-        aria-label={title}
-        className={`relative z-10 flex max-h-[92vh] w-full flex-col rounded-t-xl bg-white shadow-xl dark:bg-slate-900 sm:rounded-xl ${
-          wide ? 'sm:max-w-2xl' : 'sm:max-w-lg'
-        }`}
-      >
-        <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
-          <h2 className="text-base font-semibold">{title}</h2>
-        </div>
-        <div className="overflow-y-auto px-5 py-4">{children}</div>
-        {footer && (
-          <div className="flex justify-end gap-2 border-t border-slate-200 px-5 py-3 dark:border-slate-800">{footer}</div>
-        )}
+    <Root open={open} onClose={onClose} role={role} initialFocus={first} className="relative z-50">
+      <DialogBackdrop className="fixed inset-0 bg-slate-900/50" />
+      <div className="fixed inset-0 flex items-end justify-center sm:items-center">
+        <DialogPanel
+          ref={panel}
+          className={`relative flex max-h-[92vh] w-full flex-col rounded-t-xl bg-white shadow-xl dark:bg-slate-900 sm:rounded-xl ${
+            wide ? 'sm:max-w-2xl' : 'sm:max-w-lg'
+          }`}
+        >
+          <div className="flex items-center justify-between border-b border-slate-200 px-5 py-3 dark:border-slate-800">
+            <DialogTitle as="h2" className="text-base font-semibold">
+              {title}
+            </DialogTitle>
+          </div>
+          <div className="overflow-y-auto px-5 py-4">{children}</div>
+          {footer && (
+            <div className="flex justify-end gap-2 border-t border-slate-200 px-5 py-3 dark:border-slate-800">{footer}</div>
+          )}
+        </DialogPanel>
       </div>
-    </div>
+    </Root>
   );
 }
 
+// A confirmation (alertdialog): focus starts on Cancel, so Enter does not
+// delete.
 export function ConfirmDialog({
   open,
   message,
@@ -73,6 +80,7 @@ export function ConfirmDialog({
       title={confirmLabel ?? t('common.delete')}
       open={open}
       onClose={onCancel}
+      role="alertdialog"
       footer={
         <>
           <Button variant="secondary" onClick={onCancel}>

@@ -1,3 +1,4 @@
+import { Switch as HSwitch } from '@headlessui/react';
 import { forwardRef, InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from 'react';
 
 // Full width unless the caller gives a width (w-48): Tailwind's own order
@@ -32,6 +33,7 @@ export function Field({ label, hint, children }: { label: string; hint?: string;
   );
 }
 
+// A switch on Headless UI's (role="switch", Space toggles it).
 export function Switch({
   checked,
   onChange,
@@ -44,24 +46,16 @@ export function Switch({
   disabled?: boolean;
 }) {
   return (
-    <button
-      type="button"
-      role="switch"
-      aria-checked={checked}
+    <HSwitch
+      checked={checked}
+      onChange={onChange}
       aria-label={label}
       title={label}
       disabled={disabled}
-      onClick={() => onChange(!checked)}
-      className={`relative inline-flex h-5 w-9 shrink-0 items-center rounded-full transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-50 ${
-        checked ? 'bg-emerald-500' : 'bg-slate-300 dark:bg-slate-600'
-      }`}
+      className="group relative inline-flex h-5 w-9 shrink-0 items-center rounded-full bg-slate-300 transition-colors focus:outline-none data-[checked]:bg-emerald-500 data-[disabled]:opacity-50 data-[focus]:ring-2 data-[focus]:ring-indigo-500 dark:bg-slate-600 dark:data-[checked]:bg-emerald-500"
     >
-      <span
-        className={`inline-block h-4 w-4 transform rounded-full bg-white shadow transition-transform ${
-          checked ? 'translate-x-4' : 'translate-x-0.5'
-        }`}
-      />
-    </button>
+      <span className="inline-block h-4 w-4 translate-x-0.5 transform rounded-full bg-white shadow transition-transform group-data-[checked]:translate-x-4" />
+    </HSwitch>
   );
 }
 
