@@ -53,7 +53,7 @@ $(KORE_COPY)/.patched: $(KORE_PATCHES) $(KORE_PATCH_LIST)
 	mkdir -p $(BUILD)
 	cp -r $(KORE_SYSTEM) $(KORE_COPY)
 	for p in $(KORE_PATCHES); do \
-	    patch -d $(KORE_COPY) -p1 --no-backup-if-mismatch -s < $$p || \
+	    patch -d $(KORE_COPY) -p1 --fuzz=0 --no-backup-if-mismatch -s < $$p || \
 	    exit 1; done
 	touch $@
 

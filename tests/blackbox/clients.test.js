@@ -260,7 +260,7 @@ test('slow-loris and 2000 idle connections are closed within the header timeout 
 
 test('headers up to http_header_max are read whole: in one write, in pieces, pipelined, and at the exact limit', async (t) => {
   // A connection starts with a small header buffer that grows with the
-  // headers (kore-14-header-buffer.patch); none of that may show.
+  // headers (kore-15-header-buffer.patch); none of that may show.
   const { f, up, ck } = await setup(t);
   const chat = (content, pad) => request('POST', '/v1/chat/completions', {
     key: ck.key, headers: { 'x-pad': 'p'.repeat(pad) },
