@@ -140,7 +140,7 @@ tests/unit/run: $(KORE_COPY)/.patched tests/unit/*.c tests/unit/*.h \
 # Every libFuzzer harness in tests/fuzz for FUZZ_SECONDS each (tests/run
 # gives them 15 s); FUZZ=name runs one.
 FUZZ_SECONDS	?= 600
-fuzz: deps
+fuzz: deps $(KORE_COPY)/.patched
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ)
 
 clean:

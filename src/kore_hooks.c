@@ -1,8 +1,9 @@
 /*
  * What the gateway gives Kore's own HTTP code through the hooks of our
  * Kore patches (conf/kore-*.patch). Kore looks each one up by name when a
- * worker starts, as it does kore_worker_configure(). This file depends
- * on Kore's headers alone.
+ * worker starts, as it does kore_worker_configure(); this file only
+ * depends on Kore's headers, so the fuzz harness of Kore's request parser
+ * (tests/fuzz/kore_http.c) builds it too.
  *
  * The hooks, declared in Kore's include/kore/http.h by the patch named:
  *
