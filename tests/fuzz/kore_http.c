@@ -83,6 +83,8 @@ static struct kore_module_handle handler_any, handler_get;
 
 extern struct kore_pool		 nb_pool;
 
+static void	stream(struct http_request *, const char *, int);
+
 u_int32_t			 worker_max_connections = 64;
 const char			*kore_version = "fuzz";
 
@@ -150,8 +152,6 @@ fake_write(struct connection *c, size_t len, size_t *written)
  * answers a request that waits for its upstream); paths under /s as a
  * stream.
  */
-static void	stream(struct http_request *, const char *, int);
-
 static int
 handler(struct http_request *req)
 {
