@@ -56,26 +56,6 @@ glue_remote_addr(struct http_request *req, char *out, size_t len)
 }
 
 /*
- * Will the connection of req close after its answer? As Kore decides for
- * the answers it writes itself (http_response_normal): when it is marked
- * to close already, for HTTP/1.0, and when the client said
- * "Connection: close".
- */
-static int
-glue_closes(struct http_request *req)
-{
-	const char	*conn;
-
-	if ((req->owner->flags & CONN_CLOSE_EMPTY) ||
-	    (req->flags & HTTP_VERSION_1_0))
-		return (1);
-	if (http_request_header(req, "connection", &conn) &&
-	    strcasecmp(conn, "close") == 0)
-		return (1);
-	return (0);
-}
-
-/*
  * Send the head of a streamed answer with status and content type, and
  * the headers set on req with http_response_header. HTTP/1.1 clients
  * get the body chunked and may keep the connection; an HTTP/1.0 client
@@ -90,9 +70,11 @@ glue_stream_begin(struct http_request *req, int status, const char *type)
 	struct kore_buf		 head;
 	int			 close;
 
-	/* Marked to close only at the end: Kore closes a connection marked
-	 * so as soon as its send queue runs empty, mid-stream too. */
-	close = glue_closes(req);
+	/*
+	 * An HTTP/1.0 client reads the body until the connection closes;
+	 * an HTTP/1.1 one keeps it when Kore's rules say so (patch 19).
+	 */
+	close = (req->flags & HTTP_VERSION_1_0) || !http_request_keepalive(req);
 	kore_buf_init(&head, 512);
 	kore_buf_appendf(&head, "HTTP/1.%c %d %s\r\nserver: fusion\r\n"
 	    "content-type: %s\r\n", (req->flags & HTTP_VERSION_1_0) ?
@@ -135,20 +117,14 @@ glue_stream_chunk(struct http_request *req, const void *data, size_t len)
 /*
  * The streamed answer is complete: the last chunk, then the connection
  * reads the client's next request, as after an answer Kore writes itself,
- * or closes once the queued bytes are out (Kore flushes them when the
- * handler returns).
+ * or closes once the queued bytes are out.
  */
 void
 glue_stream_end(struct http_request *req)
 {
-	struct connection	*c = req->owner;
-
 	if (!(req->flags & HTTP_VERSION_1_0))
-		net_send_queue(c, "0\r\n\r\n", 5);
-	if (glue_closes(req))
-		c->flags |= CONN_CLOSE_EMPTY;
-	else if (!(c->flags & CONN_IS_BUSY))
-		http_start_recv(c);
+		net_send_queue(req->owner, "0\r\n\r\n", 5);
+	http_response_end(req, req->flags & HTTP_VERSION_1_0);
 }
 
 /*

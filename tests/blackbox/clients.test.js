@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { fusion, chatBody, assertOpenAIError, sleep } from './v1-helpers.js';
 import { gateway } from './harness.js';
+import { exchange, request } from './raw-http.js';
 
 // conf/fusion.conf: http_header_max 8192, http_header_timeout 10 (s).
 const HEADER_TIMEOUT_MS = 10000;
@@ -25,100 +26,6 @@ async function setup(t, env = {}) {
   const ck = await f.clientKey();
   return { f, up, other, p, ck };
 }
-
-// Parses HTTP/1.1 responses (content-length or chunked bodies) off a
-// stream of bytes; returns the complete ones and the bytes left over.
-function parseResponses(buf) {
-  const out = [];
-  let rest = buf;
-  for (;;) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) break;
-    const head = rest.subarray(0, end).toString('latin1').split('\r\n');
-    const status = Number(head[0].split(' ')[1]);
-    const headers = {};
-    for (const l of head.slice(1)) {
-      const i = l.indexOf(':');
-      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-    }
-    let body;
-    let next;
-    if (headers['transfer-encoding'] === 'chunked') {
-      let pos = end + 4;
-      const parts = [];
-      for (;;) {
-        const le = rest.indexOf('\r\n', pos);
-        if (le < 0) return { out, rest };
-        const size = parseInt(rest.subarray(pos, le).toString(), 16);
-        if (rest.length < le + 2 + size + 2) return { out, rest };
-        parts.push(rest.subarray(le + 2, le + 2 + size));
-        pos = le + 2 + size + 2;
-        if (size === 0) break;
-      }
-      body = Buffer.concat(parts);
-      next = pos;
-    } else {
-      const len = Number(headers['content-length'] || 0);
-      if (rest.length < end + 4 + len) break;
-      body = rest.subarray(end + 4, end + 4 + len);
-      next = end + 4 + len;
-    }
-    const text = body.toString('utf8');
-    let json;
-    try { json = JSON.parse(text); } catch { json = undefined; }
-    out.push({ status, headers, text, json });
-    rest = rest.subarray(next);
-  }
-  return { out, rest };
-}
-
-// Writes bytes on a fresh connection and collects what comes back until
-// `count` responses arrived, the gateway closed, or ms passed.
-function exchange(port, data, { count = 1, ms = 5000, gap = 0 } = {}) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
-    const t0 = Date.now();
-    let settled = false;
-    const done = (closed) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const { out } = parseResponses(buf);
-      s.destroy();
-      resolve({ responses: out, closed, after: Date.now() - t0, raw: buf.toString('latin1') });
-    };
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (parseResponses(buf).out.length >= count) done(false);
-    });
-    s.on('close', () => done(true));
-    s.on('error', () => {});
-    const timer = setTimeout(() => done(false), ms);
-    // gap: milliseconds between the parts, so that each arrives alone.
-    const parts = [].concat(data);
-    if (!gap) {
-      for (const part of parts) s.write(part);
-      return;
-    }
-    (async () => {
-      for (const part of parts) {
-        if (settled) return;
-        s.write(part);
-        await sleep(gap);
-      }
-    })();
-  });
-}
-
-const request = (method, path, { key, body, headers = {} } = {}) => {
-  const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  let h = `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n`;
-  if (key) h += `authorization: Bearer ${key}\r\n`;
-  for (const [k, v] of Object.entries(headers)) h += `${k}: ${v}\r\n`;
-  if (b) h += `content-type: application/json\r\ncontent-length: ${b.length}\r\n`;
-  return Buffer.concat([Buffer.from(`${h}\r\n`), b ?? Buffer.alloc(0)]);
-};
 
 const workerFds = (gw) => gw.pids().filter((p) => /\[wrk/.test(p.title))
   .reduce((n, p) => n + fs.readdirSync(`/proc/${p.pid}/fd`).length, 0);
@@ -260,7 +167,7 @@ test('slow-loris and 2000 idle connections are closed within the header timeout 
 
 test('headers up to http_header_max are read whole: in one write, in pieces, pipelined, and at the exact limit', async (t) => {
   // A connection starts with a small header buffer that grows with the
-  // headers (kore-14-header-buffer.patch); none of that may show.
+  // headers (kore-15-header-buffer.patch); none of that may show.
   const { f, up, ck } = await setup(t);
   const chat = (content, pad) => request('POST', '/v1/chat/completions', {
     key: ck.key, headers: { 'x-pad': 'p'.repeat(pad) },

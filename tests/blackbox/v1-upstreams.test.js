@@ -100,7 +100,7 @@ test('provider test button: one small request through that provider, answered in
 test('a large non-streamed answer (48 MiB, under RESPONSE_MAX_BYTES) reaches the official client whole', { timeout: 120000 }, async (t) => {
   // The answer arrives from curl in pieces of a few KB. Kore's buffers
   // used to grow by exactly each piece, copying the whole answer every
-  // time (kore-15-buf-growth.patch): 16 MB took 14 s of a worker's time
+  // time (kore-16-buf-growth.patch): 16 MB took 14 s of a worker's time
   // and 48 MiB would take minutes, past the client's timeout. Now it is
   // about a second.
   const f = await fusion(t);
