@@ -58,6 +58,7 @@ KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_ALLOW(fchmod),
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(mremap),
+	KORE_SYSCALL_ALLOW(getdents64),
 );
 
 static void		 listeners_create(void);
@@ -282,8 +283,10 @@ kore_parent_configure(int argc, char **argv)
 	db_path = settings_str("DB_PATH", "fusion.db");
 	kore_pidfile = kore_strdup(settings_str("PID_FILE", "fusion.pid"));
 
+	observe_configure();
 	listeners_create();
 	counters_init();
+	metrics_init();
 	proxy_load_ca();
 	store_prepare_parent(db_path);
 
@@ -309,6 +312,7 @@ kore_worker_configure(void)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
 
 	usage_init();
+	observe_worker_init();
 }
 
 /*
@@ -320,5 +324,6 @@ kore_worker_teardown(void)
 {
 	proxy_shutdown();
 	usage_stop();
+	observe_worker_stop();
 	store_close();
 }

@@ -175,5 +175,8 @@ int		admin_providers(struct http_request *);
 int		admin_provider(struct http_request *);
 int		admin_stats(struct http_request *);
 int		admin_timeseries(struct http_request *);
+int		ops_healthz(struct http_request *);
+int		ops_metrics(struct http_request *);
+int		ops_readyz(struct http_request *);
 
 #endif

@@ -49,6 +49,7 @@ struct fusion_config {
 	u_int32_t	 response_max;	/* bytes of a non-streamed answer */
 	char		*admin_host;	/* admin listener, or NULL: */
 	char		*admin_port;	/* admin served everywhere */
+	char		*metrics_token;	/* bearer token of /metrics, or NULL */
 };
 
 extern struct fusion_config	fusion_cfg;

@@ -59,6 +59,7 @@ static struct log_entry	*queue = NULL;
 static size_t		 queued = 0;
 static size_t		 capacity = 0;
 static size_t		 logged = 0;	/* entries since the last tick */
+static u_int64_t	 dropped = 0;	/* entries lost, ever */
 static struct usage_batch *failed = NULL; /* to write again */
 static struct kore_task	 writer;
 static int		 writer_live = 0;
@@ -123,6 +124,7 @@ usage_log(struct log_entry *e)
 		if (held >= USAGE_HOLD_MAX) {
 			kore_log(LOG_ERR, "request log: dropping an entry, "
 			    "the store has not accepted writes for a while");
+			dropped++;
 			kore_free(e->trace);
 			return;
 		}
@@ -136,6 +138,16 @@ usage_log(struct log_entry *e)
 
 	if (queued >= USAGE_BATCH)
 		usage_flush();
+}
+
+/* What this worker's log holds and has lost. This function can't fail. */
+void
+usage_state(struct usage_state *s)
+{
+	s->rows = (int64_t)(queued + (failed != NULL ? failed->n : 0));
+	s->max = USAGE_HOLD_MAX;
+	s->dropped = dropped;
+	s->failing = (failed != NULL);
 }
 
 /* Hand the queue (or a failed batch first) to the writer, if it is free. */

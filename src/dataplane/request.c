@@ -171,6 +171,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	kore_buf_appendf(px->trace, "]");
 	e->trace = kore_strdup(kore_buf_stringify(px->trace, NULL));
 
+	observe_finish(px, e);
 	usage_log(e);
 }
 
@@ -193,6 +194,8 @@ proxy_trace(struct proxy *px, const struct router_pick *pk,
 	json_kv_int(px->trace, "status", status, 0);
 	json_kv_int(px->trace, "latency_ms", latency, 0);
 	kore_buf_appendf(px->trace, "}");
+
+	observe_attempt_end(px, pk, action, outcome, status);
 }
 
 /* GET /v1/models: what this client key may ask for. */
@@ -252,6 +255,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	px->log.created_at = store_now();
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
 	px->path = req->path + 3;
+	observe_begin(px);
 
 	/* Anthropic's Messages API, or OpenAI's. */
 	if (strcmp(px->path, "/messages") == 0 ||
@@ -534,6 +538,7 @@ proxy_attempt(struct proxy *px)
 	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)upload_len);
 	proxy_upstream_headers(px);
+	observe_attempt(px);
 
 	curl_easy_setopt(px->curl.handle, CURLOPT_USERAGENT,
 	    "llm-fusion-engine");
