@@ -82,5 +82,7 @@ int		validate_time(const char *, int64_t *);
 int		validate_base_url(const char *);
 int		validate_strategy(const char *);
 int		validate_provider_type(const char *);
+int		validate_traceparent(const char *, u_int8_t *, u_int8_t *,
+		    u_int8_t *);
 
 #endif

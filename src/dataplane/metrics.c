@@ -358,7 +358,7 @@ metrics_in_flight(int path, int delta)
 
 /*
  * A finished request: counted with its labels, its latency and time to
- * first byte (when a byte came) in the histograms, its tokens. model
+ * first byte (-1 when none came) in the histograms, its tokens. model
  * and provider are label values already bounded by the caller.
  */
 void
@@ -381,7 +381,7 @@ metrics_request(int path, const char *model, const char *provider,
 	(void)__atomic_add_fetch(&s->v[0], 1, __ATOMIC_RELAXED);
 
 	met_observe(&shm->duration[path], latency_ms);
-	if (ttfb_ms > 0)
+	if (ttfb_ms >= 0)
 		met_observe(&shm->ttfb[path], ttfb_ms);
 
 	if (input_tokens > 0 || output_tokens > 0) {

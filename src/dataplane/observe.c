@@ -238,8 +238,8 @@ observe_finish(struct proxy *px, const struct log_entry *e)
 	provider = px->cur != NULL ? px->cur->provider->name : "";
 	metrics_in_flight(path, -1);
 	metrics_request(path, observe_model(px), provider, e->status,
-	    e->outcome, e->latency_ms, e->ttfb_ms, e->prompt_tokens,
-	    e->completion_tokens);
+	    e->outcome, e->latency_ms, px->first_byte ? e->ttfb_ms : -1,
+	    e->prompt_tokens, e->completion_tokens);
 	otel_finish(px, e);
 
 	if (!log_json)

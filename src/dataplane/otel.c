@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@
 
 #define OTEL_OP_SEND		1
 #define OTEL_OP_STOP		2
+
+#define OTEL_STOP_WAIT_MS	1000
 
 struct otel_ctx {
 	u_int8_t	trace_id[16];
@@ -90,8 +93,6 @@ static void	otel_env_list(const char *, void (*)(const char *,
 static void	otel_service_pick(const char *, const char *, void *);
 static void	otel_resource_add(const char *, const char *, void *);
 static void	otel_header_add(const char *, const char *, void *);
-static int	otel_hexrun(const char *, size_t);
-static int	otel_traceparent(const char *, struct otel_ctx *);
 static void	otel_random(u_int8_t *, size_t);
 static int64_t	otel_now_ns(void);
 static void	otel_hex(struct kore_buf *, const char *, const u_int8_t *,
@@ -111,6 +112,7 @@ static void	otel_tick(void *, u_int64_t);
 static void	otel_send(int);
 static void	otel_answer(struct kore_task *);
 static void	otel_take(void);
+static int	otel_wait(int);
 static int	otel_exporter(struct kore_task *);
 static void	otel_publish(void);
 static void	otel_response_model(struct proxy *, char *, size_t);
@@ -292,9 +294,24 @@ otel_worker_init(void)
 }
 
 /*
+ * Wait up to ms for the exporter's answer; 1 when it is there. The
+ * worker's shutdown never waits longer for a collector than that.
+ */
+static int
+otel_wait(int ms)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = exporter.fds[0];
+	pfd.events = POLLIN;
+	return (poll(&pfd, 1, ms) == 1);
+}
+
+/*
  * The worker stops. When the collector took the last batch, what is
- * queued goes out once more (the exporter's timeout bounds the wait);
- * then the exporter is told to stop.
+ * queued goes out once more; then the exporter is told to stop. An
+ * exporter still waiting for a collector after OTEL_STOP_WAIT_MS is left
+ * to the process's exit, with its spans.
  */
 void
 otel_worker_stop(void)
@@ -304,12 +321,18 @@ otel_worker_stop(void)
 	if (!exporter_live)
 		return;
 
-	if (exporter_busy)
+	if (exporter_busy) {
+		if (!otel_wait(OTEL_STOP_WAIT_MS))
+			return;
 		otel_take();
+	}
 	if (last_ok && (ready_first != NULL || filling != NULL)) {
 		otel_send(1);
-		if (exporter_busy)
+		if (exporter_busy) {
+			if (!otel_wait(OTEL_STOP_WAIT_MS))
+				return;
 			otel_take();
+		}
 	}
 
 	memset(&m, 0, sizeof(m));
@@ -318,54 +341,6 @@ otel_worker_stop(void)
 	if (kore_task_channel_read(&exporter, &m, sizeof(m)) != sizeof(m))
 		fatal("traces: short answer from the exporter");
 	exporter_live = 0;
-}
-
-/* n lowercase hex digits at s? */
-static int
-otel_hexrun(const char *s, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return (0);
-	}
-	return (1);
-}
-
-/*
- * A W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>") into ctx. Returns 1
- * when valid. A later version is read as 00 (its first fields are the
- * same, and more may follow after a dash); version ff, all-zero ids and
- * anything else are refused.
- */
-static int
-otel_traceparent(const char *v, struct otel_ctx *ctx)
-{
-	size_t		len;
-
-	len = strlen(v);
-	if (len < 55 || !otel_hexrun(v, 2) || strncmp(v, "ff", 2) == 0 ||
-	    v[2] != '-' || !otel_hexrun(v + 3, 32) || v[35] != '-' ||
-	    !otel_hexrun(v + 36, 16) || v[52] != '-' ||
-	    !otel_hexrun(v + 53, 2))
-		return (0);
-	if (len > 55 && (strncmp(v, "00", 2) == 0 || v[55] != '-'))
-		return (0);
-
-	if (sodium_hex2bin(ctx->trace_id, 16, v + 3, 32, NULL, NULL,
-	    NULL) != 0 ||
-	    sodium_hex2bin(ctx->parent_id, 8, v + 36, 16, NULL, NULL,
-	    NULL) != 0 ||
-	    sodium_hex2bin(&ctx->flags, 1, v + 53, 2, NULL, NULL, NULL) != 0)
-		return (0);
-	if (sodium_is_zero(ctx->trace_id, 16) ||
-	    sodium_is_zero(ctx->parent_id, 8))
-		return (0);
-
-	ctx->has_parent = 1;
-	return (1);
 }
 
 /* Random bytes from a pool refilled 4 KB at a time (no system call each). */
@@ -402,7 +377,9 @@ otel_begin(struct proxy *px)
 
 	memset(&ctx, 0, sizeof(ctx));
 	valid = http_request_header(px->req, "traceparent", &hdr) &&
-	    otel_traceparent(hdr, &ctx);
+	    validate_traceparent(hdr, ctx.trace_id, ctx.parent_id,
+	    &ctx.flags);
+	ctx.has_parent = valid;
 	if (endpoint == NULL && !valid)
 		return;
 
