@@ -254,6 +254,10 @@ store_prepare_parent(const char *db_path)
 	if (auth_bootstrap(getenv("ADMIN_PASSWORD")) !=
 	    KORE_RESULT_OK)
 		fatal("cannot create the first administrator");
+
+	/* Declarative: the file wins for what it names, at every start. */
+	if ((p = settings_str("CONFIG_FILE", NULL)) != NULL)
+		import_config_file(p, getenv("CONFIG_PASSPHRASE"));
 }
 
 void

@@ -62,6 +62,9 @@ void		 settings_load(void);
 /* secrets.c: master key, encryption at rest, tokens, hashes. */
 #define SECRET_HASH_HEX		65	/* 32 bytes as hex plus NUL */
 
+#define SECRETS_KEY		32	/* crypto_secretbox_KEYBYTES */
+#define SECRETS_SALT		16	/* crypto_pwhash_SALTBYTES */
+
 int		secrets_init(const char *);
 int		secrets_seal(const char *, u_int8_t **, size_t *);
 char		*secrets_open(const u_int8_t *, size_t);
@@ -72,6 +75,10 @@ int		secrets_equal(const char *, const char *);
 int		secrets_password_hash(const char *, char *, size_t);
 int		secrets_password_verify(const char *, const char *);
 void		secrets_random_hex(char *, size_t, size_t);
+int		secrets_pass_key(const char *, const u_int8_t *, u_int64_t,
+		    size_t, u_int8_t *);
+char		*secrets_pass_seal(const u_int8_t *, const char *);
+char		*secrets_pass_open(const u_int8_t *, const char *);
 
 /* validate.c: checks of outside text, pure and unit tested. */
 size_t		utf8_seq(const unsigned char *, size_t, u_int32_t *);
