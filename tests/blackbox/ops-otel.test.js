@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import fs from 'node:fs';
 import { fusion, chatBody, sleep } from './v1-helpers.js';
-import { freePort } from './harness.js';
+import { freePort, gateway, tempDir, NEW_PASSWORD } from './harness.js';
+import { mockUpstream } from './mock-upstream.js';
 
 // An OTLP/HTTP receiver: every POST /v1/traces body, parsed.
 async function receiver(t) {
@@ -214,4 +216,42 @@ test('a dead collector (never answering, or refusing) changes no /v1 latency bey
   // Nor does it hold up a shutdown (the harness fails a stop that hangs).
   assert.equal(await dead.gw.stop(), 0);
   assert.equal(await gone.gw.stop(), 0);
+});
+
+test('production mode (chrooted, seccomp-filtered workers): spans reach the collector and /metrics reads each worker\'s own figures', { skip: process.geteuid() !== 0 && 'needs root' }, async (t) => {
+  const rx = await receiver(t);
+  const dir = tempDir();
+  fs.chmodSync(dir, 0o755);
+  const token = 'metrics-token-0123456789';
+  const gw = await gateway(t, {
+    dir, args: ['-f'],
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_BSP_SCHEDULE_DELAY: '100', METRICS_TOKEN: token, LOG_FORMAT: 'json', ADMIN_PASSWORD: NEW_PASSWORD },
+  });
+  const admin = await gw.login(NEW_PASSWORD);
+  const must = async (p, body) => {
+    const r = await gw.api('POST', p, { token: admin, body });
+    assert.equal(r.status, 201, r.text);
+    return r.json;
+  };
+  const up = await mockUpstream(t);
+  const g = await must('/api/admin/groups', { name: 'g' });
+  const p = await must('/api/admin/providers', { group_id: g.id, name: 'p', base_url: up.url, models: ['gpt-4o'] });
+  await must('/api/admin/keys', { provider_id: p.id, key: 'sk-up-privsep-0000000001' });
+  const ck = await must('/api/admin/client-keys', { name: 'c' });
+  for (let i = 0; i < 4; i++) {
+    const r = await gw.api('POST', '/v1/chat/completions', { token: ck.key, body: chatBody() });
+    assert.equal(r.status, 200, r.text);
+  }
+  const servers = await rx.waitSpans((s) => s.kind === 2, 4);
+  assert.equal(servers.length, 4);
+  assert.equal((await rx.waitSpans((s) => s.kind === 3, 4)).length, 4);
+
+  const m = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
+  const v = (name) => Number(m.match(new RegExp(`^${name} (\\S+)$`, 'm'))[1]);
+  assert.ok(v('process_open_fds') > 0);
+  assert.ok(v('process_resident_memory_bytes') > 0);
+  assert.ok(v('fusion_trace_spans_exported_total') >= 0);
+  assert.match(m, /fusion_requests_total\{path="\/v1\/chat\/completions",model="gpt-4o",provider="p",status="200",outcome="ok"\} 4/);
+  // JSON lines from the chrooted workers too.
+  assert.ok(gw.output.split('\n').filter((l) => l.includes('"msg":"request"')).length === 4);
 });
