@@ -42,6 +42,7 @@ int		api_path_id(struct http_request *, const char *, int64_t *);
 int		api_query_int(struct http_request *, const char *,
 		    int64_t, int64_t, int64_t *);
 char		*api_query_string(struct http_request *, const char *);
+int		api_query_bool(struct http_request *, const char *, int *);
 int		api_method(struct http_request *, int, const char *);
 int		api_admin_only(struct http_request *);
 int		api_paging(struct http_request *, int64_t, int64_t *,

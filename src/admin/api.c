@@ -333,6 +333,32 @@ api_query_int(struct http_request *req, const char *name, int64_t min,
 }
 
 /*
+ * A query parameter that is "true" or "false" into *out (0 when absent).
+ * Returns 1 when present, 0 when absent, -1 after replying 400.
+ */
+int
+api_query_bool(struct http_request *req, const char *name, int *out)
+{
+	char	*v;
+	int	 rc;
+
+	*out = 0;
+	if ((v = api_query_string(req, name)) == NULL)
+		return (0);
+	rc = 1;
+	if (strcmp(v, "true") == 0) {
+		*out = 1;
+	} else if (strcmp(v, "false") != 0) {
+		api_error(req, 400, "invalid_request_error",
+		    "invalid_parameter", "query parameter '%s' must be true or "
+		    "false", name);
+		rc = -1;
+	}
+	kore_free(v);
+	return (rc);
+}
+
+/*
  * With ADMIN_BIND_ADDRESS set, the admin API and the UI are served only on
  * the admin listener: elsewhere they answer 404 as if they did not exist,
  * and KORE_RESULT_ERROR is returned.

@@ -33,48 +33,44 @@
 
 #include "admin/admin.h"
 
-static void	export_groups(struct kore_buf *, const u_int8_t *);
+static void	export_records(struct kore_buf *, const char *,
+		    const struct admin_resource *, const char *, int64_t,
+		    const char *const *, void (*)(struct kore_buf *, int64_t,
+		    const u_int8_t *), const u_int8_t *);
 static void	export_providers(struct kore_buf *, int64_t, const u_int8_t *);
 static void	export_keys(struct kore_buf *, int64_t, const u_int8_t *);
-static void	export_client_keys(struct kore_buf *);
+static void	export_client_groups(struct kore_buf *, int64_t,
+		    const u_int8_t *);
 static void	export_group_names(struct kore_buf *, const char *);
-static int	export_rows(struct kore_buf *, const struct admin_resource *,
-		    const char *, int64_t, sqlite3_stmt **);
 
 /*
- * Prepare the rows of res that follow where (a clause, bound to id when
- * id is not 0) into *st. Returns KORE_RESULT_OK.
+ * The member name: the rows of res that follow where (bound to parent
+ * when it is not 0), each with its configuration fields (skip_names left
+ * out) and what children adds of its own rows.
  */
-static int
-export_rows(struct kore_buf *sql, const struct admin_resource *res,
-    const char *where, int64_t id, sqlite3_stmt **st)
-{
-	kore_buf_reset(sql);
-	admin_select(sql, res);
-	kore_buf_appendf(sql, " %s", where);
-	if ((*st = store_prepare(kore_buf_stringify(sql, NULL))) == NULL)
-		return (KORE_RESULT_ERROR);
-	if (id != 0)
-		sqlite3_bind_int64(*st, 1, id);
-	return (KORE_RESULT_OK);
-}
-
 static void
-export_groups(struct kore_buf *buf, const u_int8_t *key)
+export_records(struct kore_buf *buf, const char *name,
+    const struct admin_resource *res, const char *where, int64_t parent,
+    const char *const *skip_names,
+    void (*children)(struct kore_buf *, int64_t, const u_int8_t *),
+    const u_int8_t *key)
 {
 	struct kore_buf	 sql;
 	sqlite3_stmt	*st;
 	int		 n;
 
 	kore_buf_init(&sql, 256);
-	kore_buf_appendf(buf, "\"groups\":[");
-	if (export_rows(&sql, &admin_res_groups, "ORDER BY name", 0,
-	    &st) == KORE_RESULT_OK) {
+	admin_select(&sql, res);
+	kore_buf_appendf(&sql, " %s", where);
+	kore_buf_appendf(buf, "\"%s\":[", name);
+	if ((st = store_prepare(kore_buf_stringify(&sql, NULL))) != NULL) {
+		if (parent != 0)
+			sqlite3_bind_int64(st, 1, parent);
 		for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
 			kore_buf_appendf(buf, n ? ",{" : "{");
-			admin_print_fields(buf, &admin_res_groups, st,
-			    AF_READONLY, NULL, 1);
-			export_providers(buf, sqlite3_column_int64(st, 0), key);
+			admin_print_fields(buf, res, st, AF_READONLY,
+			    skip_names, 1);
+			children(buf, sqlite3_column_int64(st, 0), key);
 			kore_buf_appendf(buf, "}");
 		}
 		sqlite3_finalize(st);
@@ -83,29 +79,15 @@ export_groups(struct kore_buf *buf, const u_int8_t *key)
 	kore_buf_cleanup(&sql);
 }
 
+/* A group's providers, each with its keys. */
 static void
 export_providers(struct kore_buf *buf, int64_t group, const u_int8_t *key)
 {
 	static const char *const	 skip[] = { "group_id", NULL };
-	struct kore_buf			 sql;
-	sqlite3_stmt			*st;
-	int				 n;
 
-	kore_buf_init(&sql, 256);
-	kore_buf_appendf(buf, ",\"providers\":[");
-	if (export_rows(&sql, &admin_res_providers,
-	    "WHERE group_id = ? ORDER BY name", group, &st) == KORE_RESULT_OK) {
-		for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
-			kore_buf_appendf(buf, n ? ",{" : "{");
-			admin_print_fields(buf, &admin_res_providers, st,
-			    AF_READONLY, skip, 1);
-			export_keys(buf, sqlite3_column_int64(st, 0), key);
-			kore_buf_appendf(buf, "}");
-		}
-		sqlite3_finalize(st);
-	}
-	kore_buf_appendf(buf, "]");
-	kore_buf_cleanup(&sql);
+	kore_buf_appendf(buf, ",");
+	export_records(buf, "providers", &admin_res_providers,
+	    "WHERE group_id = ? ORDER BY name", group, skip, export_keys, key);
 }
 
 /* A provider's keys, masked; sealed to the passphrase's key when given. */
@@ -181,32 +163,20 @@ export_group_names(struct kore_buf *buf, const char *ids)
 	kore_buf_appendf(buf, "]");
 }
 
+/* A client key's groups, by name. */
 static void
-export_client_keys(struct kore_buf *buf)
+export_client_groups(struct kore_buf *buf, int64_t id, const u_int8_t *key)
 {
-	static const char *const	 skip[] = { "allowed_groups",
-					    "tokens_used", NULL };
-	struct kore_buf			 sql;
-	sqlite3_stmt			*st;
-	int				 n, col;
+	sqlite3_stmt	*st;
 
-	kore_buf_init(&sql, 256);
-	col = admin_field_index(&admin_res_client_keys, "allowed_groups") + 1;
-	kore_buf_appendf(buf, ",\"client_keys\":[");
-	if (export_rows(&sql, &admin_res_client_keys, "ORDER BY name", 0,
-	    &st) == KORE_RESULT_OK) {
-		for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
-			kore_buf_appendf(buf, n ? ",{" : "{");
-			admin_print_fields(buf, &admin_res_client_keys, st,
-			    AF_READONLY, skip, 1);
-			export_group_names(buf,
-			    (const char *)sqlite3_column_text(st, col));
-			kore_buf_appendf(buf, "}");
-		}
-		sqlite3_finalize(st);
-	}
-	kore_buf_appendf(buf, "]");
-	kore_buf_cleanup(&sql);
+	if ((st = store_prepare("SELECT allowed_groups FROM client_keys "
+	    "WHERE id = ?")) == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		export_group_names(buf,
+		    (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
 }
 
 int
@@ -215,25 +185,19 @@ admin_export(struct http_request *req)
 	struct admin_user	 user;
 	struct kore_buf		*buf;
 	const char		*pass;
-	char			*secrets, b64[64];
+	char			 b64[64];
 	u_int8_t		 salt[SECRETS_SALT], key[SECRETS_KEY];
 	int			 with_secrets;
+	static const char *const client_skip[] = { "allowed_groups",
+				    "tokens_used", NULL };
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
-	secrets = api_query_string(req, "secrets");
-	with_secrets = (secrets != NULL && strcmp(secrets, "true") == 0);
-	if (secrets != NULL && !with_secrets && strcmp(secrets, "false") != 0) {
-		kore_free(secrets);
-		api_error(req, 400, "invalid_request_error",
-		    "invalid_parameter", "query parameter 'secrets' must be "
-		    "true or false");
+	if (api_query_bool(req, "secrets", &with_secrets) < 0)
 		return (KORE_RESULT_OK);
-	}
-	kore_free(secrets);
 
 	if (with_secrets) {
 		if (!http_request_header(req, "x-fusion-passphrase", &pass) ||
@@ -256,8 +220,11 @@ admin_export(struct http_request *req)
 
 	buf = kore_buf_alloc(8192);
 	kore_buf_appendf(buf, "{\"fusion_config\":%d,", EXPORT_VERSION);
-	export_groups(buf, with_secrets ? key : NULL);
-	export_client_keys(buf);
+	export_records(buf, "groups", &admin_res_groups, "ORDER BY name", 0,
+	    NULL, export_providers, with_secrets ? key : NULL);
+	kore_buf_appendf(buf, ",");
+	export_records(buf, "client_keys", &admin_res_client_keys,
+	    "ORDER BY name", 0, client_skip, export_client_groups, NULL);
 	if (with_secrets) {
 		(void)sodium_bin2base64(b64, sizeof(b64), salt, sizeof(salt),
 		    sodium_base64_VARIANT_ORIGINAL);

@@ -52,6 +52,8 @@ static int	import_unique(struct import_ctx *, struct kore_json_item *,
 		    const char *);
 static int	import_secrets(struct import_ctx *, struct kore_json_item *,
 		    const char *);
+static const char	*import_name(struct import_ctx *,
+		    struct kore_json_item *, const char *);
 static int64_t	import_find(const char *, int64_t, const char *);
 static int	import_record(struct import_ctx *,
 		    const struct admin_resource *, struct kore_json_item *,
@@ -225,6 +227,22 @@ import_secrets(struct import_ctx *ctx, struct kore_json_item *sec,
 	return (0);
 }
 
+/* The record's name, or NULL when it has none (the reason in ctx). */
+static const char *
+import_name(struct import_ctx *ctx, struct kore_json_item *obj,
+    const char *where)
+{
+	struct kore_json_item	*name;
+
+	if ((name = json_get(obj, "name")) == NULL ||
+	    name->type != KORE_JSON_TYPE_STRING) {
+		(void)snprintf(ctx->err, sizeof(ctx->err), "%s: field 'name' "
+		    "is required", where);
+		return (NULL);
+	}
+	return (name->data.string);
+}
+
 /* The id of the row of sql (bound to n, then to s), or 0 when none. */
 static int64_t
 import_find(const char *sql, int64_t n, const char *s)
@@ -382,7 +400,8 @@ done:
 static int
 import_groups(struct import_ctx *ctx, struct kore_json_item *arr)
 {
-	struct kore_json_item	*g, *p, *name;
+	struct kore_json_item	*g, *p;
+	const char		*name;
 	char			 where[64];
 	int64_t			 id;
 	int			 i;
@@ -394,20 +413,16 @@ import_groups(struct import_ctx *ctx, struct kore_json_item *arr)
 		(void)snprintf(where, sizeof(where), "groups[%d]", i++);
 		if (import_fields(ctx, g, where, group_fields) == -1)
 			return (-1);
-		if ((name = json_get(g, "name")) == NULL ||
-		    name->type != KORE_JSON_TYPE_STRING) {
-			(void)snprintf(ctx->err, sizeof(ctx->err), "%s: field "
-			    "'name' is required", where);
+		if ((name = import_name(ctx, g, where)) == NULL)
 			return (-1);
-		}
 		if ((id = import_find("SELECT id FROM groups WHERE name = ?",
-		    0, name->data.string)) < 0 ||
+		    0, name)) < 0 ||
 		    import_record(ctx, &admin_res_groups, g, id, where, "group",
-		    name->data.string, NULL, &id) == -1)
+		    name, NULL, &id) == -1)
 			return (-1);
 		if ((p = json_get(g, "providers")) != NULL &&
 		    import_providers(ctx, p, id, where,
-		    name->data.string) == -1)
+		    name) == -1)
 			return (-1);
 	}
 	return (0);
@@ -417,7 +432,8 @@ static int
 import_providers(struct import_ctx *ctx, struct kore_json_item *arr,
     int64_t group, const char *gwhere, const char *gname)
 {
-	struct kore_json_item	*p, *k, *name;
+	struct kore_json_item	*p, *k;
+	const char		*name;
 	char			 where[96], label[300];
 	int64_t			 id;
 	int			 i;
@@ -431,17 +447,13 @@ import_providers(struct import_ctx *ctx, struct kore_json_item *arr,
 		    gwhere, i++);
 		if (import_fields(ctx, p, where, provider_fields) == -1)
 			return (-1);
-		if ((name = json_get(p, "name")) == NULL ||
-		    name->type != KORE_JSON_TYPE_STRING) {
-			(void)snprintf(ctx->err, sizeof(ctx->err), "%s: field "
-			    "'name' is required", where);
+		if ((name = import_name(ctx, p, where)) == NULL)
 			return (-1);
-		}
 		(void)kore_json_create_integer(p, "group_id", group);
 		(void)snprintf(label, sizeof(label), "%s/%s", gname,
-		    name->data.string);
+		    name);
 		if ((id = import_find("SELECT id FROM providers WHERE "
-		    "group_id = ? AND name = ?", group, name->data.string)) < 0 ||
+		    "group_id = ? AND name = ?", group, name)) < 0 ||
 		    import_record(ctx, &admin_res_providers, p, id, where,
 		    "provider", label, NULL, &id) == -1)
 			return (-1);
@@ -535,7 +547,8 @@ import_keys(struct import_ctx *ctx, struct kore_json_item *arr,
 static int
 import_client_keys(struct import_ctx *ctx, struct kore_json_item *arr)
 {
-	struct kore_json_item	*c, *name, *groups, *it, *ids;
+	struct kore_json_item	*c, *groups, *it, *ids;
+	const char		*name;
 	char			 where[64];
 	int64_t			 id, gid;
 	int			 i;
@@ -547,12 +560,8 @@ import_client_keys(struct import_ctx *ctx, struct kore_json_item *arr)
 		(void)snprintf(where, sizeof(where), "client_keys[%d]", i++);
 		if (import_fields(ctx, c, where, client_fields) == -1)
 			return (-1);
-		if ((name = json_get(c, "name")) == NULL ||
-		    name->type != KORE_JSON_TYPE_STRING) {
-			(void)snprintf(ctx->err, sizeof(ctx->err), "%s: field "
-			    "'name' is required", where);
+		if ((name = import_name(ctx, c, where)) == NULL)
 			return (-1);
-		}
 
 		/* Groups by name here, by id in the store. */
 		if ((groups = api_field(&(struct api_body){ .root = c },
@@ -586,9 +595,9 @@ import_client_keys(struct import_ctx *ctx, struct kore_json_item *arr)
 		}
 
 		if ((id = import_find("SELECT id FROM client_keys WHERE "
-		    "name = ?", 0, name->data.string)) < 0 ||
+		    "name = ?", 0, name)) < 0 ||
 		    import_record(ctx, &admin_res_client_keys, c, id, where,
-		    "client_key", name->data.string, NULL, &id) == -1)
+		    "client_key", name, NULL, &id) == -1)
 			return (-1);
 	}
 	return (0);
@@ -703,7 +712,7 @@ admin_import(struct http_request *req)
 	struct api_body		 body;
 	struct kore_buf		*buf;
 	const char		*pass;
-	char			*dry, err[512], detail[128];
+	char			 err[512], detail[128];
 	int64_t			 changed;
 	int			 dry_run;
 
@@ -712,16 +721,8 @@ admin_import(struct http_request *req)
 	if (api_method(req, HTTP_METHOD_POST, "POST") != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
 
-	dry = api_query_string(req, "dry_run");
-	dry_run = (dry != NULL && strcmp(dry, "true") == 0);
-	if (dry != NULL && !dry_run && strcmp(dry, "false") != 0) {
-		kore_free(dry);
-		api_error(req, 400, "invalid_request_error",
-		    "invalid_parameter", "query parameter 'dry_run' must be "
-		    "true or false");
+	if (api_query_bool(req, "dry_run", &dry_run) < 0)
 		return (KORE_RESULT_OK);
-	}
-	kore_free(dry);
 
 	if (api_body_parse(req, &body) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);

@@ -98,6 +98,7 @@ static int			 procfd = -1;
 
 static struct met_series	*met_find(int, int, int, int, const char *,
 				    const char *);
+static struct met_series	*met_table(int, size_t *);
 static u_int64_t		 met_hash(int, int, int, const char *,
 				    const char *);
 static void			 met_observe(struct met_hist *, int64_t);
@@ -105,6 +106,9 @@ static void			 met_label(struct kore_buf *, const char *,
 				    const char *, int);
 static void			 met_family(struct kore_buf *, const char *,
 				    const char *, const char *);
+static void			 met_scalar(struct kore_buf *, const char *,
+				    const char *, const char *, double);
+static void			 met_table_render(struct kore_buf *, int);
 static void			 met_hist_render(struct kore_buf *,
 				    const char *, const struct met_hist *);
 static void			 met_keys_render(struct kore_buf *);
@@ -244,6 +248,23 @@ metrics_path(const char *path)
 	return (METRICS_PATHS - 1);
 }
 
+/* The slots of table (MET_T_*): *n of them, then the overflow. */
+static struct met_series *
+met_table(int table, size_t *n)
+{
+	switch (table) {
+	case MET_T_REQ:
+		*n = MET_REQ_SLOTS;
+		return (shm->req);
+	case MET_T_TOK:
+		*n = MET_TOK_SLOTS;
+		return (shm->tok);
+	default:
+		*n = MET_ATT_SLOTS;
+		return (shm->att);
+	}
+}
+
 /* FNV-1a over a series' labels. */
 static u_int64_t
 met_hash(int path, int kind, int status, const char *model,
@@ -279,10 +300,7 @@ met_find(int table, int path, int kind, int status, const char *model,
 	size_t			 n, i, idx, start;
 	int			 locked;
 
-	t = table == MET_T_REQ ? shm->req : table == MET_T_TOK ? shm->tok :
-	    shm->att;
-	n = table == MET_T_REQ ? MET_REQ_SLOTS : table == MET_T_TOK ?
-	    MET_TOK_SLOTS : MET_ATT_SLOTS;
+	t = met_table(table, &n);
 	start = (size_t)(met_hash(path, kind, status, model, provider) % n);
 	locked = 0;
 
@@ -315,6 +333,14 @@ met_find(int table, int path, int kind, int status, const char *model,
 	}
 	if (i == n) {
 		s = &t[n];
+		if (!s->ready) {
+			s->path = METRICS_PATHS - 1;
+			s->kind = 1;
+			(void)kore_strlcpy(s->model, "other", sizeof(s->model));
+			(void)kore_strlcpy(s->provider, "other",
+			    sizeof(s->provider));
+			__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+		}
 		goto found;
 	}
 
@@ -472,6 +498,58 @@ met_family(struct kore_buf *buf, const char *name, const char *type,
 	    name, type);
 }
 
+/* A family of one sample without labels. */
+static void
+met_scalar(struct kore_buf *buf, const char *name, const char *type,
+    const char *help, double v)
+{
+	met_family(buf, name, type, help);
+	kore_buf_appendf(buf, "%s %.15g\n", name, v);
+}
+
+/* The samples of one series table (MET_T_*), with their labels. */
+static void
+met_table_render(struct kore_buf *buf, int table)
+{
+	struct met_series	*t, *s;
+	size_t			 i, n;
+	int			 k;
+
+	t = met_table(table, &n);
+
+	for (i = 0; i <= n; i++) {
+		s = &t[i];
+		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
+			continue;
+		for (k = 0; k < (table == MET_T_TOK ? 2 : 1); k++) {
+			if (table == MET_T_REQ) {
+				kore_buf_appendf(buf, "fusion_requests_total{");
+				met_label(buf, "path", met_paths[s->path], 1);
+				met_label(buf, "model", s->model, 0);
+				met_label(buf, "provider", s->provider, 0);
+				kore_buf_appendf(buf, ",status=\"%u\"",
+				    s->status);
+				met_label(buf, "outcome",
+				    met_outcomes[s->kind], 0);
+			} else if (table == MET_T_ATT) {
+				kore_buf_appendf(buf,
+				    "fusion_upstream_attempts_total{");
+				met_label(buf, "provider", s->provider, 1);
+				met_label(buf, "result", met_results[s->kind],
+				    0);
+			} else {
+				kore_buf_appendf(buf, "fusion_tokens_total{");
+				met_label(buf, "model", s->model, 1);
+				met_label(buf, "provider", s->provider, 0);
+				met_label(buf, "kind", k ? "output" : "input",
+				    0);
+			}
+			kore_buf_appendf(buf, "} %" PRIu64 "\n",
+			    __atomic_load_n(&s->v[k], __ATOMIC_RELAXED));
+		}
+	}
+}
+
 static void
 met_hist_render(struct kore_buf *buf, const char *name,
     const struct met_hist *hists)
@@ -577,7 +655,6 @@ void
 metrics_render(struct kore_buf *buf)
 {
 	struct metrics_worker	 sum;
-	struct met_series	*s;
 	struct kore_worker	*kw;
 	u_int64_t		 conns;
 	double			 worst;
@@ -590,20 +667,7 @@ metrics_render(struct kore_buf *buf)
 	met_family(buf, "fusion_requests_total", "counter",
 	    "Requests answered on /v1, by path, model, provider, status and "
 	    "outcome.");
-	for (i = 0; i <= MET_REQ_SLOTS; i++) {
-		s = &shm->req[i];
-		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) ||
-		    s->v[0] == 0)
-			continue;
-		kore_buf_appendf(buf, "fusion_requests_total{");
-		met_label(buf, "path", met_paths[s->path], 1);
-		met_label(buf, "model", s->model, 0);
-		met_label(buf, "provider", s->provider, 0);
-		kore_buf_appendf(buf, ",status=\"%u\"", s->status);
-		met_label(buf, "outcome", met_outcomes[s->kind], 0);
-		kore_buf_appendf(buf, "} %" PRIu64 "\n",
-		    __atomic_load_n(&s->v[0], __ATOMIC_RELAXED));
-	}
+	met_table_render(buf, MET_T_REQ);
 
 	met_family(buf, "fusion_request_duration_seconds", "histogram",
 	    "Time from a request's arrival to its end, by path.");
@@ -616,36 +680,12 @@ metrics_render(struct kore_buf *buf)
 
 	met_family(buf, "fusion_upstream_attempts_total", "counter",
 	    "Upstream attempts, by provider and result.");
-	for (i = 0; i <= MET_ATT_SLOTS; i++) {
-		s = &shm->att[i];
-		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) ||
-		    s->v[0] == 0)
-			continue;
-		kore_buf_appendf(buf, "fusion_upstream_attempts_total{");
-		met_label(buf, "provider", s->provider, 1);
-		met_label(buf, "result", met_results[s->kind], 0);
-		kore_buf_appendf(buf, "} %" PRIu64 "\n",
-		    __atomic_load_n(&s->v[0], __ATOMIC_RELAXED));
-	}
+	met_table_render(buf, MET_T_ATT);
 
 	met_family(buf, "fusion_tokens_total", "counter",
 	    "Tokens the upstreams reported, by model, provider and kind "
 	    "(input, output).");
-	for (i = 0; i <= MET_TOK_SLOTS; i++) {
-		s = &shm->tok[i];
-		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
-			continue;
-		kore_buf_appendf(buf, "fusion_tokens_total{");
-		met_label(buf, "model", s->model, 1);
-		met_label(buf, "provider", s->provider, 0);
-		kore_buf_appendf(buf, ",kind=\"input\"} %" PRIu64 "\n",
-		    __atomic_load_n(&s->v[0], __ATOMIC_RELAXED));
-		kore_buf_appendf(buf, "fusion_tokens_total{");
-		met_label(buf, "model", s->model, 1);
-		met_label(buf, "provider", s->provider, 0);
-		kore_buf_appendf(buf, ",kind=\"output\"} %" PRIu64 "\n",
-		    __atomic_load_n(&s->v[1], __ATOMIC_RELAXED));
-	}
+	met_table_render(buf, MET_T_TOK);
 
 	met_keys_render(buf);
 
@@ -668,62 +708,45 @@ metrics_render(struct kore_buf *buf)
 			running++;
 		}
 	}
-	met_family(buf, "fusion_connections", "gauge",
-	    "Client connections open, all listeners.");
-	kore_buf_appendf(buf, "fusion_connections %" PRIu64 "\n", conns);
-	met_family(buf, "fusion_workers", "gauge", "Worker processes running.");
-	kore_buf_appendf(buf, "fusion_workers %d\n", running);
+	met_scalar(buf, "fusion_connections", "gauge",
+	    "Client connections open, all listeners.", (double)conns);
+	met_scalar(buf, "fusion_workers", "gauge", "Worker processes running.",
+	    running);
 
 	metrics_workers(&sum, &worst, &failing);
-	met_family(buf, "fusion_log_queue_rows", "gauge",
-	    "Request log rows waiting to be written.");
-	kore_buf_appendf(buf, "fusion_log_queue_rows %" PRId64 "\n",
-	    sum.log_rows);
-	met_family(buf, "fusion_log_dropped_total", "counter",
+	met_scalar(buf, "fusion_log_queue_rows", "gauge",
+	    "Request log rows waiting to be written.", (double)sum.log_rows);
+	met_scalar(buf, "fusion_log_dropped_total", "counter",
 	    "Request log rows dropped because the store refused writes for "
-	    "too long.");
-	kore_buf_appendf(buf, "fusion_log_dropped_total %" PRIu64 "\n",
-	    sum.log_dropped);
+	    "too long.", (double)sum.log_dropped);
+	met_scalar(buf, "fusion_config_generation", "gauge",
+	    "Generation of the routing configuration; moves on every change.",
+	    (double)counters_config_gen());
+	met_scalar(buf, "fusion_trace_queue_spans", "gauge",
+	    "Spans waiting to be exported (OTLP).", (double)sum.otel_queue);
+	met_scalar(buf, "fusion_trace_spans_exported_total", "counter",
+	    "Spans the collector accepted.", (double)sum.otel_exported);
+	met_scalar(buf, "fusion_trace_spans_dropped_total", "counter",
+	    "Spans dropped: the queue was full or the collector failed.",
+	    (double)sum.otel_dropped);
 
-	met_family(buf, "fusion_config_generation", "gauge",
-	    "Generation of the routing configuration; moves on every change.");
-	kore_buf_appendf(buf, "fusion_config_generation %" PRIu64 "\n",
-	    counters_config_gen());
-
-	met_family(buf, "fusion_trace_queue_spans", "gauge",
-	    "Spans waiting to be exported (OTLP).");
-	kore_buf_appendf(buf, "fusion_trace_queue_spans %" PRIu64 "\n",
-	    sum.otel_queue);
-	met_family(buf, "fusion_trace_spans_exported_total", "counter",
-	    "Spans the collector accepted.");
-	kore_buf_appendf(buf, "fusion_trace_spans_exported_total %" PRIu64
-	    "\n", sum.otel_exported);
-	met_family(buf, "fusion_trace_spans_dropped_total", "counter",
-	    "Spans dropped: the queue was full or the collector failed.");
-	kore_buf_appendf(buf, "fusion_trace_spans_dropped_total %" PRIu64
-	    "\n", sum.otel_dropped);
-
-	met_family(buf, "process_cpu_seconds_total", "counter",
-	    "CPU time of the worker processes, user and system.");
-	kore_buf_appendf(buf, "process_cpu_seconds_total %.2f\n",
+	met_scalar(buf, "process_cpu_seconds_total", "counter",
+	    "CPU time of the worker processes, user and system.",
 	    (double)sum.cpu_ticks / (double)sysconf(_SC_CLK_TCK));
-	met_family(buf, "process_resident_memory_bytes", "gauge",
-	    "Resident memory of the worker processes, summed.");
-	kore_buf_appendf(buf, "process_resident_memory_bytes %" PRIu64 "\n",
-	    sum.rss);
-	met_family(buf, "process_virtual_memory_bytes", "gauge",
-	    "Virtual memory of the worker processes, summed.");
-	kore_buf_appendf(buf, "process_virtual_memory_bytes %" PRIu64 "\n",
-	    sum.vsize);
-	met_family(buf, "process_open_fds", "gauge",
-	    "Open file descriptors of the worker processes, summed.");
-	kore_buf_appendf(buf, "process_open_fds %" PRIu64 "\n", sum.fds);
-	met_family(buf, "process_max_fds", "gauge",
-	    "File descriptors one worker process may open.");
+	met_scalar(buf, "process_resident_memory_bytes", "gauge",
+	    "Resident memory of the worker processes, summed.",
+	    (double)sum.rss);
+	met_scalar(buf, "process_virtual_memory_bytes", "gauge",
+	    "Virtual memory of the worker processes, summed.",
+	    (double)sum.vsize);
+	met_scalar(buf, "process_open_fds", "gauge",
+	    "Open file descriptors of the worker processes, summed.",
+	    (double)sum.fds);
 	/* The limit Kore gave the workers (they may not ask: seccomp). */
-	kore_buf_appendf(buf, "process_max_fds %u\n", worker_rlimit_nofiles);
-	met_family(buf, "process_start_time_seconds", "gauge",
-	    "When the gateway started, seconds since the epoch.");
-	kore_buf_appendf(buf, "process_start_time_seconds %" PRId64 "\n",
-	    shm->start_time);
+	met_scalar(buf, "process_max_fds", "gauge",
+	    "File descriptors one worker process may open.",
+	    worker_rlimit_nofiles);
+	met_scalar(buf, "process_start_time_seconds", "gauge",
+	    "When the gateway started, seconds since the epoch.",
+	    (double)shm->start_time);
 }

@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, tempDir, gateway } from './harness.js';
-import { fusion, chatBody, sleep } from './v1-helpers.js';
+import { fusion, chatBody, sleep, holdDatabaseLock } from './v1-helpers.js';
 
 const TOKEN = 'metrics-token-0123456789';
 
@@ -151,13 +151,7 @@ test('/healthz and /readyz: cheap and unauthenticated; /readyz says 503 with a r
   const up = await f.upstream();
   await f.provider(await f.group(), up);
   const ck = await f.clientKey();
-  const locker = spawn('sqlite3', [f.gw.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  locker.stdout.on('data', (d) => { out += d; });
-  const gone = new Promise((r) => locker.on('exit', r));
-  t.after(() => locker.kill());
-  locker.stdin.write('BEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
-  while (!out.includes('locked')) await sleep(20);
+  const lock = await holdDatabaseLock(t, f.gw.dbPath);
 
   // A log batch waits out SQLite's busy timeout (10 s), then fails.
   assert.equal((await f.chat(ck.key)).status, 200);
@@ -172,8 +166,7 @@ test('/healthz and /readyz: cheap and unauthenticated; /readyz says 503 with a r
   assert.deepEqual(r.json, { status: 'unavailable', reason: 'the store does not take writes' });
   assert.equal((await f.gw.api('GET', '/healthz')).status, 200);
 
-  locker.stdin.end('COMMIT;\n');
-  await gone;
+  await lock.release();
   const back = Date.now() + 15000;
   do {
     await sleep(250);

@@ -13,7 +13,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -28,9 +28,8 @@ const CACHE = process.env.FUSION_DOCKER_CACHE
 const IMAGE = 'llm-fusion-engine:test';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function log(msg) {
-  process.stdout.write(`# docker: ${msg}\n`);
-}
+let diag = (msg) => process.stdout.write(`docker: ${msg}\n`);
+const log = (msg) => diag(msg);
 
 // The machine's Debian mirror, from its apt sources (bookworm, main).
 function debianMirror() {
@@ -50,6 +49,12 @@ function debianMirror() {
     }
   }
   return null;
+}
+
+// Mounts dockerd leaves under dir (its network namespace's bind mount).
+function unmountUnder(dir) {
+  const mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(`${dir}/`));
+  for (const m of mounts.sort().reverse()) execFileSync('umount', ['-l', m]);
 }
 
 // Runs a command; resolves { code, out } (stdout and stderr together).
@@ -192,8 +197,16 @@ async function containerProcesses(ctr) {
 }
 
 test('the Docker image builds behind the TLS-inspecting proxy, runs privilege-separated with its data in a volume, and keeps its configuration across a restart', { timeout: 45 * 60 * 1000 }, async (t) => {
+  diag = (msg) => t.diagnostic(`docker: ${msg}`);
   const skip = (why) => { log(`skipped: ${why}`); t.skip(why); };
-  t.after(() => fs.rmSync(RUN, { recursive: true, force: true }));
+  // Undone last first, whatever fails on the way.
+  const undo = [() => fs.rmSync(RUN, { recursive: true, force: true }), () => unmountUnder(RUN)];
+  const defer = (fn) => undo.push(fn);
+  t.after(async () => {
+    for (const fn of undo.reverse()) {
+      try { await fn(); } catch (err) { log(`clean-up: ${err.message}`); }
+    }
+  });
   if (process.getuid?.() !== 0) return skip('starting a Docker engine needs root');
   for (const bin of [DOCKER, DOCKERD, '/usr/sbin/debootstrap']) {
     if (!fs.existsSync(bin)) return skip(`${bin} is missing (make deps installs docker.io and debootstrap)`);
@@ -202,11 +215,11 @@ test('the Docker image builds behind the TLS-inspecting proxy, runs privilege-se
   if (!mirror) return skip('no Debian bookworm mirror in the apt sources (set FUSION_DEBIAN_MIRROR)');
   const unlock = lockCache();
   if (!unlock) return skip(`another run holds the Docker cache in ${CACHE}`);
-  t.after(unlock);
+  defer(unlock);
 
   const engine = await startEngine();
   if (engine.failed) return skip(`dockerd did not start here:\n${engine.failed}`);
-  t.after(() => stopEngine(engine));
+  defer(() => stopEngine(engine));
 
   const t0 = Date.now();
   const base = await baseImages(mirror);
@@ -226,13 +239,13 @@ test('the Docker image builds behind the TLS-inspecting proxy, runs privilege-se
   assert.doesNotMatch(hist.out, /BEGIN CERTIFICATE|ca_bundle.*COPY/);
 
   const up = await startMockUpstream({ models: ['gpt-4o'], defaultContent: 'Hello from the host.' });
-  t.after(() => up.close());
+  defer(() => up.close());
   const port = await freePort();
   const tlsPort = await freePort();
   const ctr = `fusion-test-${process.pid}`;
   const volume = `${ctr}-data`;
   const gw = `http://127.0.0.1:${port}`;
-  t.after(async () => {
+  defer(async () => {
     const logs = await docker(['logs', ctr]);
     fs.writeFileSync(path.join(ROOT, 'tests/artifacts/docker-container.log'), logs.out);
     await docker(['rm', '-f', ctr]);
