@@ -42,7 +42,8 @@ extern char	*keymgr_runas_user;
  * allows) when clone3 answers ENOSYS; unlisted, clone3 killed the worker
  * on the first upstream named by host (any real provider). A new thread
  * registers rseq (glibc aborts the thread if that fails); ASan's thread
- * start also asks gettid and sched_getaffinity.
+ * start also asks gettid and sched_getaffinity. A worker counts its open
+ * descriptors for the metrics by reading /proc/self/fd (getdents64).
  */
 KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_DENY(clone3, ENOSYS),

@@ -250,7 +250,9 @@ test('the Docker image builds behind the TLS-inspecting proxy, runs privilege-se
     fs.writeFileSync(path.join(ROOT, 'tests/artifacts/docker-container.log'), logs.out);
     await docker(['rm', '-f', ctr]);
     await docker(['volume', 'rm', '-f', volume]);
+    // The cache keeps what the next build reuses, within a bound.
     await docker(['image', 'prune', '-f']);
+    await docker(['builder', 'prune', '-f', '--keep-storage', '6GB']);
   });
   const r = await docker(['run', '-d', '--name', ctr, '--network', 'host', '-v', `${volume}:/app/data`,
     '-e', `PORT=${port}`, '-e', `TLS_PORT=${tlsPort}`, '-e', 'BIND_ADDRESS=127.0.0.1', '-e', 'WORKERS=2', IMAGE]);
