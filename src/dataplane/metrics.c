@@ -303,6 +303,7 @@ met_find(int table, int path, int kind, int status, const char *model,
 	t = met_table(table, &n);
 	start = (size_t)(met_hash(path, kind, status, model, provider) % n);
 	locked = 0;
+	s = NULL;
 
 	for (;;) {
 		for (i = 0; i < n; i++) {
