@@ -11,8 +11,9 @@
  *			writes and no worker's request log queue is full;
  *			503 with the reason otherwise.
  *
- * /healthz and /readyz need no authentication, are cheap (no query of
- * the store) and say nothing beyond a reason.
+ * /healthz and /readyz need no authentication, are cheap (they read what
+ * the workers already hold: the configuration, the shared counters) and
+ * say nothing beyond a reason.
  */
 
 #include <kore/kore.h>
