@@ -42,7 +42,8 @@ extern char	*keymgr_runas_user;
  * allows) when clone3 answers ENOSYS; unlisted, clone3 killed the worker
  * on the first upstream named by host (any real provider). A new thread
  * registers rseq (glibc aborts the thread if that fails); ASan's thread
- * start also asks gettid and sched_getaffinity.
+ * start also asks gettid and sched_getaffinity. A worker counts its open
+ * descriptors for the metrics by reading /proc/self/fd (getdents64).
  */
 KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_DENY(clone3, ENOSYS),
@@ -58,6 +59,7 @@ KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_ALLOW(fchmod),
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(mremap),
+	KORE_SYSCALL_ALLOW(getdents64),
 );
 
 static void		 listeners_create(void);
@@ -253,6 +255,10 @@ store_prepare_parent(const char *db_path)
 	if (auth_bootstrap(getenv("ADMIN_PASSWORD")) !=
 	    KORE_RESULT_OK)
 		fatal("cannot create the first administrator");
+
+	/* Declarative: the file wins for what it names, at every start. */
+	if ((p = settings_str("CONFIG_FILE", NULL)) != NULL)
+		import_config_file(p, getenv("CONFIG_PASSPHRASE"));
 }
 
 void
@@ -282,8 +288,10 @@ kore_parent_configure(int argc, char **argv)
 	db_path = settings_str("DB_PATH", "fusion.db");
 	kore_pidfile = kore_strdup(settings_str("PID_FILE", "fusion.pid"));
 
+	observe_configure();
 	listeners_create();
 	counters_init();
+	metrics_init();
 	upstream_load_ca();
 	store_prepare_parent(db_path);
 
@@ -309,6 +317,7 @@ kore_worker_configure(void)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
 
 	reqlog_init();
+	observe_worker_init();
 }
 
 /*
@@ -320,5 +329,6 @@ kore_worker_teardown(void)
 {
 	proxy_shutdown();
 	reqlog_stop();
+	observe_worker_stop();
 	store_close();
 }

@@ -23,8 +23,13 @@ struct api_body {
 int		api_body_parse(struct http_request *, struct api_body *);
 void		api_body_cleanup(struct api_body *);
 struct kore_json_item	*api_field(struct api_body *, const char *);
-int		api_check_fields(struct http_request *, struct api_body *,
-		    const char *const *);
+int		api_name_equal(const char *, const char *);
+int		api_item_string(const struct kore_json_item *, const char *,
+		    char **, char *, size_t);
+int		api_item_int(const struct kore_json_item *, const char *,
+		    int64_t, int64_t, int64_t *, char *, size_t);
+int		api_item_bool(const struct kore_json_item *, const char *,
+		    int *, char *, size_t);
 int		api_get_string(struct http_request *, struct api_body *,
 		    const char *, int, char **);
 int		api_get_int(struct http_request *, struct api_body *,
@@ -35,6 +40,7 @@ int		api_path_id(struct http_request *, const char *, int64_t *);
 int		api_query_int(struct http_request *, const char *,
 		    int64_t, int64_t, int64_t *);
 char		*api_query_string(struct http_request *, const char *);
+int		api_query_bool(struct http_request *, const char *, int *);
 int		api_method(struct http_request *, int, const char *);
 int		api_admin_only(struct http_request *);
 int		api_paging(struct http_request *, int64_t, int64_t *,
@@ -154,6 +160,33 @@ int		admin_print(struct kore_buf *, const struct admin_resource *,
 		    int64_t);
 void		admin_write_init(const struct admin_resource *,
 		    struct admin_write *, int);
+int		admin_read(const struct admin_resource *, struct api_body *,
+		    struct admin_write *, char *, size_t, const char **);
+int		admin_load_row(const struct admin_resource *,
+		    struct admin_write *);
+void		admin_select(struct kore_buf *, const struct admin_resource *);
+void		admin_print_fields(struct kore_buf *,
+		    const struct admin_resource *, sqlite3_stmt *, int,
+		    const char *const *, int);
+
+/* export.c, import.c: the configuration as one document. */
+#define EXPORT_VERSION		1
+#define EXPORT_PASSPHRASE_MIN	12
+#define EXPORT_OPSLIMIT		2		/* argon2id "interactive" */
+#define EXPORT_MEMLIMIT		(64 * 1024 * 1024)
+
+int		import_apply(struct kore_json_item *, const char *, int, int,
+		    struct kore_buf *, int64_t *, char *, size_t);
+void		import_config_file(const char *, const char *);
+
+/* The resources, for export and import. */
+extern const struct admin_resource	admin_res_groups;
+extern const struct admin_resource	admin_res_providers;
+extern const struct admin_resource	admin_res_keys;
+extern const struct admin_resource	admin_res_client_keys;
+
+void		admin_key_seal(struct admin_write *, const char *);
+void		admin_client_key_make(struct admin_write *);
 
 /* The handlers conf/routes.conf names. */
 int		admin_audit_log(struct http_request *);
@@ -174,5 +207,10 @@ int		admin_providers(struct http_request *);
 int		admin_provider(struct http_request *);
 int		admin_stats(struct http_request *);
 int		admin_timeseries(struct http_request *);
+int		admin_export(struct http_request *);
+int		admin_import(struct http_request *);
+int		ops_healthz(struct http_request *);
+int		ops_metrics(struct http_request *);
+int		ops_readyz(struct http_request *);
 
 #endif

@@ -17,7 +17,8 @@
 
 #include "admin/admin.h"
 
-static int	field_name_equal(const char *, const char *);
+static int	api_get_item(struct http_request *, struct api_body *,
+		    const char *, int, struct kore_json_item **);
 
 /*
  * Parse the request body as a JSON object. On failure an error has been
@@ -74,8 +75,8 @@ api_body_cleanup(struct api_body *body)
 }
 
 /* "Base_URL" equals "baseurl": case and underscores do not count. */
-static int
-field_name_equal(const char *a, const char *b)
+int
+api_name_equal(const char *a, const char *b)
 {
 	for (;;) {
 		while (*a == '_')
@@ -99,11 +100,88 @@ api_field(struct api_body *body, const char *name)
 
 	found = NULL;
 	TAILQ_FOREACH(item, &body->root->data.items, list) {
-		if (item->name != NULL && field_name_equal(item->name, name))
+		if (item->name != NULL && api_name_equal(item->name, name))
 			found = item;
 	}
 
 	return (found);
+}
+
+/*
+ * The value of member item (named name, for the message) as a string, a
+ * whole number in [min, max] or a boolean. Returns 0, or -1 with the
+ * reason in err; no reply is sent, so that documents read without a
+ * request (CONFIG_FILE) are checked as the API checks them.
+ */
+int
+api_item_string(const struct kore_json_item *item, const char *name,
+    char **out, char *err, size_t errlen)
+{
+	if (item->type != KORE_JSON_TYPE_STRING) {
+		(void)snprintf(err, errlen, "field '%s' must be a string",
+		    name);
+		return (-1);
+	}
+	*out = item->data.string;
+	return (0);
+}
+
+int
+api_item_int(const struct kore_json_item *item, const char *name,
+    int64_t min, int64_t max, int64_t *out, char *err, size_t errlen)
+{
+	int64_t		v;
+
+	if (item->type == KORE_JSON_TYPE_INTEGER) {
+		v = item->data.s64;
+	} else if (item->type == KORE_JSON_TYPE_INTEGER_U64 &&
+	    item->data.u64 <= INT64_MAX) {
+		v = (int64_t)item->data.u64;
+	} else {
+		(void)snprintf(err, errlen, "field '%s' must be a whole number",
+		    name);
+		return (-1);
+	}
+
+	if (v < min || v > max) {
+		(void)snprintf(err, errlen, "field '%s' must be from %" PRId64
+		    " to %" PRId64, name, min, max);
+		return (-1);
+	}
+
+	*out = v;
+	return (0);
+}
+
+int
+api_item_bool(const struct kore_json_item *item, const char *name, int *out,
+    char *err, size_t errlen)
+{
+	if (item->type != KORE_JSON_TYPE_LITERAL ||
+	    item->data.literal == KORE_JSON_NULL) {
+		(void)snprintf(err, errlen, "field '%s' must be true or false",
+		    name);
+		return (-1);
+	}
+	*out = (item->data.literal == KORE_JSON_TRUE);
+	return (0);
+}
+
+/*
+ * The member name of body, or NULL: 400 when it is required. Returns 1
+ * when present, 0 when absent and not required, -1 after replying.
+ */
+static int
+api_get_item(struct http_request *req, struct api_body *body,
+    const char *name, int required, struct kore_json_item **item)
+{
+	if ((*item = api_field(body, name)) != NULL)
+		return (1);
+	if (!required)
+		return (0);
+	api_error(req, 400, "invalid_request_error", "missing_field",
+	    "field '%s' is required", name);
+	return (-1);
 }
 
 /*
@@ -115,23 +193,17 @@ api_get_string(struct http_request *req, struct api_body *body,
     const char *name, int required, char **out)
 {
 	struct kore_json_item	*item;
+	char			 err[128];
+	int			 rc;
 
 	*out = NULL;
-	if ((item = api_field(body, name)) == NULL) {
-		if (!required)
-			return (0);
-		api_error(req, 400, "invalid_request_error", "missing_field",
-		    "field '%s' is required", name);
-		return (-1);
-	}
-
-	if (item->type != KORE_JSON_TYPE_STRING) {
+	if ((rc = api_get_item(req, body, name, required, &item)) != 1)
+		return (rc);
+	if (api_item_string(item, name, out, err, sizeof(err)) == -1) {
 		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be a string", name);
+		    "%s", err);
 		return (-1);
 	}
-
-	*out = item->data.string;
 	return (1);
 }
 
@@ -141,35 +213,16 @@ api_get_int(struct http_request *req, struct api_body *body,
     const char *name, int64_t min, int64_t max, int required, int64_t *out)
 {
 	struct kore_json_item	*item;
-	int64_t			 v;
+	char			 err[128];
+	int			 rc;
 
-	if ((item = api_field(body, name)) == NULL) {
-		if (!required)
-			return (0);
-		api_error(req, 400, "invalid_request_error", "missing_field",
-		    "field '%s' is required", name);
-		return (-1);
-	}
-
-	if (item->type == KORE_JSON_TYPE_INTEGER) {
-		v = item->data.s64;
-	} else if (item->type == KORE_JSON_TYPE_INTEGER_U64 &&
-	    item->data.u64 <= INT64_MAX) {
-		v = (int64_t)item->data.u64;
-	} else {
+	if ((rc = api_get_item(req, body, name, required, &item)) != 1)
+		return (rc);
+	if (api_item_int(item, name, min, max, out, err, sizeof(err)) == -1) {
 		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be a whole number", name);
+		    "%s", err);
 		return (-1);
 	}
-
-	if (v < min || v > max) {
-		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be from %" PRId64 " to %" PRId64,
-		    name, min, max);
-		return (-1);
-	}
-
-	*out = v;
 	return (1);
 }
 
@@ -179,23 +232,16 @@ api_get_bool(struct http_request *req, struct api_body *body,
     const char *name, int required, int *out)
 {
 	struct kore_json_item	*item;
+	char			 err[128];
+	int			 rc;
 
-	if ((item = api_field(body, name)) == NULL) {
-		if (!required)
-			return (0);
-		api_error(req, 400, "invalid_request_error", "missing_field",
-		    "field '%s' is required", name);
-		return (-1);
-	}
-
-	if (item->type != KORE_JSON_TYPE_LITERAL ||
-	    item->data.literal == KORE_JSON_NULL) {
+	if ((rc = api_get_item(req, body, name, required, &item)) != 1)
+		return (rc);
+	if (api_item_bool(item, name, out, err, sizeof(err)) == -1) {
 		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be true or false", name);
+		    "%s", err);
 		return (-1);
 	}
-
-	*out = (item->data.literal == KORE_JSON_TRUE);
 	return (1);
 }
 
@@ -284,6 +330,32 @@ api_query_int(struct http_request *req, const char *name, int64_t min,
 
 	*out = n;
 	return (1);
+}
+
+/*
+ * A query parameter that is "true" or "false" into *out (0 when absent).
+ * Returns 1 when present, 0 when absent, -1 after replying 400.
+ */
+int
+api_query_bool(struct http_request *req, const char *name, int *out)
+{
+	char	*v;
+	int	 rc;
+
+	*out = 0;
+	if ((v = api_query_string(req, name)) == NULL)
+		return (0);
+	rc = 1;
+	if (strcmp(v, "true") == 0) {
+		*out = 1;
+	} else if (strcmp(v, "false") != 0) {
+		api_error(req, 400, "invalid_request_error",
+		    "invalid_parameter", "query parameter '%s' must be true or "
+		    "false", name);
+		rc = -1;
+	}
+	kore_free(v);
+	return (rc);
 }
 
 /*

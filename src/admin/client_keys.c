@@ -33,7 +33,7 @@ static const struct admin_field client_key_fields[] = {
 	{ "tokens_used", AK_INT, 0, 0, INT64_MAX / 2, NULL, NULL, NULL, 0 },
 };
 
-static const struct admin_resource client_keys = {
+const struct admin_resource admin_res_client_keys = {
 	.table = "client_keys",
 	.path = "/api/admin/client-keys/",
 	.noun = "client key",
@@ -48,16 +48,26 @@ static int
 client_key_prepare(struct http_request *req, struct api_body *body,
     struct admin_write *w)
 {
-	char	hash[SECRET_HASH_HEX], prefix[CLIENT_KEY_SHOWN + 1];
-
 	if (api_field(body, "key") != NULL) {
 		api_error(req, 400, "invalid_request_error", "invalid_field",
 		    "field 'key' is made by the gateway and cannot be set");
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (w->mode != ADMIN_CREATE)
-		return (KORE_RESULT_OK);
+	if (w->mode == ADMIN_CREATE)
+		admin_client_key_make(w);
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * A new client key for the row w creates: its hash and prefix go to the
+ * store, the key itself into w->reveal, to be shown once.
+ */
+void
+admin_client_key_make(struct admin_write *w)
+{
+	char	hash[SECRET_HASH_HEX], prefix[CLIENT_KEY_SHOWN + 1];
 
 	secrets_token(CLIENT_KEY_PREFIX, w->reveal, sizeof(w->reveal));
 	secrets_hash(w->reveal, hash);
@@ -65,8 +75,6 @@ client_key_prepare(struct http_request *req, struct api_body *body,
 
 	admin_extra_text(w, "key_hash", hash);
 	admin_extra_text(w, "key_prefix", prefix);
-
-	return (KORE_RESULT_OK);
 }
 
 /* The whole key, in the create response only. */
@@ -80,11 +88,11 @@ client_key_reveal(struct kore_buf *buf, const struct admin_write *w)
 int
 admin_client_keys(struct http_request *req)
 {
-	return (admin_collection(req, &client_keys));
+	return (admin_collection(req, &admin_res_client_keys));
 }
 
 int
 admin_client_key(struct http_request *req)
 {
-	return (admin_item(req, &client_keys));
+	return (admin_item(req, &admin_res_client_keys));
 }

@@ -21,15 +21,13 @@
 #define LIST_LIMIT_DEFAULT	100
 
 
-static int	read_field(struct http_request *, struct api_body *,
-		    const struct admin_field *, struct admin_value *);
-static int	read_names(struct http_request *, const struct admin_field *,
-		    struct kore_json_item *, struct admin_value *);
-static int	load_row(const struct admin_resource *, struct admin_write *);
+static int	read_field(struct api_body *, const struct admin_field *,
+		    struct admin_value *, char *, size_t);
+static int	read_names(const struct admin_field *,
+		    struct kore_json_item *, struct admin_value *, char *,
+		    size_t);
 static void	print_row(struct kore_buf *, const struct admin_resource *,
 		    sqlite3_stmt *);
-static void	select_columns(struct kore_buf *,
-		    const struct admin_resource *);
 static int	bind_value(sqlite3_stmt *, int, const struct admin_field *,
 		    const struct admin_value *);
 static int	admin_list(struct http_request *,
@@ -124,10 +122,10 @@ admin_extra_blob(struct admin_write *w, const char *column, void *data,
 	w->nextra++;
 }
 
-/* An array of names, stored as canonical JSON text. */
+/* An array of names, stored as canonical JSON text. -1 with err if bad. */
 static int
-read_names(struct http_request *req, const struct admin_field *f,
-    struct kore_json_item *item, struct admin_value *v)
+read_names(const struct admin_field *f, struct kore_json_item *item,
+    struct admin_value *v, char *err, size_t errlen)
 {
 	struct kore_json_item	*it;
 	struct kore_buf		 buf;
@@ -172,8 +170,7 @@ read_names(struct http_request *req, const struct admin_field *f,
 
 bad:
 	kore_buf_cleanup(&buf);
-	api_error(req, 400, "invalid_request_error", "invalid_field",
-	    "field '%s' must be %s", f->name,
+	(void)snprintf(err, errlen, "field '%s' must be %s", f->name,
 	    f->kind == AK_IDS ? "an array of positive ids" :
 	    f->kind == AK_MAP ? "an object mapping names to names" :
 	    "an array of names (1 to 128 characters)");
@@ -182,24 +179,26 @@ bad:
 
 /*
  * Read one field from the body into v. Returns 1 when given, 0 when
- * absent, -1 after a 400.
+ * absent, -1 with the reason in err.
  */
 static int
-read_field(struct http_request *req, struct api_body *body,
-    const struct admin_field *f, struct admin_value *v)
+read_field(struct api_body *body, const struct admin_field *f,
+    struct admin_value *v, char *err, size_t errlen)
 {
 	struct kore_json_item	*item;
 	char			*s;
 	int64_t			 n;
-	int			 b, rc;
+	int			 b;
+
+	if ((item = api_field(body, f->name)) == NULL)
+		return (0);
 
 	switch (f->kind) {
 	case AK_STRING:
-		if ((rc = api_get_string(req, body, f->name, 0, &s)) != 1)
-			return (rc);
+		if (api_item_string(item, f->name, &s, err, errlen) == -1)
+			return (-1);
 		if (f->check != NULL && !f->check(s)) {
-			api_error(req, 400, "invalid_request_error",
-			    "invalid_field", "field '%s' must be %s",
+			(void)snprintf(err, errlen, "field '%s' must be %s",
 			    f->name, f->check_msg);
 			return (-1);
 		}
@@ -207,19 +206,17 @@ read_field(struct http_request *req, struct api_body *body,
 		v->s = kore_strdup(s);
 		return (1);
 	case AK_INT:
-		if ((rc = api_get_int(req, body, f->name, f->min, f->max, 0,
-		    &n)) != 1)
-			return (rc);
+		if (api_item_int(item, f->name, f->min, f->max, &n, err,
+		    errlen) == -1)
+			return (-1);
 		v->i = n;
 		return (1);
 	case AK_BOOL:
-		if ((rc = api_get_bool(req, body, f->name, 0, &b)) != 1)
-			return (rc);
+		if (api_item_bool(item, f->name, &b, err, errlen) == -1)
+			return (-1);
 		v->i = b;
 		return (1);
 	case AK_TIME:
-		if ((item = api_field(body, f->name)) == NULL)
-			return (0);
 		if (item->type == KORE_JSON_TYPE_LITERAL &&
 		    item->data.literal == KORE_JSON_NULL) {
 			v->i = 0;
@@ -236,32 +233,67 @@ read_field(struct http_request *req, struct api_body *body,
 			v->i = item->data.s64;
 			return (1);
 		}
-		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be null, epoch seconds or an RFC 3339 "
-		    "UTC time such as 2027-01-31T00:00:00Z", f->name);
+		(void)snprintf(err, errlen, "field '%s' must be null, epoch "
+		    "seconds or an RFC 3339 UTC time such as "
+		    "2027-01-31T00:00:00Z", f->name);
 		return (-1);
 	case AK_NAMES:
 	case AK_IDS:
 	case AK_MAP:
-		if ((item = api_field(body, f->name)) == NULL)
-			return (0);
 		if (item->type != (f->kind == AK_MAP ?
 		    KORE_JSON_TYPE_OBJECT : KORE_JSON_TYPE_ARRAY)) {
-			api_error(req, 400, "invalid_request_error",
-			    "invalid_field", "field '%s' must be %s", f->name,
-			    f->kind == AK_MAP ? "an object" : "an array");
+			(void)snprintf(err, errlen, "field '%s' must be %s",
+			    f->name, f->kind == AK_MAP ? "an object" :
+			    "an array");
 			return (-1);
 		}
-		return (read_names(req, f, item, v));
+		return (read_names(f, item, v, err, errlen));
 	}
 
 	fatal("admin: unknown field kind %d", f->kind);
 	return (-1);
 }
 
-/* For PATCH: start from the stored row. 0 when there is no such row. */
-static int
-load_row(const struct admin_resource *res, struct admin_write *w)
+/*
+ * Read every field clients may write from body into w; in create and PUT
+ * the required ones must be given. Returns 0, or -1 with the reason in
+ * err and the error code ("invalid_field", "missing_field") in *code.
+ * Sends no reply.
+ */
+int
+admin_read(const struct admin_resource *res, struct api_body *body,
+    struct admin_write *w, char *err, size_t errlen, const char **code)
+{
+	const struct admin_field	*f;
+	size_t				 i;
+	int				 rc;
+
+	for (i = 0; i < res->nfields; i++) {
+		f = &res->fields[i];
+		if (f->flags & AF_READONLY)
+			continue;
+		if ((rc = read_field(body, f, &w->vals[i], err, errlen)) < 0) {
+			*code = "invalid_field";
+			return (-1);
+		}
+		if (rc == 0 && w->mode != ADMIN_PATCH &&
+		    (f->flags & AF_REQUIRED)) {
+			(void)snprintf(err, errlen, "field '%s' is required",
+			    f->name);
+			*code = "missing_field";
+			return (-1);
+		}
+	}
+
+	return (0);
+}
+
+/*
+ * For PATCH: start from the stored row w->id. 0 when there is no such
+ * row, -1 when the store fails.
+ */
+int
+admin_load_row(const struct admin_resource *res, struct admin_write *w)
 {
 	struct kore_buf		 sql;
 	sqlite3_stmt		*stmt;
@@ -434,8 +466,9 @@ admin_write_error(struct http_request *req, const struct admin_resource *res,
 	}
 }
 
-static void
-select_columns(struct kore_buf *sql, const struct admin_resource *res)
+/* "SELECT id, <every field>, created_at, updated_at FROM <table>". */
+void
+admin_select(struct kore_buf *sql, const struct admin_resource *res)
 {
 	size_t	i;
 
@@ -445,43 +478,66 @@ select_columns(struct kore_buf *sql, const struct admin_resource *res)
 	kore_buf_appendf(sql, ",created_at,updated_at FROM %s", res->table);
 }
 
-static void
-print_row(struct kore_buf *buf, const struct admin_resource *res,
-    sqlite3_stmt *stmt)
+/*
+ * The fields of res from the columns of a row selected by admin_select,
+ * as members after others (first: before any): those with a flag of skip
+ * or named in skip_names (NULL-terminated, or NULL) are left out.
+ */
+void
+admin_print_fields(struct kore_buf *buf, const struct admin_resource *res,
+    sqlite3_stmt *stmt, int skip, const char *const *skip_names, int first)
 {
 	const struct admin_field	*f;
-	size_t				 i;
+	size_t				 i, k;
 	int				 col;
-
-	kore_buf_appendf(buf, "{");
-	json_kv_int(buf, "id", sqlite3_column_int64(stmt, 0), 1);
 
 	for (i = 0; i < res->nfields; i++) {
 		f = &res->fields[i];
 		col = (int)i + 1;
+		for (k = 0; skip_names != NULL && skip_names[k] != NULL; k++) {
+			if (strcmp(f->name, skip_names[k]) == 0)
+				break;
+		}
+		if ((f->flags & skip) ||
+		    (skip_names != NULL && skip_names[k] != NULL))
+			continue;
+		if (!first)
+			kore_buf_appendf(buf, ",");
+		first = 0;
 		switch (f->kind) {
 		case AK_STRING:
 			json_kv_str(buf, f->name,
-			    (const char *)sqlite3_column_text(stmt, col), 0);
+			    (const char *)sqlite3_column_text(stmt, col), 1);
 			break;
 		case AK_INT:
 			json_kv_int(buf, f->name,
-			    sqlite3_column_int64(stmt, col), 0);
+			    sqlite3_column_int64(stmt, col), 1);
 			break;
 		case AK_BOOL:
 			json_kv_bool(buf, f->name,
-			    sqlite3_column_int(stmt, col), 0);
+			    sqlite3_column_int(stmt, col), 1);
 			break;
 		case AK_TIME:
 			json_kv_time(buf, f->name,
-			    sqlite3_column_int64(stmt, col), 0);
+			    sqlite3_column_int64(stmt, col), 1);
 			break;
 		default:
-			json_key(buf, f->name, 0);
+			json_key(buf, f->name, 1);
 			json_column(buf, stmt, col);
 			break;
 		}
 	}
+}
+
+static void
+print_row(struct kore_buf *buf, const struct admin_resource *res,
+    sqlite3_stmt *stmt)
+{
+	int	col;
+
+	kore_buf_appendf(buf, "{");
+	json_kv_int(buf, "id", sqlite3_column_int64(stmt, 0), 1);
+	admin_print_fields(buf, res, stmt, 0, NULL, 0);
 
 	col = (int)res->nfields + 1;
 	json_kv_time(buf, "created_at", sqlite3_column_int64(stmt, col), 0);
@@ -502,7 +558,7 @@ admin_print(struct kore_buf *buf, const struct admin_resource *res,
 	int			 found;
 
 	kore_buf_init(&sql, 256);
-	select_columns(&sql, res);
+	admin_select(&sql, res);
 	kore_buf_appendf(&sql, " WHERE id = ?");
 	stmt = store_prepare(kore_buf_stringify(&sql, NULL));
 	kore_buf_cleanup(&sql);
@@ -578,7 +634,7 @@ admin_list(struct http_request *req, const struct admin_resource *res)
 	    sqlite3_column_int64(stmt, 0) : 0;
 	sqlite3_finalize(stmt);
 
-	select_columns(&sql, res);
+	admin_select(&sql, res);
 	if (has_filter)
 		kore_buf_appendf(&sql, " WHERE %s = ?1", res->filter);
 	kore_buf_appendf(&sql, " ORDER BY id LIMIT ?2 OFFSET ?3");
@@ -621,8 +677,8 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 	struct api_body			 body;
 	struct admin_write		 w;
 	struct kore_buf			*buf;
-	const struct admin_field	*f;
-	size_t				 i;
+	const char			*code;
+	char				 err[256];
 	int				 rc;
 
 	if (api_body_parse(req, &body) != KORE_RESULT_OK)
@@ -632,7 +688,7 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 	w.id = id;
 
 	if (mode == ADMIN_PATCH) {
-		if ((rc = load_row(res, &w)) != 1) {
+		if ((rc = admin_load_row(res, &w)) != 1) {
 			if (rc == 0) {
 				api_error(req, 404, "invalid_request_error",
 				    "not_found", "no %s with id %" PRId64,
@@ -644,19 +700,9 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 		}
 	}
 
-	for (i = 0; i < res->nfields; i++) {
-		f = &res->fields[i];
-		if (f->flags & AF_READONLY)
-			continue;
-		if ((rc = read_field(req, &body, f, &w.vals[i])) < 0)
-			goto done;
-		if (rc == 0 && mode != ADMIN_PATCH &&
-		    (f->flags & AF_REQUIRED)) {
-			api_error(req, 400, "invalid_request_error",
-			    "missing_field", "field '%s' is required",
-			    f->name);
-			goto done;
-		}
+	if (admin_read(res, &body, &w, err, sizeof(err), &code) == -1) {
+		api_error(req, 400, "invalid_request_error", code, "%s", err);
+		goto done;
 	}
 
 	if (res->prepare != NULL &&

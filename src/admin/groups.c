@@ -17,7 +17,7 @@ static const struct admin_field group_fields[] = {
 	    "'round_robin' or 'weighted'", "round_robin", 0 },
 };
 
-static const struct admin_resource groups = {
+const struct admin_resource admin_res_groups = {
 	.table = "groups",
 	.path = "/api/admin/groups/",
 	.noun = "group",
@@ -29,11 +29,11 @@ static const struct admin_resource groups = {
 int
 admin_groups(struct http_request *req)
 {
-	return (admin_collection(req, &groups));
+	return (admin_collection(req, &admin_res_groups));
 }
 
 int
 admin_group(struct http_request *req)
 {
-	return (admin_item(req, &groups));
+	return (admin_item(req, &admin_res_groups));
 }

@@ -20,7 +20,6 @@
 
 
 static int	key_valid(const char *);
-static void	key_seal(struct admin_write *, const char *);
 static int	key_prepare(struct http_request *, struct api_body *,
 		    struct admin_write *);
 static int	key_bulk(struct http_request *, struct api_body *,
@@ -41,7 +40,7 @@ static const struct admin_field key_fields[] = {
 	{ "last_used_at", AK_TIME, AF_READONLY, 0, 0, NULL, NULL, NULL, 0 },
 };
 
-static const struct admin_resource keys = {
+const struct admin_resource admin_res_keys = {
 	.table = "upstream_keys",
 	.path = "/api/admin/keys/",
 	.noun = "key",
@@ -72,8 +71,8 @@ key_valid(const char *s)
 }
 
 /* Add the sealed secret, its hash (for duplicates) and its mask. */
-static void
-key_seal(struct admin_write *w, const char *secret)
+void
+admin_key_seal(struct admin_write *w, const char *secret)
 {
 	u_int8_t	*box;
 	size_t		 len;
@@ -111,7 +110,7 @@ key_prepare(struct http_request *req, struct api_body *body,
 			    KEY_LEN_MAX);
 			return (KORE_RESULT_ERROR);
 		}
-		key_seal(w, secret);
+		admin_key_seal(w, secret);
 		sodium_memzero(secret, strlen(secret));
 	}
 
@@ -194,17 +193,17 @@ key_bulk(struct http_request *req, struct api_body *body,
 
 	created = skipped = 0;
 	TAILQ_FOREACH(it, &list->data.items, list) {
-		admin_write_init(&keys, &w, ADMIN_CREATE);
-		w.vals[admin_field_index(&keys, "provider_id")].i = provider_id;
+		admin_write_init(&admin_res_keys, &w, ADMIN_CREATE);
+		w.vals[admin_field_index(&admin_res_keys, "provider_id")].i = provider_id;
 		if (label != NULL) {
-			i = admin_field_index(&keys, "label");
+			i = admin_field_index(&admin_res_keys, "label");
 			kore_free(w.vals[i].s);
 			w.vals[i].s = kore_strdup(label);
 		}
-		key_seal(&w, it->data.string);
+		admin_key_seal(&w, it->data.string);
 		sodium_memzero(it->data.string, strlen(it->data.string));
 
-		rc = admin_write_row(&keys, &w);
+		rc = admin_write_row(&admin_res_keys, &w);
 		w_id = w.id;
 		admin_write_cleanup(&w);
 
@@ -214,7 +213,7 @@ key_bulk(struct http_request *req, struct api_body *body,
 			skipped++;
 		} else {
 			store_rollback();
-			admin_write_error(req, &keys, rc);
+			admin_write_error(req, &admin_res_keys, rc);
 			return (KORE_RESULT_OK);
 		}
 	}
@@ -239,7 +238,7 @@ key_bulk(struct http_request *req, struct api_body *body,
 	for (i = 0; i < created; i++) {
 		if (i > 0)
 			kore_buf_appendf(items, ",");
-		(void)admin_print(items, &keys, ids[i]);
+		(void)admin_print(items, &admin_res_keys, ids[i]);
 		kore_buf_appendf(items, "}");
 	}
 
@@ -261,7 +260,7 @@ admin_keys(struct http_request *req)
 	struct api_body		body;
 
 	if (req->method != HTTP_METHOD_POST)
-		return (admin_collection(req, &keys));
+		return (admin_collection(req, &admin_res_keys));
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
@@ -276,11 +275,11 @@ admin_keys(struct http_request *req)
 	}
 
 	api_body_cleanup(&body);
-	return (admin_collection(req, &keys));
+	return (admin_collection(req, &admin_res_keys));
 }
 
 int
 admin_key(struct http_request *req)
 {
-	return (admin_item(req, &keys));
+	return (admin_item(req, &admin_res_keys));
 }

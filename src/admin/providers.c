@@ -28,7 +28,7 @@ static const struct admin_field provider_fields[] = {
 	    "empty or PEM certificates (-----BEGIN CERTIFICATE-----)", "", 0 },
 };
 
-static const struct admin_resource providers = {
+const struct admin_resource admin_res_providers = {
 	.table = "providers",
 	.path = "/api/admin/providers/",
 	.noun = "provider",
@@ -42,11 +42,11 @@ static const struct admin_resource providers = {
 int
 admin_providers(struct http_request *req)
 {
-	return (admin_collection(req, &providers));
+	return (admin_collection(req, &admin_res_providers));
 }
 
 int
 admin_provider(struct http_request *req)
 {
-	return (admin_item(req, &providers));
+	return (admin_item(req, &admin_res_providers));
 }

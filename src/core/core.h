@@ -52,6 +52,7 @@ struct fusion_config {
 	u_int32_t	 response_max;	/* bytes of a non-streamed answer */
 	char		*admin_host;	/* admin listener, or NULL: */
 	char		*admin_port;	/* admin served everywhere */
+	char		*metrics_token;	/* bearer token of /metrics, or NULL */
 };
 
 extern struct fusion_config	fusion_cfg;
@@ -64,6 +65,9 @@ void		 settings_load(void);
 /* secrets.c: master key, encryption at rest, tokens, hashes. */
 #define SECRET_HASH_HEX		65	/* 32 bytes as hex plus NUL */
 
+#define SECRETS_KEY		32	/* crypto_secretbox_KEYBYTES */
+#define SECRETS_SALT		16	/* crypto_pwhash_SALTBYTES */
+
 int		secrets_init(const char *);
 int		secrets_seal(const char *, u_int8_t **, size_t *);
 char		*secrets_open(const u_int8_t *, size_t);
@@ -74,6 +78,10 @@ int		secrets_equal(const char *, const char *);
 int		secrets_password_hash(const char *, char *, size_t);
 int		secrets_password_verify(const char *, const char *);
 void		secrets_random_hex(char *, size_t, size_t);
+int		secrets_pass_key(const char *, const u_int8_t *, u_int64_t,
+		    size_t, u_int8_t *);
+char		*secrets_pass_seal(const u_int8_t *, const char *);
+char		*secrets_pass_open(const u_int8_t *, const char *);
 
 /* validate.c: checks of outside text, pure and unit tested. */
 size_t		utf8_seq(const unsigned char *, size_t, u_int32_t *);
@@ -84,5 +92,7 @@ int		validate_time(const char *, int64_t *);
 int		validate_base_url(const char *);
 int		validate_strategy(const char *);
 int		validate_provider_type(const char *);
+int		validate_traceparent(const char *, u_int8_t *, u_int8_t *,
+		    u_int8_t *);
 
 #endif

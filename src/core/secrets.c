@@ -136,18 +136,13 @@ secrets_init(const char *keyfile)
 	return (master_from_file(keyfile));
 }
 
-/*
- * Seal a secret as nonce || secretbox(secret). The caller owns *out
- * (kore_free). Returns KORE_RESULT_ERROR without a loaded master key.
- */
-int
-secrets_seal(const char *secret, u_int8_t **out, size_t *outlen)
+/* secret in a secretbox under key: nonce, then the box. */
+static void
+secrets_box(const u_int8_t *key, const char *secret, u_int8_t **out,
+    size_t *outlen)
 {
 	size_t		len;
 	u_int8_t	*box;
-
-	if (!master_loaded)
-		return (KORE_RESULT_ERROR);
 
 	len = strlen(secret);
 	*outlen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
@@ -155,9 +150,45 @@ secrets_seal(const char *secret, u_int8_t **out, size_t *outlen)
 
 	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES,
-	    (const u_int8_t *)secret, len, box, master_key);
+	    (const u_int8_t *)secret, len, box, key);
 
 	*out = box;
+}
+
+/* What secrets_box made, as a string the caller wipes and frees, or NULL. */
+static char *
+secrets_unbox(const u_int8_t *key, const u_int8_t *box, size_t len)
+{
+	char	*plain;
+	size_t	 plen;
+
+	if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		return (NULL);
+
+	plen = len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	plain = kore_malloc(plen + 1);
+
+	if (crypto_secretbox_open_easy((u_int8_t *)plain,
+	    box + crypto_secretbox_NONCEBYTES,
+	    len - crypto_secretbox_NONCEBYTES, box, key) != 0) {
+		kore_free(plain);
+		return (NULL);
+	}
+
+	plain[plen] = '\0';
+	return (plain);
+}
+
+/*
+ * Seal secret with the master key for storage. The caller frees *out
+ * (nonce followed by the box).
+ */
+int
+secrets_seal(const char *secret, u_int8_t **out, size_t *outlen)
+{
+	if (!master_loaded)
+		return (KORE_RESULT_ERROR);
+	secrets_box(master_key, secret, out, outlen);
 	return (KORE_RESULT_OK);
 }
 
@@ -168,24 +199,63 @@ secrets_seal(const char *secret, u_int8_t **out, size_t *outlen)
 char *
 secrets_open(const u_int8_t *box, size_t len)
 {
-	char	*plain;
-	size_t	 plen;
-
-	if (!master_loaded ||
-	    len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+	if (!master_loaded)
 		return (NULL);
+	return (secrets_unbox(master_key, box, len));
+}
 
-	plen = len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-	plain = kore_malloc(plen + 1);
+/*
+ * The key a passphrase gives with salt (SECRETS_SALT bytes) and the
+ * argon2id limits ops and mem, into key (SECRETS_KEY bytes). For secrets
+ * that leave the gateway (a configuration export).
+ */
+int
+secrets_pass_key(const char *pass, const u_int8_t *salt, u_int64_t ops,
+    size_t mem, u_int8_t *key)
+{
+	if (crypto_pwhash(key, SECRETS_KEY, pass, strlen(pass), salt, ops,
+	    mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return (KORE_RESULT_ERROR);
+	return (KORE_RESULT_OK);
+}
 
-	if (crypto_secretbox_open_easy((u_int8_t *)plain,
-	    box + crypto_secretbox_NONCEBYTES,
-	    len - crypto_secretbox_NONCEBYTES, box, master_key) != 0) {
-		kore_free(plain);
+/* secret sealed under key as base64 text; the caller frees it. */
+char *
+secrets_pass_seal(const u_int8_t *key, const char *secret)
+{
+	u_int8_t	*box;
+	size_t		 len, blen;
+	char		*out;
+
+	secrets_box(key, secret, &box, &len);
+	blen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	out = kore_malloc(blen);
+	(void)sodium_bin2base64(out, blen, box, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	kore_free(box);
+	return (out);
+}
+
+/*
+ * Open what secrets_pass_seal made: the secret (the caller wipes and
+ * frees it), or NULL when the text is damaged or the key is wrong.
+ */
+char *
+secrets_pass_open(const u_int8_t *key, const char *b64)
+{
+	u_int8_t	*box;
+	size_t		 len, blen;
+	char		*plain;
+
+	blen = strlen(b64);
+	box = kore_malloc(blen + 1);
+	if (sodium_base642bin(box, blen + 1, b64, blen, NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0) {
+		kore_free(box);
 		return (NULL);
 	}
-
-	plain[plen] = '\0';
+	plain = secrets_unbox(key, box, len);
+	kore_free(box);
 	return (plain);
 }
 

@@ -50,6 +50,8 @@ settings_uint(const char *name, u_int32_t def, u_int32_t min, u_int32_t max)
 void
 settings_load(void)
 {
+	const char	*v;
+
 	memset(&fusion_cfg, 0, sizeof(fusion_cfg));
 	fusion_cfg.session_idle = settings_uint("SESSION_IDLE_SECONDS",
 	    12 * 3600, 1, 30 * 86400);
@@ -73,4 +75,9 @@ settings_load(void)
 	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
 	fusion_cfg.response_max = settings_uint("RESPONSE_MAX_BYTES",
 	    64 * 1024 * 1024, 65536, 1024 * 1024 * 1024);
+	if ((v = settings_str("METRICS_TOKEN", NULL)) != NULL) {
+		if (strlen(v) < 16)
+			fatal("METRICS_TOKEN: at least 16 characters");
+		fusion_cfg.metrics_token = kore_strdup(v);
+	}
 }

@@ -201,3 +201,63 @@ validate_pem(const char *s)
 	return (strstr(s, "-----BEGIN CERTIFICATE-----") != NULL &&
 	    strstr(s, "-----END CERTIFICATE-----") != NULL);
 }
+
+/*
+ * n bytes from 2n lowercase hex digits at s into out; 0 when one is not
+ * a lowercase hex digit.
+ */
+static int
+hex_bytes(const char *s, u_int8_t *out, size_t n)
+{
+	size_t		i;
+	int		k, v, c;
+
+	for (i = 0; i < n; i++) {
+		v = 0;
+		for (k = 0; k < 2; k++) {
+			c = s[2 * i + k];
+			if (c >= '0' && c <= '9')
+				v = v << 4 | (c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v = v << 4 | (c - 'a' + 10);
+			else
+				return (0);
+		}
+		out[i] = (u_int8_t)v;
+	}
+	return (1);
+}
+
+/*
+ * A W3C trace context traceparent, "00-<trace id>-<parent id>-<flags>"
+ * (32, 16 and 2 lowercase hex digits), into trace[16], span[8] and
+ * *flags. A later version is read as 00: its first fields are the same,
+ * and more may follow after a dash. Version ff and all-zero ids are
+ * refused.
+ */
+int
+validate_traceparent(const char *s, u_int8_t *trace, u_int8_t *span,
+    u_int8_t *flags)
+{
+	u_int8_t	version;
+	size_t		len, i;
+	int		zero_trace, zero_span;
+
+	len = strlen(s);
+	if (len < 55 || !hex_bytes(s, &version, 1) || version == 0xff ||
+	    s[2] != '-' || !hex_bytes(s + 3, trace, 16) || s[35] != '-' ||
+	    !hex_bytes(s + 36, span, 8) || s[52] != '-' ||
+	    !hex_bytes(s + 53, flags, 1))
+		return (0);
+	if (len > 55 && (version == 0 || s[55] != '-'))
+		return (0);
+
+	zero_trace = zero_span = 1;
+	for (i = 0; i < 16; i++) {
+		if (trace[i] != 0)
+			zero_trace = 0;
+		if (i < 8 && span[i] != 0)
+			zero_span = 0;
+	}
+	return (!zero_trace && !zero_span);
+}

@@ -28,6 +28,7 @@
 #define KEY_DISABLED		2
 
 struct arena_block;
+struct otel_ctx;
 
 struct cfg_group {
 	int64_t			 id;
@@ -201,10 +202,60 @@ struct log_entry {
 	char		*trace;		/* JSON array, owned */
 };
 
+/* What a worker's request log holds and has lost (metrics, readiness). */
+struct reqlog_state {
+	int64_t		rows;		/* waiting to be written */
+	int64_t		max;		/* held at most before dropping */
+	u_int64_t	dropped;
+	int		failing;	/* the store refused the last batch */
+};
+
 void		reqlog_init(void);
 void		reqlog_add(struct log_entry *);
 void		reqlog_flush(void);
 void		reqlog_stop(void);
+void		reqlog_state(struct reqlog_state *);
+
+/* metrics.c: Prometheus metrics, in memory shared by the workers. */
+#define METRICS_PATHS		8
+
+#define METRICS_R_OK		0
+#define METRICS_R_CLIENT	1
+#define METRICS_R_CANCELLED	2
+#define METRICS_R_RATE_LIMITED	3
+#define METRICS_R_AUTH		4
+#define METRICS_R_SERVER	5
+#define METRICS_R_STREAM	6
+#define METRICS_R_TIMEOUT	7
+#define METRICS_R_NETWORK	8
+
+/* What one worker alone knows, published into its shared slot. */
+struct metrics_worker {
+	pid_t		pid;
+	int		log_failing;
+	int64_t		log_rows;
+	int64_t		log_max;
+	u_int64_t	log_dropped;
+	u_int64_t	otel_queue;
+	u_int64_t	otel_dropped;
+	u_int64_t	otel_exported;
+	u_int64_t	cpu_ticks;
+	u_int64_t	rss;
+	u_int64_t	vsize;
+	u_int64_t	fds;
+};
+
+void		metrics_init(void);
+void		metrics_worker_init(void);
+struct metrics_worker	*metrics_self(void);
+void		metrics_publish(void);
+int		metrics_path(const char *);
+void		metrics_in_flight(int, int);
+void		metrics_request(int, const char *, const char *, int,
+		    const char *, int64_t, int64_t, int64_t, int64_t);
+void		metrics_attempt(const char *, int);
+void		metrics_workers(struct metrics_worker *, double *, int *);
+void		metrics_render(struct kore_buf *);
 
 #define PROXY_MEMBERS_MAX	256
 /*
@@ -314,6 +365,7 @@ struct proxy {
 	struct kore_buf		*trace;
 	struct log_entry	 log;
 	int			 logged;
+	struct otel_ctx		*otel;		/* trace context, or NULL */
 
 	LIST_ENTRY(proxy)	 list;
 };
@@ -358,5 +410,29 @@ void	upstream_error_message(struct proxy *, char *, size_t);
 int	relay_feed(struct proxy *, const char *, size_t);
 int	relay_close(struct proxy *);
 void	relay_error(struct proxy *, const char *);
+
+/*
+ * observe.c: what a request shows outside the gateway, called from its
+ * life in request.c: metrics, traces (otel.c) and JSON log lines.
+ */
+void	observe_configure(void);
+void	observe_worker_init(void);
+void	observe_worker_stop(void);
+void	observe_begin(struct proxy *);
+void	observe_attempt(struct proxy *);
+void	observe_attempt_end(struct proxy *, const struct router_pick *,
+	    const char *, const char *, int);
+void	observe_finish(struct proxy *, const struct log_entry *);
+
+/* otel.c: OpenTelemetry traces, exported as OTLP/HTTP JSON. */
+void	otel_configure(void);
+int	otel_enabled(void);
+void	otel_worker_init(void);
+void	otel_worker_stop(void);
+void	otel_begin(struct proxy *);
+void	otel_attempt(struct proxy *);
+void	otel_attempt_end(struct proxy *, const struct router_pick *,
+	    const char *, int);
+void	otel_finish(struct proxy *, const struct log_entry *);
 
 #endif

@@ -57,6 +57,7 @@ static struct log_entry	*queue = NULL;
 static size_t		 queued = 0;
 static size_t		 capacity = 0;
 static size_t		 logged = 0;	/* entries since the last tick */
+static u_int64_t	 dropped = 0;	/* entries lost, ever */
 static struct usage_batch *failed = NULL; /* to write again */
 static struct kore_task	 writer;
 static int		 writer_live = 0;
@@ -121,6 +122,7 @@ reqlog_add(struct log_entry *e)
 		if (held >= USAGE_HOLD_MAX) {
 			kore_log(LOG_ERR, "request log: dropping an entry, "
 			    "the store has not accepted writes for a while");
+			dropped++;
 			kore_free(e->trace);
 			return;
 		}
@@ -134,6 +136,16 @@ reqlog_add(struct log_entry *e)
 
 	if (queued >= USAGE_BATCH)
 		reqlog_flush();
+}
+
+/* What this worker's log holds and has lost. This function can't fail. */
+void
+reqlog_state(struct reqlog_state *s)
+{
+	s->rows = (int64_t)(queued + (failed != NULL ? failed->n : 0));
+	s->max = USAGE_HOLD_MAX;
+	s->dropped = dropped;
+	s->failing = (failed != NULL);
 }
 
 /* Hand the queue (or a failed batch first) to the writer, if it is free. */

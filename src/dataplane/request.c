@@ -157,6 +157,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
 	px->path = req->path + 3;
+	observe_begin(px);
 
 	/* Anthropic's Messages API, or OpenAI's. */
 	if (strcmp(px->path, "/messages") == 0 ||
@@ -753,6 +754,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	kore_buf_appendf(px->trace, "]");
 	e->trace = kore_strdup(kore_buf_stringify(px->trace, NULL));
 
+	observe_finish(px, e);
 	px->ops->log(e);
 }
 
@@ -775,6 +777,8 @@ proxy_trace(struct proxy *px, const struct router_pick *pk,
 	json_kv_int(px->trace, "status", status, 0);
 	json_kv_int(px->trace, "latency_ms", latency, 0);
 	kore_buf_appendf(px->trace, "}");
+
+	observe_attempt_end(px, pk, action, outcome, status);
 }
 
 /*

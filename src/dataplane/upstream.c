@@ -201,6 +201,7 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)upload_len);
 	upstream_headers(px);
+	observe_attempt(px);
 
 	curl_easy_setopt(px->curl.handle, CURLOPT_USERAGENT,
 	    "llm-fusion-engine");

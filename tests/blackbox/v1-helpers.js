@@ -5,6 +5,7 @@
 import http from 'node:http';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { gateway } from './harness.js';
@@ -287,6 +288,22 @@ export async function drainChat(stream) {
     return { text, err };
   }
   return { text, err: null };
+}
+
+// Another program (the sqlite3 shell) takes the database's write lock
+// and keeps it until release() (which resolves once it has let go).
+export async function holdDatabaseLock(t, dbPath) {
+  const locker = spawn('sqlite3', [dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  locker.stdout.on('data', (d) => { out += d; });
+  const gone = new Promise((r) => locker.on('exit', r));
+  t.after(() => locker.kill());
+  locker.stdin.write('BEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
+  while (!out.includes('locked')) await sleep(20);
+  return {
+    held: () => locker.exitCode === null,
+    release: () => { locker.stdin.end('COMMIT;\n'); return gone; },
+  };
 }
 
 // A request promise that fails the test if it does not settle in time:

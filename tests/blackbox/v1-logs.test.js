@@ -5,8 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fusion, chatBody, sleep } from './v1-helpers.js';
+import { fusion, chatBody, sleep, holdDatabaseLock } from './v1-helpers.js';
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 const LOG_FIELDS = ['id', 'request_id', 'created_at', 'client_key_id', 'client_key_name', 'model', 'upstream_model',
@@ -281,14 +280,7 @@ test('while another program holds the database lock, requests are still served, 
   assert.equal((await f.chat(ck.key)).status, 200);
   await exactly(f, 1);
 
-  // The sqlite3 shell takes the write lock and keeps it until told to go.
-  const locker = spawn('sqlite3', [f.gw.dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  locker.stdout.on('data', (d) => { out += d; });
-  const gone = new Promise((r) => locker.on('exit', r));
-  t.after(() => locker.kill());
-  locker.stdin.write('BEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
-  while (!out.includes('locked')) await sleep(20);
+  const lock = await holdDatabaseLock(t, f.gw.dbPath);
 
   // More requests than a log batch's worth of ticks, all while locked.
   for (let i = 0; i < 20; i++) {
@@ -296,12 +288,11 @@ test('while another program holds the database lock, requests are still served, 
     assert.equal(r.status, 200, r.text);
     if (i % 5 === 4) await sleep(300);
   }
-  assert.equal(locker.exitCode, null, 'the lock was held throughout');
+  assert.ok(lock.held(), 'the lock was held throughout');
   // The admin API still reads.
   assert.equal((await f.logs()).total, 1);
 
-  locker.stdin.end('COMMIT;\n');
-  await gone;
+  await lock.release();
   await exactly(f, 21);
   assert.doesNotMatch(f.gw.output, /dropping an entry/);
 });

@@ -125,11 +125,44 @@ time_shape(const char *s)
 	return (strcmp(s, "Z") == 0 || strcmp(s, "+00:00") == 0);
 }
 
+/* Is s[0..n) lowercase hex? */
+static int
+ref_hex(const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\0' || strchr("0123456789abcdef", s[i]) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/* W3C trace context level 1, as its specification words it. */
+static int
+ref_traceparent(const char *s)
+{
+	size_t	len;
+
+	len = strlen(s);
+	if (len < 55 || !ref_hex(s, 2) || strncmp(s, "ff", 2) == 0 ||
+	    s[2] != '-' || !ref_hex(s + 3, 32) || s[35] != '-' ||
+	    !ref_hex(s + 36, 16) || s[52] != '-' || !ref_hex(s + 53, 2))
+		return (0);
+	if (strncmp(s + 3, "00000000000000000000000000000000", 32) == 0 ||
+	    strncmp(s + 36, "0000000000000000", 16) == 0)
+		return (0);
+	if (strncmp(s, "00", 2) == 0)
+		return (len == 55);
+	return (len == 55 || s[55] == '-');
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct tm	 tm;
-	char		*s, back[32];
+	char		*s, back[32], hex[3];
+	uint8_t		 tr[16], sp[8], fl;
 	int64_t		 t;
 	time_t		 tt;
 	size_t		 n;
@@ -172,6 +205,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    strcmp(s, "weighted") == 0));
 	CHECK(validate_provider_type(s) == (strcmp(s, "openai") == 0 ||
 	    strcmp(s, "anthropic") == 0 || strcmp(s, "gemini") == 0));
+
+	/* The ids it gives are the ones the text spells. */
+	CHECK(validate_traceparent(s, tr, sp, &fl) == ref_traceparent(s));
+	if (ref_traceparent(s)) {
+		for (n = 0; n < 16; n++) {
+			(void)snprintf(hex, sizeof(hex), "%02x", tr[n]);
+			CHECK(memcmp(hex, s + 3 + 2 * n, 2) == 0);
+		}
+		for (n = 0; n < 8; n++) {
+			(void)snprintf(hex, sizeof(hex), "%02x", sp[n]);
+			CHECK(memcmp(hex, s + 36 + 2 * n, 2) == 0);
+		}
+		(void)snprintf(hex, sizeof(hex), "%02x", fl);
+		CHECK(memcmp(hex, s + 53, 2) == 0);
+	}
 
 	free(s);
 	return (0);

@@ -75,6 +75,35 @@ TEST(strategy_type_and_label)
 	ASSERT(!validate_label("\x01"));
 }
 
+TEST(traceparent_w3c_shape_only)
+{
+	u_int8_t	tr[16], sp[8], fl;
+
+	ASSERT(validate_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-"
+	    "00f067aa0ba902b7-01", tr, sp, &fl));
+	ASSERT_INT_EQ(tr[0], 0x4b);
+	ASSERT_INT_EQ(tr[15], 0x36);
+	ASSERT_INT_EQ(sp[7], 0xb7);
+	ASSERT_INT_EQ(fl, 1);
+	/* A later version with more fields is read as 00. */
+	ASSERT(validate_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-"
+	    "00f067aa0ba902b7-00-what-comes-next", tr, sp, &fl));
+	ASSERT_INT_EQ(fl, 0);
+	ASSERT(!validate_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-"
+	    "00f067aa0ba902b7-01-x", tr, sp, &fl));
+	ASSERT(!validate_traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-"
+	    "00f067aa0ba902b7-01", tr, sp, &fl));
+	ASSERT(!validate_traceparent("00-00000000000000000000000000000000-"
+	    "00f067aa0ba902b7-01", tr, sp, &fl));
+	ASSERT(!validate_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-"
+	    "0000000000000000-01", tr, sp, &fl));
+	ASSERT(!validate_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-"
+	    "00f067aa0ba902b7-01", tr, sp, &fl));
+	ASSERT(!validate_traceparent("00-4bf92f3577b34da6a3ce929d0e0e473-"
+	    "600f067aa0ba902b7-01", tr, sp, &fl));
+	ASSERT(!validate_traceparent("", tr, sp, &fl));
+}
+
 TEST(time_parses_rfc3339_utc_only)
 {
 	int64_t	t;
@@ -260,6 +289,7 @@ run_store_tests(int *passed, int *failed)
 	RUN(base_url_only_plain_http_and_https);
 	RUN(strategy_type_and_label);
 	RUN(time_parses_rfc3339_utc_only);
+	RUN(traceparent_w3c_shape_only);
 	RUN(master_key_file_created_private_and_reused);
 	RUN(master_key_file_readable_by_others_is_refused);
 	RUN(master_key_from_environment);
