@@ -13,8 +13,10 @@
 #include "dataplane/dataplane.h"
 
 static void	relay_commit(struct proxy *);
+static int	relay_broke(struct proxy *, const struct sse_event *,
+		    const char *);
 static int	relay_translate(struct proxy *, const struct sse_event *);
-static void	relay_event(struct proxy *, const struct sse_event *);
+static int	relay_event(struct proxy *, const struct sse_event *);
 
 /*
  * The head of the streamed answer: from here on the client has bytes and
@@ -40,10 +42,12 @@ void
 relay_error(struct proxy *px, const char *why)
 {
 	struct kore_buf	ev;
+	char		id[64];
 
+	(void)snprintf(id, sizeof(id), "resp_%s", px->log.request_id);
 	kore_buf_init(&ev, 256);
 	if (!px->error_relayed)
-		xlate_stream_error(px->client_fmt, why, &ev);
+		xlate_stream_error(px->client_fmt, id, why, &ev);
 	glue_stream_chunk(px->req, ev.data, ev.offset);
 	kore_buf_cleanup(&ev);
 	glue_stream_end(px->req);
@@ -83,17 +87,8 @@ relay_translate(struct proxy *px, const struct sse_event *ev)
 	kore_buf_reset(px->xout);
 
 	if (xlate_stream_event(&px->xs, ev->data, ev->data_len,
-	    px->xout) == -1) {
-		(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
-		    "the upstream stream failed: %.200s", px->xs.err);
-		px->upstream_broke = 1;
-		/* A client of the same API gets the upstream's own event. */
-		if (px->committed && px->up_fmt == px->client_fmt) {
-			glue_stream_chunk(px->req, ev->raw, ev->raw_len);
-			px->error_relayed = 1;
-		}
-		return (KORE_RESULT_ERROR);
-	}
+	    px->xout) == -1)
+		return (relay_broke(px, ev, px->xs.err));
 	px->done_seen = px->xs.done;
 	proxy_usage(px, &px->xs.usage);
 
@@ -106,10 +101,36 @@ relay_translate(struct proxy *px, const struct sse_event *ev)
 }
 
 /*
- * One event of an OpenAI stream to an OpenAI client, as it came: its
- * usage read, the usage chunk only the gateway asked for held back.
+ * The upstream sent an error event (or bytes its API does not allow):
+ * the attempt fails. Before the first byte went to the client the error
+ * event stands for the HTTP error it names, with its body as the
+ * answer's, so that it fails over (or is passed on) like one; after it,
+ * a client of the same API gets the upstream's own event. Returns
+ * KORE_RESULT_ERROR.
  */
-static void
+static int
+relay_broke(struct proxy *px, const struct sse_event *ev, const char *why)
+{
+	(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
+	    "the upstream stream failed: %.200s", why);
+	px->upstream_broke = 1;
+	if (!px->committed) {
+		kore_buf_reset(px->resp);
+		px->event_status = xlate_event_status(px->up_fmt, ev->data,
+		    ev->data_len, px->resp);
+	} else if (px->up_fmt == px->client_fmt) {
+		glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+		px->error_relayed = 1;
+	}
+	return (KORE_RESULT_ERROR);
+}
+
+/*
+ * One event of an OpenAI stream to an OpenAI client, as it came: its
+ * usage read, the usage chunk only the gateway asked for held back, an
+ * error event failing the attempt.
+ */
+static int
 relay_event(struct proxy *px, const struct sse_event *ev)
 {
 	struct json_member		 top[64];
@@ -122,10 +143,12 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 		px->done_seen = 1;
 	} else if (ev->has_data) {
 		n = json_scan_object(ev->data, ev->data_len, top, 64, &end);
+		if (n > 0 && json_scan_find(ev->data, top, n, "error") != NULL)
+			return (relay_broke(px, ev, "an error event"));
 		/* Chunks before the last carry "usage": null. */
 		if (n > 0 && (um = json_scan_find(ev->data, top, n,
 		    "usage")) != NULL && um->type == JSON_OBJECT) {
-			u.prompt_tokens = u.completion_tokens = -1;
+			xlate_usage_init(&u);
 			xlate_usage_member(XF_OPENAI, ev->data, um, &u);
 			proxy_usage(px, &u);
 			ch = json_scan_find(ev->data, top, n, "choices");
@@ -133,13 +156,16 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 			if (!px->client_usage && ch != NULL &&
 			    ch->type == JSON_ARRAY &&
 			    json_scan_empty(ev->data, ch))
-				return;
+				return (KORE_RESULT_OK);
 		}
+		px->text_bytes += (int64_t)xlate_text_bytes(ev->data,
+		    ev->data_len);
 	}
 
 	if (!px->committed)
 		relay_commit(px);
 	glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+	return (KORE_RESULT_OK);
 }
 
 /*
@@ -160,12 +186,9 @@ relay_feed(struct proxy *px, const char *data, size_t len)
 	}
 
 	while (sse_next(&px->sse, &ev)) {
-		if (px->xlating) {
-			if (relay_translate(px, &ev) != KORE_RESULT_OK)
-				return (KORE_RESULT_ERROR);
-		} else {
-			relay_event(px, &ev);
-		}
+		if ((px->xlating ? relay_translate(px, &ev) :
+		    relay_event(px, &ev)) != KORE_RESULT_OK)
+			return (KORE_RESULT_ERROR);
 	}
 
 	if (!px->committed)

@@ -31,6 +31,8 @@ static LIST_HEAD(, proxy)	inflight = LIST_HEAD_INITIALIZER(inflight);
 static struct kore_timer	*watchdog = NULL;
 
 static int	proxy_begin(struct http_request *, struct proxy *);
+static int	proxy_route(struct proxy *);
+static int	proxy_models(struct proxy *);
 static int	proxy_check_chat(struct proxy *);
 static int	proxy_client(struct proxy *);
 static void	proxy_attempt(struct proxy *);
@@ -42,6 +44,7 @@ static void	proxy_error(struct proxy *, int, const char *, const char *,
 static void	proxy_error_reply(struct proxy *, int, const char *,
 		    const char *, const char *);
 static void	proxy_finish(struct proxy *, const char *);
+static void	proxy_usage_log(struct proxy *, struct log_entry *);
 static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
 static void	proxy_watchdog(void *, u_int64_t);
@@ -84,6 +87,7 @@ proxy_run(struct http_request *req, const struct proxy_ops *ops)
 		px->trace = kore_buf_alloc(512);
 		kore_buf_appendf(px->trace, "[");
 		request_id(px->log.request_id, sizeof(px->log.request_id));
+		xlate_usage_init(&px->usage);
 		px->log.created_at = store_now();
 		sse_init(&px->sse);
 		LIST_INSERT_HEAD(&inflight, px, list);
@@ -149,23 +153,13 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	const struct json_member	*m, *so, *iu;
 	struct json_member		 sub[16];
 	struct router_pick		 plan[ROUTER_MAX];
-	struct kore_buf			*buf;
 	size_t				 sub_end;
 	int64_t				 wait, used, now;
 	char				 retry[32];
 	int				 i, nsub, serves;
 
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
-	px->path = req->path + 3;
-
-	/* Anthropic's Messages API, or OpenAI's. */
-	if (strcmp(px->path, "/messages") == 0 ||
-	    strcmp(px->path, "/messages/count_tokens") == 0) {
-		px->client_fmt = XF_ANTHROPIC;
-		px->count_tokens = (px->path[9] == '/');
-	}
-	px->chat = (px->client_fmt == XF_ANTHROPIC ||
-	    strcmp(px->path, "/chat/completions") == 0);
+	proxy_route(px);
 
 	if ((px->cfg = config_acquire()) == NULL) {
 		proxy_error(px, 500, "server_error", "database_error",
@@ -176,19 +170,13 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	if (proxy_client(px) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
-	if (req->method == HTTP_METHOD_GET && strcmp(px->path, "/models") == 0) {
-		buf = kore_buf_alloc(1024);
-		client_models(px->cfg, px->client, buf);
-		px->log.status = 200;
-		http_response_header(req, "x-fusion-request-id",
-		    px->log.request_id);
-		glue_reply_json(req, 200, buf);
-		px->phase = PHASE_DONE;
-		proxy_finish(px, "ok");
-		return (KORE_RESULT_ERROR);
-	}
+	if (req->method == HTTP_METHOD_GET &&
+	    strncmp(px->path, "/models", 7) == 0 &&
+	    (px->path[7] == '\0' || px->path[7] == '/'))
+		return (proxy_models(px));
 
-	if (req->method != HTTP_METHOD_POST) {
+	if (req->method != HTTP_METHOD_POST || (px->client_fmt == XF_GEMINI &&
+	    px->model[0] == '\0')) {
 		proxy_error(px, 404, "invalid_request_error", "not_found",
 		    "unknown path: %s %s", http_method_text(req->method),
 		    req->path);
@@ -210,9 +198,9 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	}
 
 	m = json_scan_find(px->body, px->members, px->nmembers, "model");
-	if (m == NULL || m->type != JSON_STRING ||
-	    json_scan_string(px->body, m, 0, px->model,
-	    sizeof(px->model)) <= 0) {
+	if (px->client_fmt != XF_GEMINI && (m == NULL ||
+	    m->type != JSON_STRING || json_scan_string(px->body, m, 0,
+	    px->model, sizeof(px->model)) <= 0)) {
 		proxy_error(px, 400, "invalid_request_error", "invalid_request",
 		    "'model' is required and must be a non-empty string");
 		return (KORE_RESULT_ERROR);
@@ -230,7 +218,9 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		    "'stream' must be a boolean");
 		return (KORE_RESULT_ERROR);
 	}
-	px->stream = (m != NULL && m->type == JSON_TRUE && !px->count_tokens);
+	if (px->client_fmt != XF_GEMINI)
+		px->stream = (m != NULL && m->type == JSON_TRUE &&
+		    !px->count_tokens);
 	so = json_scan_find(px->body, px->members, px->nmembers,
 	    "stream_options");
 	if (so != NULL && so->type != JSON_OBJECT && so->type != JSON_NULL) {
@@ -238,7 +228,8 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		    "'stream_options' must be an object");
 		return (KORE_RESULT_ERROR);
 	}
-	if (px->stream && so != NULL && so->type == JSON_OBJECT) {
+	if (px->stream && px->chat_path && so != NULL &&
+	    so->type == JSON_OBJECT) {
 		nsub = json_scan_object(px->body + so->value, so->value_len,
 		    sub, 16, &sub_end);
 		iu = nsub > 0 ? json_scan_find(px->body + so->value, sub, nsub,
@@ -318,6 +309,88 @@ proxy_begin(struct http_request *req, struct proxy *px)
 }
 
 /*
+ * What the path asks for: the client's API (OpenAI chat, the Responses
+ * API, Anthropic's or Gemini's), whether it is a chat any provider type
+ * may answer, counts tokens, and whether the upstream API has
+ * stream_options. Gemini names the model and the stream in the path:
+ * /v1beta/models/{model}:generateContent, :streamGenerateContent,
+ * :countTokens.
+ */
+static int
+proxy_route(struct proxy *px)
+{
+	const char	*p, *verb;
+	size_t		 n;
+
+	p = px->req->path;
+	if (strncmp(p, "/v1beta/", 8) == 0) {
+		px->client_fmt = XF_GEMINI;
+		px->chat = 1;
+		px->path = p + 7;
+		if (strncmp(px->path, "/models/", 8) != 0 ||
+		    (verb = strrchr(px->path + 8, ':')) == NULL)
+			return (KORE_RESULT_OK);
+		n = (size_t)(verb - (px->path + 8));
+		verb++;
+		if (strcmp(verb, "streamGenerateContent") == 0)
+			px->stream = 1;
+		else if (strcmp(verb, "countTokens") == 0)
+			px->count_tokens = 1;
+		else if (strcmp(verb, "generateContent") != 0)
+			return (KORE_RESULT_OK);
+		if (n > 0 && n < sizeof(px->model))
+			(void)kore_strlcpy(px->model, px->path + 8, n + 1);
+		return (KORE_RESULT_OK);
+	}
+
+	px->path = p + 3;
+	if (strcmp(px->path, "/messages") == 0 ||
+	    strcmp(px->path, "/messages/count_tokens") == 0) {
+		px->client_fmt = XF_ANTHROPIC;
+		px->count_tokens = (px->path[9] == '/');
+	} else if (strcmp(px->path, "/responses") == 0) {
+		px->client_fmt = XF_RESPONSES;
+	}
+	px->chat_path = strcmp(px->path, "/chat/completions") == 0 ||
+	    strcmp(px->path, "/completions") == 0;
+	px->chat = (px->client_fmt != XF_OPENAI ||
+	    strcmp(px->path, "/chat/completions") == 0);
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * GET /models and /models/{id} (OpenAI's, or Gemini's under /v1beta):
+ * what the client key may use, or the one model, or a 404 in the
+ * client's API.
+ */
+static int
+proxy_models(struct proxy *px)
+{
+	struct kore_buf	*buf;
+	const char	*only;
+
+	only = px->path[7] == '/' ? px->path + 8 : NULL;
+	if (only != NULL && px->client_fmt == XF_GEMINI &&
+	    strncmp(only, "models/", 7) == 0)
+		only += 7;
+	buf = kore_buf_alloc(1024);
+	if (!client_models(px->cfg, px->client, px->client_fmt, only, buf) &&
+	    only != NULL) {
+		kore_buf_free(buf);
+		proxy_error(px, 404, "invalid_request_error", "model_not_found",
+		    "The model '%s' does not exist", only);
+		return (KORE_RESULT_ERROR);
+	}
+	px->log.status = 200;
+	http_response_header(px->req, "x-fusion-request-id",
+	    px->log.request_id);
+	glue_reply_json(px->req, 200, buf);
+	px->phase = PHASE_DONE;
+	proxy_finish(px, "ok");
+	return (KORE_RESULT_ERROR);
+}
+
+/*
  * The client key of the request, found and checked (client.c); a key
  * that cannot be served is answered here, in the client's API.
  */
@@ -331,6 +404,7 @@ proxy_client(struct proxy *px)
 		proxy_error(px, 401, "invalid_request_error", "invalid_api_key",
 		    "You didn't provide an API key: send it in %s",
 		    px->client_fmt == XF_ANTHROPIC ? "'x-api-key: <key>'" :
+		    px->client_fmt == XF_GEMINI ? "'x-goog-api-key: <key>'" :
 		    "'Authorization: Bearer <key>'");
 		break;
 	case CLIENT_DISABLED:
@@ -360,12 +434,28 @@ proxy_check_chat(struct proxy *px)
 {
 	const struct json_member	*m;
 	long long			 v;
+	const char			*name;
+	int				 bad;
 
-	m = json_scan_find(px->body, px->members, px->nmembers, "messages");
-	if (m == NULL || m->type != JSON_ARRAY ||
-	    json_scan_empty(px->body, m)) {
+	name = px->client_fmt == XF_RESPONSES ? "input" :
+	    px->client_fmt == XF_GEMINI ? "contents" : "messages";
+	m = json_scan_find(px->body, px->members, px->nmembers, name);
+	if (px->client_fmt == XF_GEMINI && m == NULL && px->count_tokens)
+		m = json_scan_find(px->body, px->members, px->nmembers,
+		    "generateContentRequest");
+	if (m == NULL)
+		bad = 1;
+	else if (m->type == JSON_STRING)
+		bad = px->client_fmt != XF_RESPONSES || m->value_len <= 2;
+	else
+		bad = !(m->type == JSON_ARRAY || (m->type == JSON_OBJECT &&
+		    px->count_tokens && px->client_fmt == XF_GEMINI)) ||
+		    json_scan_empty(px->body, m);
+	if (bad) {
 		proxy_error(px, 400, "invalid_request_error", "invalid_request",
-		    "'messages' is required and must be a non-empty array");
+		    "'%s' is required and must be a non-empty %s", name,
+		    px->client_fmt == XF_RESPONSES ? "string or array" :
+		    "array");
 		return (KORE_RESULT_ERROR);
 	}
 
@@ -532,6 +622,7 @@ proxy_settle(struct proxy *px)
 	e.transport = (result != CURLE_OK);
 	e.timed_out = px->timed_out;
 	e.upstream_broke = px->upstream_broke;
+	e.event_status = px->committed ? 0 : px->event_status;
 	e.stopped = px->aborted && !px->upstream_broke;
 	e.client_gone = (px->req->owner == NULL);
 	if (px->committed) {
@@ -564,9 +655,13 @@ proxy_settle(struct proxy *px)
 	else if (e.transport)
 		(void)kore_strlcpy(why, px->curl.errbuf[0] ? px->curl.errbuf :
 		    curl_easy_strerror(result), sizeof(why));
+	else if (px->upstream_broke && !px->committed) {
+		upstream_error_message(px, msg, sizeof(msg));
+		(void)kore_strlcpy(why, px->abort_reason, sizeof(why));
+	}
 	else if (px->committed)
-		(void)kore_strlcpy(why, "the upstream stream ended without "
-		    "[DONE]", sizeof(why));
+		(void)kore_strlcpy(why, "the upstream stream ended before its "
+		    "last event", sizeof(why));
 	else if (e.status >= 200 && e.status <= 299 && px->stream &&
 	    px->up.event_stream)
 		(void)kore_strlcpy(why, "the upstream stream ended before its "
@@ -600,6 +695,13 @@ proxy_settle(struct proxy *px)
 		}
 		return;
 	case FO_PASS_ERROR:
+		if (px->event_status > 0) {
+			/* An error event before the first byte: its answer. */
+			px->up.status = px->event_status;
+			(void)kore_strlcpy(px->up.content_type,
+			    "application/json", sizeof(px->up.content_type));
+		}
+		upstream_error_message(px, msg, sizeof(msg));
 		upstream_answer_error(px);
 		proxy_trace(px, pk, "tried", "client_error", msg,
 		    (int)e.status, latency);
@@ -619,8 +721,11 @@ proxy_settle(struct proxy *px)
 
 	/* FO_NEXT_KEY or FO_NEXT_PROVIDER. */
 	px->last_timeout = px->timed_out || result == CURLE_OPERATION_TIMEDOUT;
-	px->last_status = (e.status >= 300 && !e.transport && !px->timed_out &&
-	    !px->aborted) ? (int)e.status : 0;
+	if (e.event_status > 0)
+		px->last_status = (int)e.event_status;
+	else
+		px->last_status = (e.status >= 300 && !e.transport &&
+		    !px->timed_out && !px->aborted) ? (int)e.status : 0;
 	px->last_retry_after = px->up.retry_after;
 	(void)snprintf(px->last_error, sizeof(px->last_error),
 	    "provider '%s' (key %s): %s", pk->provider->name, pk->key->masked,
@@ -744,8 +849,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->ttfb_ms = px->first_byte ? (int64_t)(px->first_byte - px->start) : 0;
 	e->attempts = px->tried;
 	e->stream = px->stream;
-	e->prompt_tokens = px->prompt_tokens;
-	e->completion_tokens = px->completion_tokens;
+	proxy_usage_log(px, e);
 	e->client_key_id = px->client ? px->client->id : 0;
 	e->quota = px->client != NULL && px->client->token_quota > 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
@@ -754,6 +858,35 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->trace = kore_strdup(kore_buf_stringify(px->trace, NULL));
 
 	px->ops->log(e);
+}
+
+/*
+ * The usage of the finished request into its log entry. A stream that
+ * ended before its usage came (the client left, the upstream broke)
+ * records an estimate from what was relayed, flagged: a token for four
+ * bytes of text, and of the request for the prompt when no count came.
+ */
+static void
+proxy_usage_log(struct proxy *px, struct log_entry *e)
+{
+	const struct xlate_usage	*u = &px->usage;
+	int64_t				 text;
+
+	e->prompt_tokens = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
+	e->completion_tokens = u->completion_tokens > 0 ?
+	    u->completion_tokens : 0;
+	e->cached_tokens = u->cached_tokens > 0 ? u->cached_tokens : 0;
+	e->cache_write_tokens = u->cache_write_tokens > 0 ?
+	    u->cache_write_tokens : 0;
+	e->reasoning_tokens = u->reasoning_tokens > 0 ? u->reasoning_tokens :
+	    0;
+	text = px->text_bytes + (px->xlating ? px->xs.text_bytes : 0);
+	if (!px->committed || u->completion_tokens >= 0 || text == 0)
+		return;
+	e->usage_estimated = 1;
+	e->completion_tokens = (text + 3) / 4;
+	if (u->prompt_tokens < 0)
+		e->prompt_tokens = (int64_t)(px->body_len + 3) / 4;
 }
 
 /* Add one candidate to the routing trace. */
