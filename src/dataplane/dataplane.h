@@ -304,6 +304,7 @@ struct proxy {
 	int			 event_status;	/* what that event stands for */
 	struct xlate_stream	 xs;
 	struct kore_buf		*xout;		/* translated events, answers */
+	struct kore_buf		*hold;		/* events before any content */
 	int			 committed;
 	int			 done_seen;
 	int			 aborted;	/* we stopped the transfer */

@@ -13,6 +13,7 @@
 #include "dataplane/dataplane.h"
 
 static void	relay_commit(struct proxy *);
+static int	relay_hold(struct proxy *, const void *, size_t, size_t, int);
 static int	relay_broke(struct proxy *, const struct sse_event *,
 		    const char *);
 static int	relay_translate(struct proxy *, const struct sse_event *);
@@ -32,6 +33,33 @@ relay_commit(struct proxy *px)
 	px->committed = 1;
 	px->first_byte = kore_time_ms();
 	px->log.status = 200;
+}
+
+/*
+ * Events that carry no content yet (response.created, message_start, a
+ * chat role chunk) are held back until content comes or the stream
+ * ends, so that an error event right after them still finds nothing
+ * sent and fails over. text is the content bytes among data[0..len),
+ * done whether the stream has ended. Returns 1 when the bytes were held,
+ * 0 when they (and what was held) are to go to the client now.
+ */
+static int
+relay_hold(struct proxy *px, const void *data, size_t len, size_t text,
+    int done)
+{
+	if (px->committed)
+		return (0);
+	if (px->hold == NULL)
+		px->hold = kore_buf_alloc(1024);
+	if (text == 0 && !done &&
+	    px->hold->offset + len <= fusion_cfg.stream_buffer_max) {
+		kore_buf_append(px->hold, data, len);
+		return (1);
+	}
+	relay_commit(px);
+	glue_stream_chunk(px->req, px->hold->data, px->hold->offset);
+	kore_buf_reset(px->hold);
+	return (0);
 }
 
 /*
@@ -92,10 +120,10 @@ relay_translate(struct proxy *px, const struct sse_event *ev)
 	px->done_seen = px->xs.done;
 	proxy_usage(px, &px->xs.usage);
 
-	if (px->xout->offset == 0)
+	if (px->xout->offset == 0 || relay_hold(px, px->xout->data,
+	    px->xout->offset, xlate_text_bytes(px->xout->data,
+	    px->xout->offset), px->done_seen))
 		return (KORE_RESULT_OK);
-	if (!px->committed)
-		relay_commit(px);
 	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
 	return (KORE_RESULT_OK);
 }
@@ -136,9 +164,10 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 	struct json_member		 top[64];
 	const struct json_member	*ch, *um;
 	struct xlate_usage		 u;
-	size_t				 end;
+	size_t				 end, text;
 	int				 n;
 
+	text = 0;
 	if (ev->done) {
 		px->done_seen = 1;
 	} else if (ev->has_data) {
@@ -158,13 +187,12 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 			    json_scan_empty(ev->data, ch))
 				return (KORE_RESULT_OK);
 		}
-		px->text_bytes += (int64_t)xlate_text_bytes(ev->data,
-		    ev->data_len);
+		text = xlate_text_bytes(ev->data, ev->data_len);
+		px->text_bytes += (int64_t)text;
 	}
 
-	if (!px->committed)
-		relay_commit(px);
-	glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+	if (!relay_hold(px, ev->raw, ev->raw_len, text, px->done_seen))
+		glue_stream_chunk(px->req, ev->raw, ev->raw_len);
 	return (KORE_RESULT_OK);
 }
 

@@ -881,10 +881,11 @@ proxy_usage_log(struct proxy *px, struct log_entry *e)
 	e->reasoning_tokens = u->reasoning_tokens > 0 ? u->reasoning_tokens :
 	    0;
 	text = px->text_bytes + (px->xlating ? px->xs.text_bytes : 0);
-	if (!px->committed || u->completion_tokens >= 0 || text == 0)
+	if (!px->committed || px->done_seen)
 		return;
 	e->usage_estimated = 1;
-	e->completion_tokens = (text + 3) / 4;
+	if ((text + 3) / 4 > e->completion_tokens)
+		e->completion_tokens = (text + 3) / 4;
 	if (u->prompt_tokens < 0)
 		e->prompt_tokens = (int64_t)(px->body_len + 3) / 4;
 }
@@ -1007,6 +1008,8 @@ proxy_onfree(struct http_request *req)
 	xlate_stream_free(&px->xs);
 	if (px->xout != NULL)
 		kore_buf_free(px->xout);
+	if (px->hold != NULL)
+		kore_buf_free(px->hold);
 	if (px->own_body != NULL)
 		kore_buf_free(px->own_body);
 	if (px->upbody != NULL)

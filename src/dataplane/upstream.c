@@ -166,6 +166,8 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 		px->resp = kore_buf_alloc(1024);
 	sse_free(&px->sse);
 	sse_init(&px->sse);
+	if (px->hold != NULL)
+		kore_buf_reset(px->hold);
 
 	px->up_fmt = pk->provider->fmt;
 	/* The Responses API as it is where the provider has it. */
