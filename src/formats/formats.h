@@ -166,7 +166,7 @@ struct xlate_items {
 	struct kore_buf		*items;		/* output items, JSON */
 	int			 nitems;
 	int64_t			 seq;		/* Responses sequence_number */
-	char			 item_id[96];
+	char			 item_id[640];
 	char			 call_id[160];
 	char			 call_name[128];
 };

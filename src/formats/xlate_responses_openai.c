@@ -18,7 +18,20 @@
 
 #include <kore/kore.h>
 
+#include <sodium.h>
+
 #include "formats/formats.h"
+
+/*
+ * Nothing is stored, yet clients that think so (the AI SDK with its
+ * default store) send earlier output back as item_reference: the ids
+ * this file gives function calls (and the messages of whole answers)
+ * carry their content, base64url after these prefixes, so that a
+ * reference reads back as the item it names.
+ */
+#define ITEM_CALL	"fc_fz"
+#define ITEM_MESSAGE	"msg_fz"
+#define ITEM_SEP	'\x1f'
 
 /* An assistant message being gathered from message and call items. */
 struct assistant {
@@ -29,6 +42,10 @@ struct assistant {
 };
 
 static void	assistant_flush(struct assistant *, struct kore_buf *, int *);
+static void	item_id_write(struct kore_buf *, const char *, const char *,
+		    const char *, const char *);
+static int	item_reference(struct xlate_ctx *, const char *,
+		    struct assistant *, struct kore_buf *, int *);
 static int	content_parts(struct xlate_ctx *, struct kore_json_item *,
 		    const char *, struct kore_buf *, struct kore_buf *);
 static int	input_items(struct xlate_ctx *, struct kore_json_item *,
@@ -69,6 +86,95 @@ assistant_flush(struct assistant *a, struct kore_buf *out, int *nm)
 	kore_buf_reset(&a->calls);
 	a->ncalls = 0;
 	a->open = 0;
+}
+
+/*
+ * An item id carrying its content: prefix, then base64url of a (and of
+ * b and c after ITEM_SEP when given), as a JSON string.
+ */
+static void
+item_id_write(struct kore_buf *out, const char *prefix, const char *a,
+    const char *b, const char *c)
+{
+	struct kore_buf	raw;
+	char		*text;
+	size_t		 tlen;
+
+	kore_buf_init(&raw, 256);
+	kore_buf_append(&raw, a, strlen(a));
+	if (b != NULL) {
+		kore_buf_appendf(&raw, "%c%s%c", ITEM_SEP, b, ITEM_SEP);
+		if (c != NULL)
+			kore_buf_append(&raw, c, strlen(c));
+	}
+	tlen = sodium_base64_ENCODED_LEN(raw.offset,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	text = kore_malloc(tlen);
+	(void)sodium_bin2base64(text, tlen, raw.data, raw.offset,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	kore_buf_appendf(out, "\"%s%s\"", prefix, text);
+	kore_free(text);
+	kore_buf_cleanup(&raw);
+}
+
+/*
+ * An item_reference to one of our ids, as the item it names: a function
+ * call joins the assistant message being gathered, a message's text
+ * too. -1 (the client's 400) for an id that carries nothing.
+ */
+static int
+item_reference(struct xlate_ctx *x, const char *id, struct assistant *a,
+    struct kore_buf *out, int *nm)
+{
+	const char	*b64, *end;
+	u_int8_t	*bin;
+	char		*sep1, *sep2;
+	size_t		 len, n;
+	int		 call;
+
+	call = strncmp(id, ITEM_CALL, strlen(ITEM_CALL)) == 0;
+	if (!call && strncmp(id, ITEM_MESSAGE, strlen(ITEM_MESSAGE)) != 0)
+		return (xlate_fail(x, "item_reference '%.64s' needs the stored "
+		    "state of earlier responses, which this provider does not "
+		    "keep: send the items themselves (store false)", id));
+	b64 = id + (call ? strlen(ITEM_CALL) : strlen(ITEM_MESSAGE));
+	len = strlen(b64);
+	bin = kore_malloc(len + 1);
+	if (sodium_base642bin(bin, len, b64, len, NULL, &n, &end,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    *end != '\0') {
+		kore_free(bin);
+		return (xlate_fail(x, "item_reference '%.64s' names no item",
+		    id));
+	}
+	bin[n] = '\0';
+	a->open = 1;
+	if (!call) {
+		kore_buf_append(&a->text, bin, n);
+		kore_free(bin);
+		return (0);
+	}
+	if ((sep1 = memchr(bin, ITEM_SEP, n)) == NULL ||
+	    (sep2 = memchr(sep1 + 1, ITEM_SEP, n - (size_t)(sep1 + 1 -
+	    (char *)bin))) == NULL) {
+		kore_free(bin);
+		return (xlate_fail(x, "item_reference '%.64s' names no function "
+		    "call", id));
+	}
+	*sep1 = *sep2 = '\0';
+	json_sep(&a->calls, &a->ncalls);
+	kore_buf_appendf(&a->calls, "{\"id\":");
+	json_str(&a->calls, (char *)bin);
+	kore_buf_appendf(&a->calls, ",\"type\":\"function\",\"function\":"
+	    "{\"name\":");
+	json_str(&a->calls, sep1 + 1);
+	kore_buf_appendf(&a->calls, ",\"arguments\":");
+	json_str(&a->calls, sep2[1] != '\0' ? sep2 + 1 : "{}");
+	kore_buf_appendf(&a->calls, "}}");
+	kore_free(bin);
+	(void)out;
+	(void)nm;
+	return (0);
 }
 
 /*
@@ -282,10 +388,17 @@ input_items(struct xlate_ctx *x, struct kore_json_item *input,
 			/* A model's reasoning means nothing to the next. */
 			continue;
 		} else if (strcmp(type, "item_reference") == 0) {
-			(void)xlate_fail(x, "%s: item_reference needs the "
-			    "stored state of earlier responses, which this "
-			    "provider does not keep: send the items", w);
-			goto done;
+			if (!json_is_str(id = json_get(it, "id"))) {
+				(void)xlate_fail(x, "%s.id must be a string", w);
+				goto done;
+			}
+			if (a.open && a.ncalls > 0 &&
+			    strncmp(id->data.string, ITEM_MESSAGE,
+			    strlen(ITEM_MESSAGE)) == 0)
+				assistant_flush(&a, out, nm);
+			if (item_reference(x, id->data.string, &a, out,
+			    nm) == -1)
+				goto done;
 		} else {
 			(void)xlate_fail(x, "%s.type '%s' is not supported by "
 			    "this provider", w, type);
@@ -606,9 +719,14 @@ responses_response_from_openai(struct xlate_ctx *x)
 	}
 	if (text.offset > 0) {
 		json_sep(out, &n);
-		kore_buf_appendf(out, "{\"type\":\"message\",\"id\":\"msg_%s\","
-		    "\"status\":\"completed\",\"role\":\"assistant\",\"content\":"
-		    "[{\"type\":\"output_text\",\"text\":", rid + 5);
+		kore_buf_appendf(out, "{\"type\":\"message\",\"id\":");
+		kore_buf_stringify(&text, NULL);
+		text.offset--;		/* the NUL stays after the text */
+		item_id_write(out, ITEM_MESSAGE, (const char *)text.data, NULL,
+		    NULL);
+		kore_buf_appendf(out, ",\"status\":\"completed\",\"role\":"
+		    "\"assistant\",\"content\":[{\"type\":\"output_text\","
+		    "\"text\":");
 		json_strn(out, text.data, text.offset);
 		kore_buf_appendf(out, ",\"annotations\":[],\"logprobs\":[]}]}");
 	}
@@ -622,7 +740,12 @@ responses_response_from_openai(struct xlate_ctx *x)
 				return (-1);
 			json_sep(out, &n);
 			kore_buf_appendf(out, "{\"type\":\"function_call\","
-			    "\"id\":\"fc_%s_%d\",\"call_id\":", rid + 5, n);
+			    "\"id\":");
+			item_id_write(out, ITEM_CALL, id->data.string,
+			    json_get(fn, "name")->data.string,
+			    json_is_str(json_get(fn, "arguments")) ?
+			    json_get(fn, "arguments")->data.string : "{}");
+			kore_buf_appendf(out, ",\"call_id\":");
 			json_str(out, id->data.string);
 			kore_buf_appendf(out, ",\"name\":");
 			json_str(out, json_get(fn, "name")->data.string);
@@ -654,6 +777,8 @@ static void
 item_open(struct xlate_stream *st, struct kore_buf *out, int bt,
     const char *call_id, const char *name)
 {
+	struct kore_buf	id;
+
 	item_close(st, out);
 	st->block_type = bt;
 	st->block = st->o->nitems;
@@ -661,11 +786,20 @@ item_open(struct xlate_stream *st, struct kore_buf *out, int bt,
 	ev_open(st, out, "response.output_item.added");
 	kore_buf_appendf(out, ",\"output_index\":%d,\"item\":", st->block);
 	if (bt == BT_TOOL) {
-		(void)snprintf(st->o->item_id, sizeof(st->o->item_id), "fc_%s_%d",
-		    st->id, st->block);
 		(void)snprintf(st->o->call_id, sizeof(st->o->call_id), "%s", call_id);
 		(void)snprintf(st->o->call_name, sizeof(st->o->call_name), "%s",
 		    name);
+		/* The arguments join the id at output_item.done. */
+		kore_buf_init(&id, 256);
+		item_id_write(&id, ITEM_CALL, st->o->call_id, st->o->call_name,
+		    NULL);
+		if (id.offset - 2 < sizeof(st->o->item_id))
+			(void)snprintf(st->o->item_id, sizeof(st->o->item_id),
+			    "%.*s", (int)id.offset - 2, id.data + 1);
+		else
+			(void)snprintf(st->o->item_id, sizeof(st->o->item_id),
+			    "fc_%s_%d", st->id, st->block);
+		kore_buf_cleanup(&id);
 		kore_buf_appendf(out, "{\"type\":\"function_call\",\"id\":\"%s\","
 		    "\"call_id\":", st->o->item_id);
 		json_str(out, st->o->call_id);
@@ -711,8 +845,12 @@ item_close(struct xlate_stream *st, struct kore_buf *out)
 		    "\"arguments\":", st->o->item_id, st->block);
 		json_strn(out, st->o->text->data, st->o->text->offset);
 		kore_buf_appendf(out, "}\n\n");
-		kore_buf_appendf(&item, "{\"type\":\"function_call\",\"id\":"
-		    "\"%s\",\"call_id\":", st->o->item_id);
+		kore_buf_appendf(&item, "{\"type\":\"function_call\",\"id\":");
+		kore_buf_stringify(st->o->text, NULL);
+		st->o->text->offset--;	/* the NUL stays after the text */
+		item_id_write(&item, ITEM_CALL, st->o->call_id,
+		    st->o->call_name, (const char *)st->o->text->data);
+		kore_buf_appendf(&item, ",\"call_id\":");
 		json_str(&item, st->o->call_id);
 		kore_buf_appendf(&item, ",\"name\":");
 		json_str(&item, st->o->call_name);

@@ -409,7 +409,8 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
       const usage = usageOut(parts.length);
       rec.usage = usage;
       if (includeUsage) {
-        send({ ...base, choices: [], usage: { ...usage, prompt_tokens_details: { cached_tokens: b.usage?.cached_tokens ?? 0 }, completion_tokens_details: { reasoning_tokens: b.usage?.reasoning_tokens ?? 0 } } });
+        const details = b.usage?.cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: b.usage.cached_tokens } };
+        send({ ...base, choices: [], usage: { ...usage, ...details } });
       }
       if (!res.destroyed) res.end('data: [DONE]\n\n');
       return;
