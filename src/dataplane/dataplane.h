@@ -271,6 +271,9 @@ struct proxy {
 	int			 count_tokens;	/* counting tokens */
 	int			 chat_path;	/* /chat/completions, /completions:
 						   stream_options exists */
+	int			 multipart;	/* multipart/form-data: as is */
+	int			 raw;		/* the answer is relayed as it
+						   comes (audio, images) */
 	const u_int8_t		*body;
 	size_t			 body_len;
 	struct json_member	*members;	/* members_inline or heap */
@@ -353,6 +356,9 @@ int	client_find(struct cfg *, struct http_request *,
 	    struct cfg_client **);
 int	client_models(struct cfg *, const struct cfg_client *, int,
 	    const char *, struct kore_buf *);
+int	client_route(struct proxy *);
+int	client_check_chat(struct proxy *, char *, size_t);
+int	client_multipart(struct proxy *, char *, size_t);
 
 /* upstream.c: one attempt's transfer, in the provider's own API. */
 void	upstream_load_ca(void);
@@ -364,7 +370,9 @@ void	upstream_error_message(struct proxy *, char *, size_t);
 
 /* relay.c: a streamed answer, event by event. */
 int	relay_feed(struct proxy *, const char *, size_t);
+int	relay_raw(struct proxy *, const char *, size_t);
 int	relay_close(struct proxy *);
 void	relay_error(struct proxy *, const char *);
+void	relay_usage_log(struct proxy *, struct log_entry *);
 
 #endif

@@ -29,7 +29,8 @@ relay_commit(struct proxy *px)
 	http_response_header(px->req, "cache-control", "no-cache");
 	http_response_header(px->req, "x-fusion-request-id",
 	    px->log.request_id);
-	glue_stream_begin(px->req, 200, "text/event-stream; charset=utf-8");
+	glue_stream_begin(px->req, 200, px->raw ? px->up.content_type :
+	    "text/event-stream; charset=utf-8");
 	px->committed = 1;
 	px->first_byte = kore_time_ms();
 	px->log.status = 200;
@@ -174,6 +175,12 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 		n = json_scan_object(ev->data, ev->data_len, top, 64, &end);
 		if (n > 0 && json_scan_find(ev->data, top, n, "error") != NULL)
 			return (relay_broke(px, ev, "an error event"));
+		/* An audio transcription's stream ends on its own event. */
+		if (n > 0 && (um = json_scan_find(ev->data, top, n,
+		    "type")) != NULL && um->value_len == 22 &&
+		    memcmp(ev->data + um->value, "\"transcript.text.done\"",
+		    22) == 0)
+			px->done_seen = 1;
 		/* Chunks before the last carry "usage": null. */
 		if (n > 0 && (um = json_scan_find(ev->data, top, n,
 		    "usage")) != NULL && um->type == JSON_OBJECT) {
@@ -193,6 +200,33 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 
 	if (!relay_hold(px, ev->raw, ev->raw_len, text, px->done_seen))
 		glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Bytes of an answer that is neither JSON nor events (speech, images):
+ * to the client as they come, under the same limit of what a client
+ * that does not read may make us queue. Returns KORE_RESULT_ERROR when
+ * the transfer must stop.
+ */
+int
+relay_raw(struct proxy *px, const char *data, size_t len)
+{
+	ssize_t	queued;
+
+	if (!px->committed)
+		relay_commit(px);
+	glue_stream_chunk(px->req, data, len);
+	if ((queued = glue_stream_flush(px->req)) == -1) {
+		(void)kore_strlcpy(px->abort_reason, "the client went away",
+		    sizeof(px->abort_reason));
+		return (KORE_RESULT_ERROR);
+	}
+	if ((size_t)queued > fusion_cfg.stream_buffer_max) {
+		(void)kore_strlcpy(px->abort_reason, "the client does not "
+		    "read the answer", sizeof(px->abort_reason));
+		return (KORE_RESULT_ERROR);
+	}
 	return (KORE_RESULT_OK);
 }
 
@@ -237,3 +271,34 @@ relay_feed(struct proxy *px, const char *data, size_t len)
 
 	return (KORE_RESULT_OK);
 }
+
+/*
+ * The usage of the finished request into its log entry. A stream that
+ * ended before its usage came (the client left, the upstream broke)
+ * records an estimate from what was relayed, flagged: a token for four
+ * bytes of text, and of the request for the prompt when no count came.
+ */
+void
+relay_usage_log(struct proxy *px, struct log_entry *e)
+{
+	const struct xlate_usage	*u = &px->usage;
+	int64_t				 text;
+
+	e->prompt_tokens = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
+	e->completion_tokens = u->completion_tokens > 0 ?
+	    u->completion_tokens : 0;
+	e->cached_tokens = u->cached_tokens > 0 ? u->cached_tokens : 0;
+	e->cache_write_tokens = u->cache_write_tokens > 0 ?
+	    u->cache_write_tokens : 0;
+	e->reasoning_tokens = u->reasoning_tokens > 0 ? u->reasoning_tokens :
+	    0;
+	text = px->text_bytes + (px->xlating ? px->xs.text_bytes : 0);
+	if (!px->committed || px->done_seen)
+		return;
+	e->usage_estimated = 1;
+	if ((text + 3) / 4 > e->completion_tokens)
+		e->completion_tokens = (text + 3) / 4;
+	if (u->prompt_tokens < 0)
+		e->prompt_tokens = (int64_t)(px->body_len + 3) / 4;
+}
+

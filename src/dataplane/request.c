@@ -31,9 +31,7 @@ static LIST_HEAD(, proxy)	inflight = LIST_HEAD_INITIALIZER(inflight);
 static struct kore_timer	*watchdog = NULL;
 
 static int	proxy_begin(struct http_request *, struct proxy *);
-static int	proxy_route(struct proxy *);
 static int	proxy_models(struct proxy *);
-static int	proxy_check_chat(struct proxy *);
 static int	proxy_client(struct proxy *);
 static void	proxy_attempt(struct proxy *);
 static void	proxy_settle(struct proxy *);
@@ -44,7 +42,6 @@ static void	proxy_error(struct proxy *, int, const char *, const char *,
 static void	proxy_error_reply(struct proxy *, int, const char *,
 		    const char *, const char *);
 static void	proxy_finish(struct proxy *, const char *);
-static void	proxy_usage_log(struct proxy *, struct log_entry *);
 static void	proxy_trace(struct proxy *, const struct router_pick *,
 		    const char *, const char *, const char *, int, int64_t);
 static void	proxy_watchdog(void *, u_int64_t);
@@ -155,11 +152,11 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	struct router_pick		 plan[ROUTER_MAX];
 	size_t				 sub_end;
 	int64_t				 wait, used, now;
-	char				 retry[32];
+	char				 retry[32], why[128];
 	int				 i, nsub, serves;
 
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
-	proxy_route(px);
+	client_route(px);
 
 	if ((px->cfg = config_acquire()) == NULL) {
 		proxy_error(px, 500, "server_error", "database_error",
@@ -189,6 +186,13 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
+	if ((i = client_multipart(px, why, sizeof(why))) == -1) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "%s", why);
+		return (KORE_RESULT_ERROR);
+	}
+	if (i == 1)
+		goto plan;
 	px->body = req->http_body->data;
 	px->body_len = req->content_length;
 	if (proxy_scan(px) < 0) {
@@ -206,8 +210,11 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (px->chat && proxy_check_chat(px) != KORE_RESULT_OK)
+	if (px->chat && client_check_chat(px, why, sizeof(why)) == -1) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "%s", why);
 		return (KORE_RESULT_ERROR);
+	}
 
 	/* The fields the gateway reads itself are checked here; the rest
 	 * is the upstream's to judge. */
@@ -237,6 +244,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		px->client_usage = (iu != NULL && iu->type == JSON_TRUE);
 	}
 
+plan:
 	if (!router_client_allows(px->client, px->model, NULL)) {
 		proxy_error(px, 403, "invalid_request_error",
 		    "model_not_allowed", "this API key may not use model '%s'",
@@ -309,56 +317,6 @@ proxy_begin(struct http_request *req, struct proxy *px)
 }
 
 /*
- * What the path asks for: the client's API (OpenAI chat, the Responses
- * API, Anthropic's or Gemini's), whether it is a chat any provider type
- * may answer, counts tokens, and whether the upstream API has
- * stream_options. Gemini names the model and the stream in the path:
- * /v1beta/models/{model}:generateContent, :streamGenerateContent,
- * :countTokens.
- */
-static int
-proxy_route(struct proxy *px)
-{
-	const char	*p, *verb;
-	size_t		 n;
-
-	p = px->req->path;
-	if (strncmp(p, "/v1beta/", 8) == 0) {
-		px->client_fmt = XF_GEMINI;
-		px->chat = 1;
-		px->path = p + 7;
-		if (strncmp(px->path, "/models/", 8) != 0 ||
-		    (verb = strrchr(px->path + 8, ':')) == NULL)
-			return (KORE_RESULT_OK);
-		n = (size_t)(verb - (px->path + 8));
-		verb++;
-		if (strcmp(verb, "streamGenerateContent") == 0)
-			px->stream = 1;
-		else if (strcmp(verb, "countTokens") == 0)
-			px->count_tokens = 1;
-		else if (strcmp(verb, "generateContent") != 0)
-			return (KORE_RESULT_OK);
-		if (n > 0 && n < sizeof(px->model))
-			(void)kore_strlcpy(px->model, px->path + 8, n + 1);
-		return (KORE_RESULT_OK);
-	}
-
-	px->path = p + 3;
-	if (strcmp(px->path, "/messages") == 0 ||
-	    strcmp(px->path, "/messages/count_tokens") == 0) {
-		px->client_fmt = XF_ANTHROPIC;
-		px->count_tokens = (px->path[9] == '/');
-	} else if (strcmp(px->path, "/responses") == 0) {
-		px->client_fmt = XF_RESPONSES;
-	}
-	px->chat_path = strcmp(px->path, "/chat/completions") == 0 ||
-	    strcmp(px->path, "/completions") == 0;
-	px->chat = (px->client_fmt != XF_OPENAI ||
-	    strcmp(px->path, "/chat/completions") == 0);
-	return (KORE_RESULT_OK);
-}
-
-/*
  * GET /models and /models/{id} (OpenAI's, or Gemini's under /v1beta):
  * what the client key may use, or the one model, or a 404 in the
  * client's API.
@@ -422,55 +380,6 @@ proxy_client(struct proxy *px)
 	}
 	px->client = NULL;
 	return (KORE_RESULT_ERROR);
-}
-
-/*
- * What every chat needs before any provider sees it, in both APIs: a
- * non-empty messages array, and for Anthropic's a max_tokens (which its
- * API requires; token counting does not).
- */
-static int
-proxy_check_chat(struct proxy *px)
-{
-	const struct json_member	*m;
-	long long			 v;
-	const char			*name;
-	int				 bad;
-
-	name = px->client_fmt == XF_RESPONSES ? "input" :
-	    px->client_fmt == XF_GEMINI ? "contents" : "messages";
-	m = json_scan_find(px->body, px->members, px->nmembers, name);
-	if (px->client_fmt == XF_GEMINI && m == NULL && px->count_tokens)
-		m = json_scan_find(px->body, px->members, px->nmembers,
-		    "generateContentRequest");
-	if (m == NULL)
-		bad = 1;
-	else if (m->type == JSON_STRING)
-		bad = px->client_fmt != XF_RESPONSES || m->value_len <= 2;
-	else
-		bad = !(m->type == JSON_ARRAY || (m->type == JSON_OBJECT &&
-		    px->count_tokens && px->client_fmt == XF_GEMINI)) ||
-		    json_scan_empty(px->body, m);
-	if (bad) {
-		proxy_error(px, 400, "invalid_request_error", "invalid_request",
-		    "'%s' is required and must be a non-empty %s", name,
-		    px->client_fmt == XF_RESPONSES ? "string or array" :
-		    "array");
-		return (KORE_RESULT_ERROR);
-	}
-
-	if (px->client_fmt != XF_ANTHROPIC || px->count_tokens)
-		return (KORE_RESULT_OK);
-
-	m = json_scan_find(px->body, px->members, px->nmembers, "max_tokens");
-	if (m == NULL || m->type != JSON_NUMBER ||
-	    (v = json_scan_uint(px->body, m)) < 1) {
-		proxy_error(px, 400, "invalid_request_error", "invalid_request",
-		    "'max_tokens' is required and must be a positive integer");
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (KORE_RESULT_OK);
 }
 
 /*
@@ -600,6 +509,8 @@ proxy_settle(struct proxy *px)
 
 	pk = px->cur;
 	result = px->curl.result;
+	if (px->raw && result == CURLE_OK)
+		px->done_seen = 1;
 	if (px->curl_live) {
 		if (!px->head_seen && px->curl.handle == NULL)
 			px->up.status = px->curl.http.status;
@@ -849,7 +760,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->ttfb_ms = px->first_byte ? (int64_t)(px->first_byte - px->start) : 0;
 	e->attempts = px->tried;
 	e->stream = px->stream;
-	proxy_usage_log(px, e);
+	relay_usage_log(px, e);
 	e->client_key_id = px->client ? px->client->id : 0;
 	e->quota = px->client != NULL && px->client->token_quota > 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
@@ -858,36 +769,6 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->trace = kore_strdup(kore_buf_stringify(px->trace, NULL));
 
 	px->ops->log(e);
-}
-
-/*
- * The usage of the finished request into its log entry. A stream that
- * ended before its usage came (the client left, the upstream broke)
- * records an estimate from what was relayed, flagged: a token for four
- * bytes of text, and of the request for the prompt when no count came.
- */
-static void
-proxy_usage_log(struct proxy *px, struct log_entry *e)
-{
-	const struct xlate_usage	*u = &px->usage;
-	int64_t				 text;
-
-	e->prompt_tokens = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
-	e->completion_tokens = u->completion_tokens > 0 ?
-	    u->completion_tokens : 0;
-	e->cached_tokens = u->cached_tokens > 0 ? u->cached_tokens : 0;
-	e->cache_write_tokens = u->cache_write_tokens > 0 ?
-	    u->cache_write_tokens : 0;
-	e->reasoning_tokens = u->reasoning_tokens > 0 ? u->reasoning_tokens :
-	    0;
-	text = px->text_bytes + (px->xlating ? px->xs.text_bytes : 0);
-	if (!px->committed || px->done_seen)
-		return;
-	e->usage_estimated = 1;
-	if ((text + 3) / 4 > e->completion_tokens)
-		e->completion_tokens = (text + 3) / 4;
-	if (u->prompt_tokens < 0)
-		e->prompt_tokens = (int64_t)(px->body_len + 3) / 4;
 }
 
 /* Add one candidate to the routing trace. */

@@ -157,6 +157,7 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 	px->timed_out = 0;
 	px->aborted = 0;
 	px->done_seen = 0;
+	px->raw = 0;
 	px->upstream_broke = 0;
 	px->upstream_first = 0;
 	px->abort_reason[0] = '\0';
@@ -305,7 +306,21 @@ upstream_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return (len);
 	}
 
-	if (px->stream && px->up.event_stream) {
+	/* Audio and images: relayed as they come. */
+	if (!px->up.event_stream && px->client_fmt == XF_OPENAI &&
+	    px->up_fmt == XF_OPENAI && px->up.content_type[0] != '\0' &&
+	    strncasecmp(px->up.content_type, "application/json", 16) != 0 &&
+	    strncasecmp(px->up.content_type, "text/", 5) != 0)
+		px->raw = 1;
+	if (px->raw) {
+		if (relay_raw(px, ptr, len) != KORE_RESULT_OK) {
+			px->aborted = 1;
+			return (0);
+		}
+		return (len);
+	}
+
+	if ((px->stream || px->multipart) && px->up.event_stream) {
 		if (relay_feed(px, ptr, len) != KORE_RESULT_OK) {
 			px->aborted = 1;
 			return (0);
@@ -387,6 +402,11 @@ upstream_request(struct proxy *px, const char *upstream_model,
 {
 	int	rc;
 
+	if (px->multipart) {
+		*body = px->body;
+		*len = px->body_len;
+		return (0);
+	}
 	if (px->client_fmt == px->up_fmt && (px->up_fmt == XF_OPENAI ||
 	    px->up_fmt == XF_RESPONSES)) {
 		*body = upstream_body(px, upstream_model, len);
@@ -498,8 +518,10 @@ upstream_headers(struct proxy *px)
 		break;
 	}
 
-	kore_curl_http_set_header(&px->curl, "content-type",
-	    "application/json");
+	if (!px->multipart ||
+	    !http_request_header(px->req, "content-type", &hdr))
+		hdr = "application/json";
+	kore_curl_http_set_header(&px->curl, "content-type", hdr);
 	kore_curl_http_set_header(&px->curl, "accept", px->stream ?
 	    "text/event-stream" : "application/json");
 }

@@ -126,6 +126,11 @@ int	sse_feed(struct sse_parser *, const void *, size_t);
 int	sse_next(struct sse_parser *, struct sse_event *);
 size_t	sse_pending(const struct sse_parser *);
 
+/* multipart.c: the text fields of multipart/form-data bodies. */
+int	multipart_boundary(const char *, char *, size_t);
+int	multipart_field(const void *, size_t, const char *, const char *,
+	    char *, size_t);
+
 #define XF_OPENAI		0	/* chat.completions */
 #define XF_ANTHROPIC		1	/* messages */
 #define XF_GEMINI		2	/* generateContent */
@@ -481,7 +486,23 @@ int	gemini_response_to_openai(struct xlate_ctx *);
 int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
 	    struct kore_buf *);
 
-/* xlate_responses_openai.c: Responses clients, chat upstreams. */
+/*
+ * xlate_responses_openai.c, xlate_responses_stream.c: Responses
+ * clients, chat upstreams. Nothing is stored, yet clients that think so
+ * (the AI SDK with its default store) send earlier output back as
+ * item_reference: the ids given to function calls (and to the messages
+ * of whole answers) carry their content, base64url after these
+ * prefixes, so that a reference reads back as the item it names.
+ */
+#define ITEM_CALL	"fc_fz"
+#define ITEM_MESSAGE	"msg_fz"
+#define ITEM_SEP	'\x1f'
+
+void	responses_item_id(struct kore_buf *, const char *, const char *,
+	    const char *, const char *);
+void	responses_open(struct kore_buf *, const char *, int64_t,
+	    const char *, const char *);
+void	responses_usage(const struct xlate_usage *, struct kore_buf *);
 int	responses_request_to_openai(struct xlate_ctx *);
 int	responses_response_from_openai(struct xlate_ctx *);
 int	responses_stream_from_openai(struct xlate_stream *, const void *,

@@ -300,6 +300,24 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     }
 
     if (req.method !== 'POST') { sendJson(404, openaiErrorBody(0, { path: p, method: req.method })); return; }
+    if (/^multipart\/form-data/.test(req.headers['content-type'] || '')) {
+      await multipartAnswer({ req, res, rec, b, raw: rawBuf, p, sendJson, common, later });
+      return;
+    }
+    if (p === '/v1/audio/speech' && typeof body === 'object' && body !== null) {
+      // MP3 bytes in pieces, as OpenAI streams speech.
+      res.writeHead(200, { ...common, 'content-type': 'audio/mpeg', 'transfer-encoding': 'chunked' });
+      rec.audio = Buffer.alloc(0);
+      for (let i = 0; i < (b.chunks ?? 4); i++) {
+        const piece = Buffer.from([0xff, 0xfb, 0x90, i, ...crypto.randomBytes(60)]);
+        rec.audio = Buffer.concat([rec.audio, piece]);
+        res.write(piece);
+        rec.chunksSent++;
+        if (b.chunkDelayMs) await later(b.chunkDelayMs);
+      }
+      res.end();
+      return;
+    }
     if (typeof body !== 'object' || body === null) {
       sendJson(400, { error: { message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)", type: 'invalid_request_error', param: null, code: null } });
       return;
@@ -495,6 +513,44 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     },
   };
   return up;
+}
+
+// OpenAI's multipart endpoints: audio transcriptions and translations
+// (streamed with stream=true: transcript.text.delta events and
+// transcript.text.done, no [DONE]) and image edits and variations. The
+// form is parsed as the real API does; rec.form holds its fields and
+// rec.files the files' names and sizes.
+async function multipartAnswer({ req, res, rec, b, raw, p, sendJson, common }) {
+  const form = await new Request('http://x', { method: 'POST', headers: { 'content-type': req.headers['content-type'] }, body: raw }).formData().catch(() => null);
+  if (!form) { sendJson(400, { error: { message: 'Could not parse multipart form', type: 'invalid_request_error', param: null, code: null } }); return; }
+  rec.form = {};
+  rec.files = {};
+  for (const [k, v] of form.entries()) {
+    if (typeof v === 'string') rec.form[k] = v;
+    else rec.files[k] = { name: v.name, size: v.size };
+  }
+  const need = p.startsWith('/v1/audio/') ? 'file' : 'image';
+  if (!rec.files[need] && !rec.files[`${need}[]`]) {
+    rec.rejected = `Missing required parameter: '${need}'.`;
+    sendJson(400, { error: { message: rec.rejected, type: 'invalid_request_error', param: need, code: 'missing_required_parameter' } });
+    return;
+  }
+  const text = b.content ?? 'Transcribed speech.';
+  if (p === '/v1/audio/transcriptions' || p === '/v1/audio/translations') {
+    if (rec.form.stream === 'true') {
+      res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8' });
+      for (const piece of splitText(text, 3)) res.write(`data: ${JSON.stringify({ type: 'transcript.text.delta', delta: piece })}\n\n`);
+      res.end(`data: ${JSON.stringify({ type: 'transcript.text.done', text, usage: { type: 'tokens', input_tokens: 14, output_tokens: 4, total_tokens: 18 } })}\n\n`);
+      return;
+    }
+    sendJson(200, { text, usage: { type: 'tokens', input_tokens: 14, output_tokens: 4, total_tokens: 18 } });
+    return;
+  }
+  if (p === '/v1/images/edits' || p === '/v1/images/variations') {
+    sendJson(200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: Buffer.from('png').toString('base64') }] });
+    return;
+  }
+  sendJson(404, openaiErrorBody(0, { path: p }));
 }
 
 // The tool calls of a behaviour as OpenAI chat's tool_calls.
