@@ -216,7 +216,7 @@ describe('dashboard', () => {
       'GET /api/admin/keys': { body: { data: [], total: 0 } },
     });
     renderApp('/');
-    expect(await screen.findByTestId('stat-groups')).toHaveTextContent('2');
+    expect(await screen.findByTestId('stat-groups', {}, { timeout: 5000 })).toHaveTextContent('2');
     expect(screen.getByTestId('stat-keys')).toHaveTextContent('5');
     expect(await screen.findByText('Charts unavailable')).toBeInTheDocument();
     expect(screen.getByText(/unknown path: GET \/api\/admin\/stats\/timeseries/)).toBeInTheDocument();
