@@ -122,8 +122,9 @@ admin_logs(struct http_request *req)
 	    "l.client_key_id, c.name, l.model, l.upstream_model, l.group_id, "
 	    "l.provider_id, p.name, l.key_masked, l.path, l.status, l.stream, "
 	    "l.attempts, l.latency_ms, l.ttfb_ms, l.prompt_tokens, "
-	    "l.completion_tokens, l.outcome, l.error, l.trace "
-	    "FROM request_log l "
+	    "l.completion_tokens, l.outcome, l.error, l.trace, "
+	    "l.cached_tokens, l.cache_write_tokens, l.reasoning_tokens, "
+	    "l.usage_estimated FROM request_log l "
 	    "LEFT JOIN client_keys c ON c.id = l.client_key_id "
 	    "LEFT JOIN providers p ON p.id = l.provider_id"
 	    "%s ORDER BY l.id DESC LIMIT ?7 OFFSET ?8",
@@ -183,6 +184,14 @@ admin_logs(struct http_request *req)
 		    (const char *)sqlite3_column_text(st, 20) : NULL, 0);
 		json_key(items, "trace", 0);
 		json_column(items, st, 21);
+		json_kv_int(items, "cached_tokens",
+		    sqlite3_column_int64(st, 22), 0);
+		json_kv_int(items, "cache_write_tokens",
+		    sqlite3_column_int64(st, 23), 0);
+		json_kv_int(items, "reasoning_tokens",
+		    sqlite3_column_int64(st, 24), 0);
+		json_kv_bool(items, "usage_estimated",
+		    sqlite3_column_int(st, 25), 0);
 		kore_buf_appendf(items, "}");
 	}
 	sqlite3_finalize(st);

@@ -24,6 +24,7 @@ static const struct admin_field provider_fields[] = {
 	{ "enabled", AK_BOOL, 0, 0, 0, NULL, NULL, NULL, 1 },
 	{ "timeout_ms", AK_INT, 0, 100, 3600000, NULL, NULL, NULL, 60000 },
 	{ "tls_verify", AK_BOOL, 0, 0, 0, NULL, NULL, NULL, 1 },
+	{ "responses_api", AK_BOOL, 0, 0, 0, NULL, NULL, NULL, 1 },
 	{ "ca_cert", AK_STRING, 0, 0, 0, validate_pem,
 	    "empty or PEM certificates (-----BEGIN CERTIFICATE-----)", "", 0 },
 };

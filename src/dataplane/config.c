@@ -195,7 +195,7 @@ config_load(void)
 	c->providers = arena_alloc(sizeof(*c->providers) * (n + 1));
 	if ((st = store_prepare("SELECT p.id, p.group_id, p.name, p.base_url, "
 	    "p.models, p.model_aliases, p.weight, p.enabled, p.timeout_ms, "
-	    "p.tls_verify, p.ca_cert, p.type FROM providers p "
+	    "p.tls_verify, p.ca_cert, p.type, p.responses_api FROM providers p "
 	    "JOIN groups g ON g.id = p.group_id "
 	    "ORDER BY g.priority DESC, p.id")) == NULL)
 		return (KORE_RESULT_ERROR);
@@ -224,6 +224,7 @@ config_load(void)
 		if ((p->fmt = xlate_format(
 		    (const char *)sqlite3_column_text(st, 11))) == -1)
 			p->fmt = XF_OPENAI;
+		p->responses_api = sqlite3_column_int(st, 12);
 		c->nproviders++;
 	}
 	sqlite3_finalize(st);

@@ -64,6 +64,7 @@ struct cfg_provider {
 	int			 enabled;
 	int64_t			 timeout_ms;
 	int			 tls_verify;
+	int			 responses_api;	/* openai: has /responses */
 	char			*ca_cert;	/* PEM, or "" */
 	struct cfg_key		**keys;
 	size_t			 nkeys;
@@ -147,6 +148,8 @@ struct attempt_end {
 	int		stopped;	/* we stopped it at a limit of ours */
 	int		upstream_broke;	/* an error event, or bytes its API
 					   does not allow */
+	long		event_status;	/* the status an error event before
+					   the first byte stands for, or 0 */
 	int		complete;	/* the answer or stream is whole */
 	int		client_gone;
 };
@@ -197,6 +200,10 @@ struct log_entry {
 	int64_t		 ttfb_ms;
 	int64_t		 prompt_tokens;
 	int64_t		 completion_tokens;
+	int64_t		 cached_tokens;
+	int64_t		 cache_write_tokens;
+	int64_t		 reasoning_tokens;
+	int		 usage_estimated;	/* counts from what was relayed */
 	const char	*outcome;
 	char		 error[256];
 	char		*trace;		/* JSON array, owned */
@@ -310,9 +317,14 @@ struct proxy {
 	/* The client's request. */
 	char			 model[256];
 	const char		*path;		/* after /v1 */
-	int			 client_fmt;	/* XF_OPENAI or XF_ANTHROPIC */
+	int			 client_fmt;	/* XF_* of the client's API */
 	int			 chat;		/* a chat: any provider type */
-	int			 count_tokens;	/* /messages/count_tokens */
+	int			 count_tokens;	/* counting tokens */
+	int			 chat_path;	/* /chat/completions, /completions:
+						   stream_options exists */
+	int			 multipart;	/* multipart/form-data: as is */
+	int			 raw;		/* the answer is relayed as it
+						   comes (audio, images) */
 	const u_int8_t		*body;
 	size_t			 body_len;
 	struct json_member	*members;	/* members_inline or heap */
@@ -343,8 +355,10 @@ struct proxy {
 	int			 xlating;	/* the stream goes through xs */
 	int			 error_relayed;	/* the upstream's error event */
 	int			 upstream_broke; /* it sent an error event */
+	int			 event_status;	/* what that event stands for */
 	struct xlate_stream	 xs;
 	struct kore_buf		*xout;		/* translated events, answers */
+	struct kore_buf		*hold;		/* events before any content */
 	int			 committed;
 	int			 done_seen;
 	int			 aborted;	/* we stopped the transfer */
@@ -359,9 +373,9 @@ struct proxy {
 	int			 last_status;
 	int			 last_timeout;
 	int64_t			 last_retry_after;
-	char			 last_error[512];
-	int64_t			 prompt_tokens;
-	int64_t			 completion_tokens;
+	char			 last_error[384];
+	struct xlate_usage	 usage;
+	int64_t			 text_bytes;	/* text relayed as it came */
 	struct kore_buf		*trace;
 	struct log_entry	 log;
 	int			 logged;
@@ -374,10 +388,7 @@ struct proxy {
 static inline void
 proxy_usage(struct proxy *px, const struct xlate_usage *u)
 {
-	if (u->prompt_tokens >= 0)
-		px->prompt_tokens = u->prompt_tokens;
-	if (u->completion_tokens >= 0)
-		px->completion_tokens = u->completion_tokens;
+	xlate_usage_merge(&px->usage, u);
 }
 
 /* request.c: the life of a request, from its route to its log entry. */
@@ -395,8 +406,11 @@ void	proxy_shutdown(void);
 
 int	client_find(struct cfg *, struct http_request *,
 	    struct cfg_client **);
-void	client_models(struct cfg *, const struct cfg_client *,
-	    struct kore_buf *);
+int	client_models(struct cfg *, const struct cfg_client *, int,
+	    const char *, struct kore_buf *);
+int	client_route(struct proxy *);
+int	client_check_chat(struct proxy *, char *, size_t);
+int	client_multipart(struct proxy *, char *, size_t);
 
 /* upstream.c: one attempt's transfer, in the provider's own API. */
 void	upstream_load_ca(void);
@@ -408,8 +422,10 @@ void	upstream_error_message(struct proxy *, char *, size_t);
 
 /* relay.c: a streamed answer, event by event. */
 int	relay_feed(struct proxy *, const char *, size_t);
+int	relay_raw(struct proxy *, const char *, size_t);
 int	relay_close(struct proxy *);
 void	relay_error(struct proxy *, const char *);
+void	relay_usage_log(struct proxy *, struct log_entry *);
 
 /*
  * observe.c: what a request shows outside the gateway, called from its

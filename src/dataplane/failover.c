@@ -25,11 +25,19 @@ failover_client_status(long status)
 	return (status >= 400 && status < 500);
 }
 
-/* Classify e into out. This function can't fail. */
+/*
+ * Classify e into out. An error event that came before anything reached
+ * the client (response.failed, insufficient_quota right after
+ * response.created) counts as the HTTP error it stands for. This
+ * function can't fail.
+ */
 void
 failover_decide(const struct attempt_end *e, struct failover *out)
 {
+	long	status;
+
 	out->cooldown = COOL_NONE;
+	status = e->status;
 
 	if (e->client_gone) {
 		out->action = FO_CANCELLED;
@@ -50,14 +58,16 @@ failover_decide(const struct attempt_end *e, struct failover *out)
 		return;
 	}
 
-	if (e->timed_out || e->stopped || e->transport || e->upstream_broke ||
-	    e->status == 0) {
+	if (e->upstream_broke && e->event_status >= 400 && !e->timed_out) {
+		status = e->event_status;
+	} else if (e->timed_out || e->stopped || e->transport ||
+	    e->upstream_broke || e->status == 0) {
 		out->action = FO_NEXT_PROVIDER;
 		out->cooldown = COOL_BACKOFF;
 		return;
 	}
 
-	if (e->status >= 200 && e->status <= 299) {
+	if (status >= 200 && status <= 299) {
 		if (e->complete) {
 			out->action = FO_ANSWER;
 		} else {
@@ -67,15 +77,15 @@ failover_decide(const struct attempt_end *e, struct failover *out)
 		return;
 	}
 
-	if (failover_client_status(e->status)) {
+	if (failover_client_status(status)) {
 		out->action = FO_PASS_ERROR;
 		return;
 	}
 
-	if (e->status == 401 || e->status == 403) {
+	if (status == 401 || status == 403) {
 		out->action = FO_NEXT_KEY;
 		out->cooldown = COOL_DISABLE;
-	} else if (e->status == 429) {
+	} else if (status == 429) {
 		out->action = FO_NEXT_KEY;
 		out->cooldown = COOL_RATE;
 	} else {

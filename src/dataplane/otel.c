@@ -572,9 +572,10 @@ otel_attempt_end(struct proxy *px, const struct router_pick *pk,
 		otel_attr_str(buf, &first, "gen_ai.response.model",
 		    rmodel[0] != '\0' ? rmodel : model);
 		otel_attr_int(buf, &first, "gen_ai.usage.input_tokens",
-		    px->prompt_tokens);
+		    px->usage.prompt_tokens < 0 ? 0 : px->usage.prompt_tokens);
 		otel_attr_int(buf, &first, "gen_ai.usage.output_tokens",
-		    px->completion_tokens);
+		    px->usage.completion_tokens < 0 ? 0 :
+		    px->usage.completion_tokens);
 	} else {
 		otel_attr_str(buf, &first, "error.type", outcome);
 	}

@@ -13,8 +13,11 @@
 #include "dataplane/dataplane.h"
 
 static void	relay_commit(struct proxy *);
+static int	relay_hold(struct proxy *, const void *, size_t, size_t, int);
+static int	relay_broke(struct proxy *, const struct sse_event *,
+		    const char *);
 static int	relay_translate(struct proxy *, const struct sse_event *);
-static void	relay_event(struct proxy *, const struct sse_event *);
+static int	relay_event(struct proxy *, const struct sse_event *);
 
 /*
  * The head of the streamed answer: from here on the client has bytes and
@@ -26,10 +29,38 @@ relay_commit(struct proxy *px)
 	http_response_header(px->req, "cache-control", "no-cache");
 	http_response_header(px->req, "x-fusion-request-id",
 	    px->log.request_id);
-	glue_stream_begin(px->req, 200, "text/event-stream; charset=utf-8");
+	glue_stream_begin(px->req, 200, px->raw ? px->up.content_type :
+	    "text/event-stream; charset=utf-8");
 	px->committed = 1;
 	px->first_byte = kore_time_ms();
 	px->log.status = 200;
+}
+
+/*
+ * Events that carry no content yet (response.created, message_start, a
+ * chat role chunk) are held back until content comes or the stream
+ * ends, so that an error event right after them still finds nothing
+ * sent and fails over. text is the content bytes among data[0..len),
+ * done whether the stream has ended. Returns 1 when the bytes were held,
+ * 0 when they (and what was held) are to go to the client now.
+ */
+static int
+relay_hold(struct proxy *px, const void *data, size_t len, size_t text,
+    int done)
+{
+	if (px->committed)
+		return (0);
+	if (px->hold == NULL)
+		px->hold = kore_buf_alloc(1024);
+	if (text == 0 && !done &&
+	    px->hold->offset + len <= fusion_cfg.stream_buffer_max) {
+		kore_buf_append(px->hold, data, len);
+		return (1);
+	}
+	relay_commit(px);
+	glue_stream_chunk(px->req, px->hold->data, px->hold->offset);
+	kore_buf_reset(px->hold);
+	return (0);
 }
 
 /*
@@ -40,10 +71,12 @@ void
 relay_error(struct proxy *px, const char *why)
 {
 	struct kore_buf	ev;
+	char		id[64];
 
+	(void)snprintf(id, sizeof(id), "resp_%s", px->log.request_id);
 	kore_buf_init(&ev, 256);
 	if (!px->error_relayed)
-		xlate_stream_error(px->client_fmt, why, &ev);
+		xlate_stream_error(px->client_fmt, id, why, &ev);
 	glue_stream_chunk(px->req, ev.data, ev.offset);
 	kore_buf_cleanup(&ev);
 	glue_stream_end(px->req);
@@ -83,49 +116,75 @@ relay_translate(struct proxy *px, const struct sse_event *ev)
 	kore_buf_reset(px->xout);
 
 	if (xlate_stream_event(&px->xs, ev->data, ev->data_len,
-	    px->xout) == -1) {
-		(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
-		    "the upstream stream failed: %.200s", px->xs.err);
-		px->upstream_broke = 1;
-		/* A client of the same API gets the upstream's own event. */
-		if (px->committed && px->up_fmt == px->client_fmt) {
-			glue_stream_chunk(px->req, ev->raw, ev->raw_len);
-			px->error_relayed = 1;
-		}
-		return (KORE_RESULT_ERROR);
-	}
+	    px->xout) == -1)
+		return (relay_broke(px, ev, px->xs.err));
 	px->done_seen = px->xs.done;
 	proxy_usage(px, &px->xs.usage);
 
-	if (px->xout->offset == 0)
+	if (px->xout->offset == 0 || relay_hold(px, px->xout->data,
+	    px->xout->offset, xlate_text_bytes(px->xout->data,
+	    px->xout->offset), px->done_seen))
 		return (KORE_RESULT_OK);
-	if (!px->committed)
-		relay_commit(px);
 	glue_stream_chunk(px->req, px->xout->data, px->xout->offset);
 	return (KORE_RESULT_OK);
 }
 
 /*
- * One event of an OpenAI stream to an OpenAI client, as it came: its
- * usage read, the usage chunk only the gateway asked for held back.
+ * The upstream sent an error event (or bytes its API does not allow):
+ * the attempt fails. Before the first byte went to the client the error
+ * event stands for the HTTP error it names, with its body as the
+ * answer's, so that it fails over (or is passed on) like one; after it,
+ * a client of the same API gets the upstream's own event. Returns
+ * KORE_RESULT_ERROR.
  */
-static void
+static int
+relay_broke(struct proxy *px, const struct sse_event *ev, const char *why)
+{
+	(void)snprintf(px->abort_reason, sizeof(px->abort_reason),
+	    "the upstream stream failed: %.200s", why);
+	px->upstream_broke = 1;
+	if (!px->committed) {
+		kore_buf_reset(px->resp);
+		px->event_status = xlate_event_status(px->up_fmt, ev->data,
+		    ev->data_len, px->resp);
+	} else if (px->up_fmt == px->client_fmt) {
+		glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+		px->error_relayed = 1;
+	}
+	return (KORE_RESULT_ERROR);
+}
+
+/*
+ * One event of an OpenAI stream to an OpenAI client, as it came: its
+ * usage read, the usage chunk only the gateway asked for held back, an
+ * error event failing the attempt.
+ */
+static int
 relay_event(struct proxy *px, const struct sse_event *ev)
 {
 	struct json_member		 top[64];
 	const struct json_member	*ch, *um;
 	struct xlate_usage		 u;
-	size_t				 end;
+	size_t				 end, text;
 	int				 n;
 
+	text = 0;
 	if (ev->done) {
 		px->done_seen = 1;
 	} else if (ev->has_data) {
 		n = json_scan_object(ev->data, ev->data_len, top, 64, &end);
+		if (n > 0 && json_scan_find(ev->data, top, n, "error") != NULL)
+			return (relay_broke(px, ev, "an error event"));
+		/* An audio transcription's stream ends on its own event. */
+		if (n > 0 && (um = json_scan_find(ev->data, top, n,
+		    "type")) != NULL && um->value_len == 22 &&
+		    memcmp(ev->data + um->value, "\"transcript.text.done\"",
+		    22) == 0)
+			px->done_seen = 1;
 		/* Chunks before the last carry "usage": null. */
 		if (n > 0 && (um = json_scan_find(ev->data, top, n,
 		    "usage")) != NULL && um->type == JSON_OBJECT) {
-			u.prompt_tokens = u.completion_tokens = -1;
+			xlate_usage_init(&u);
 			xlate_usage_member(XF_OPENAI, ev->data, um, &u);
 			proxy_usage(px, &u);
 			ch = json_scan_find(ev->data, top, n, "choices");
@@ -133,13 +192,42 @@ relay_event(struct proxy *px, const struct sse_event *ev)
 			if (!px->client_usage && ch != NULL &&
 			    ch->type == JSON_ARRAY &&
 			    json_scan_empty(ev->data, ch))
-				return;
+				return (KORE_RESULT_OK);
 		}
+		text = xlate_text_bytes(ev->data, ev->data_len);
+		px->text_bytes += (int64_t)text;
 	}
+
+	if (!relay_hold(px, ev->raw, ev->raw_len, text, px->done_seen))
+		glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Bytes of an answer that is neither JSON nor events (speech, images):
+ * to the client as they come, under the same limit of what a client
+ * that does not read may make us queue. Returns KORE_RESULT_ERROR when
+ * the transfer must stop.
+ */
+int
+relay_raw(struct proxy *px, const char *data, size_t len)
+{
+	ssize_t	queued;
 
 	if (!px->committed)
 		relay_commit(px);
-	glue_stream_chunk(px->req, ev->raw, ev->raw_len);
+	glue_stream_chunk(px->req, data, len);
+	if ((queued = glue_stream_flush(px->req)) == -1) {
+		(void)kore_strlcpy(px->abort_reason, "the client went away",
+		    sizeof(px->abort_reason));
+		return (KORE_RESULT_ERROR);
+	}
+	if ((size_t)queued > fusion_cfg.stream_buffer_max) {
+		(void)kore_strlcpy(px->abort_reason, "the client does not "
+		    "read the answer", sizeof(px->abort_reason));
+		return (KORE_RESULT_ERROR);
+	}
+	return (KORE_RESULT_OK);
 }
 
 /*
@@ -160,12 +248,9 @@ relay_feed(struct proxy *px, const char *data, size_t len)
 	}
 
 	while (sse_next(&px->sse, &ev)) {
-		if (px->xlating) {
-			if (relay_translate(px, &ev) != KORE_RESULT_OK)
-				return (KORE_RESULT_ERROR);
-		} else {
-			relay_event(px, &ev);
-		}
+		if ((px->xlating ? relay_translate(px, &ev) :
+		    relay_event(px, &ev)) != KORE_RESULT_OK)
+			return (KORE_RESULT_ERROR);
 	}
 
 	if (!px->committed)
@@ -186,3 +271,34 @@ relay_feed(struct proxy *px, const char *data, size_t len)
 
 	return (KORE_RESULT_OK);
 }
+
+/*
+ * The usage of the finished request into its log entry. A stream that
+ * ended before its usage came (the client left, the upstream broke)
+ * records an estimate from what was relayed, flagged: a token for four
+ * bytes of text, and of the request for the prompt when no count came.
+ */
+void
+relay_usage_log(struct proxy *px, struct log_entry *e)
+{
+	const struct xlate_usage	*u = &px->usage;
+	int64_t				 text;
+
+	e->prompt_tokens = u->prompt_tokens > 0 ? u->prompt_tokens : 0;
+	e->completion_tokens = u->completion_tokens > 0 ?
+	    u->completion_tokens : 0;
+	e->cached_tokens = u->cached_tokens > 0 ? u->cached_tokens : 0;
+	e->cache_write_tokens = u->cache_write_tokens > 0 ?
+	    u->cache_write_tokens : 0;
+	e->reasoning_tokens = u->reasoning_tokens > 0 ? u->reasoning_tokens :
+	    0;
+	text = px->text_bytes + (px->xlating ? px->xs.text_bytes : 0);
+	if (!px->committed || px->done_seen)
+		return;
+	e->usage_estimated = 1;
+	if ((text + 3) / 4 > e->completion_tokens)
+		e->completion_tokens = (text + 3) / 4;
+	if (u->prompt_tokens < 0)
+		e->prompt_tokens = (int64_t)(px->body_len + 3) / 4;
+}
+

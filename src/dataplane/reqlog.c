@@ -424,8 +424,9 @@ usage_write(struct usage_batch *b)
 	    "(request_id, created_at, client_key_id, model, upstream_model, "
 	    "group_id, provider_id, upstream_key_id, key_masked, path, status, "
 	    "stream, attempts, latency_ms, ttfb_ms, prompt_tokens, "
-	    "completion_tokens, outcome, error, trace) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	    "completion_tokens, outcome, error, trace, cached_tokens, "
+	    "cache_write_tokens, reasoning_tokens, usage_estimated) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
 	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
 	    "WHERE id = ?");
@@ -470,6 +471,10 @@ usage_write(struct usage_batch *b)
 		sqlite3_bind_text(ins, 19, e->error, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 20, e->trace ? e->trace : "[]", -1,
 		    SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 21, e->cached_tokens);
+		sqlite3_bind_int64(ins, 22, e->cache_write_tokens);
+		sqlite3_bind_int64(ins, 23, e->reasoning_tokens);
+		sqlite3_bind_int(ins, 24, e->usage_estimated);
 		ok = (sqlite3_step(ins) == SQLITE_DONE);
 		sqlite3_reset(ins);
 

@@ -31,7 +31,7 @@ static LIST_HEAD(, proxy)	inflight = LIST_HEAD_INITIALIZER(inflight);
 static struct kore_timer	*watchdog = NULL;
 
 static int	proxy_begin(struct http_request *, struct proxy *);
-static int	proxy_check_chat(struct proxy *);
+static int	proxy_models(struct proxy *);
 static int	proxy_client(struct proxy *);
 static void	proxy_attempt(struct proxy *);
 static void	proxy_settle(struct proxy *);
@@ -84,6 +84,7 @@ proxy_run(struct http_request *req, const struct proxy_ops *ops)
 		px->trace = kore_buf_alloc(512);
 		kore_buf_appendf(px->trace, "[");
 		request_id(px->log.request_id, sizeof(px->log.request_id));
+		xlate_usage_init(&px->usage);
 		px->log.created_at = store_now();
 		sse_init(&px->sse);
 		LIST_INSERT_HEAD(&inflight, px, list);
@@ -149,24 +150,14 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	const struct json_member	*m, *so, *iu;
 	struct json_member		 sub[16];
 	struct router_pick		 plan[ROUTER_MAX];
-	struct kore_buf			*buf;
 	size_t				 sub_end;
 	int64_t				 wait, used, now;
-	char				 retry[32];
+	char				 retry[32], why[128];
 	int				 i, nsub, serves;
 
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
-	px->path = req->path + 3;
+	client_route(px);
 	observe_begin(px);
-
-	/* Anthropic's Messages API, or OpenAI's. */
-	if (strcmp(px->path, "/messages") == 0 ||
-	    strcmp(px->path, "/messages/count_tokens") == 0) {
-		px->client_fmt = XF_ANTHROPIC;
-		px->count_tokens = (px->path[9] == '/');
-	}
-	px->chat = (px->client_fmt == XF_ANTHROPIC ||
-	    strcmp(px->path, "/chat/completions") == 0);
 
 	if ((px->cfg = config_acquire()) == NULL) {
 		proxy_error(px, 500, "server_error", "database_error",
@@ -177,19 +168,13 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	if (proxy_client(px) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
-	if (req->method == HTTP_METHOD_GET && strcmp(px->path, "/models") == 0) {
-		buf = kore_buf_alloc(1024);
-		client_models(px->cfg, px->client, buf);
-		px->log.status = 200;
-		http_response_header(req, "x-fusion-request-id",
-		    px->log.request_id);
-		glue_reply_json(req, 200, buf);
-		px->phase = PHASE_DONE;
-		proxy_finish(px, "ok");
-		return (KORE_RESULT_ERROR);
-	}
+	if (req->method == HTTP_METHOD_GET &&
+	    strncmp(px->path, "/models", 7) == 0 &&
+	    (px->path[7] == '\0' || px->path[7] == '/'))
+		return (proxy_models(px));
 
-	if (req->method != HTTP_METHOD_POST) {
+	if (req->method != HTTP_METHOD_POST || (px->client_fmt == XF_GEMINI &&
+	    px->model[0] == '\0')) {
 		proxy_error(px, 404, "invalid_request_error", "not_found",
 		    "unknown path: %s %s", http_method_text(req->method),
 		    req->path);
@@ -202,6 +187,13 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
+	if ((i = client_multipart(px, why, sizeof(why))) == -1) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "%s", why);
+		return (KORE_RESULT_ERROR);
+	}
+	if (i == 1)
+		goto plan;
 	px->body = req->http_body->data;
 	px->body_len = req->content_length;
 	if (proxy_scan(px) < 0) {
@@ -211,16 +203,19 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	}
 
 	m = json_scan_find(px->body, px->members, px->nmembers, "model");
-	if (m == NULL || m->type != JSON_STRING ||
-	    json_scan_string(px->body, m, 0, px->model,
-	    sizeof(px->model)) <= 0) {
+	if (px->client_fmt != XF_GEMINI && (m == NULL ||
+	    m->type != JSON_STRING || json_scan_string(px->body, m, 0,
+	    px->model, sizeof(px->model)) <= 0)) {
 		proxy_error(px, 400, "invalid_request_error", "invalid_request",
 		    "'model' is required and must be a non-empty string");
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (px->chat && proxy_check_chat(px) != KORE_RESULT_OK)
+	if (px->chat && client_check_chat(px, why, sizeof(why)) == -1) {
+		proxy_error(px, 400, "invalid_request_error", "invalid_request",
+		    "%s", why);
 		return (KORE_RESULT_ERROR);
+	}
 
 	/* The fields the gateway reads itself are checked here; the rest
 	 * is the upstream's to judge. */
@@ -231,7 +226,9 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		    "'stream' must be a boolean");
 		return (KORE_RESULT_ERROR);
 	}
-	px->stream = (m != NULL && m->type == JSON_TRUE && !px->count_tokens);
+	if (px->client_fmt != XF_GEMINI)
+		px->stream = (m != NULL && m->type == JSON_TRUE &&
+		    !px->count_tokens);
 	so = json_scan_find(px->body, px->members, px->nmembers,
 	    "stream_options");
 	if (so != NULL && so->type != JSON_OBJECT && so->type != JSON_NULL) {
@@ -239,7 +236,8 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		    "'stream_options' must be an object");
 		return (KORE_RESULT_ERROR);
 	}
-	if (px->stream && so != NULL && so->type == JSON_OBJECT) {
+	if (px->stream && px->chat_path && so != NULL &&
+	    so->type == JSON_OBJECT) {
 		nsub = json_scan_object(px->body + so->value, so->value_len,
 		    sub, 16, &sub_end);
 		iu = nsub > 0 ? json_scan_find(px->body + so->value, sub, nsub,
@@ -247,6 +245,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		px->client_usage = (iu != NULL && iu->type == JSON_TRUE);
 	}
 
+plan:
 	if (!router_client_allows(px->client, px->model, NULL)) {
 		proxy_error(px, 403, "invalid_request_error",
 		    "model_not_allowed", "this API key may not use model '%s'",
@@ -319,6 +318,38 @@ proxy_begin(struct http_request *req, struct proxy *px)
 }
 
 /*
+ * GET /models and /models/{id} (OpenAI's, or Gemini's under /v1beta):
+ * what the client key may use, or the one model, or a 404 in the
+ * client's API.
+ */
+static int
+proxy_models(struct proxy *px)
+{
+	struct kore_buf	*buf;
+	const char	*only;
+
+	only = px->path[7] == '/' ? px->path + 8 : NULL;
+	if (only != NULL && px->client_fmt == XF_GEMINI &&
+	    strncmp(only, "models/", 7) == 0)
+		only += 7;
+	buf = kore_buf_alloc(1024);
+	if (!client_models(px->cfg, px->client, px->client_fmt, only, buf) &&
+	    only != NULL) {
+		kore_buf_free(buf);
+		proxy_error(px, 404, "invalid_request_error", "model_not_found",
+		    "The model '%s' does not exist", only);
+		return (KORE_RESULT_ERROR);
+	}
+	px->log.status = 200;
+	http_response_header(px->req, "x-fusion-request-id",
+	    px->log.request_id);
+	glue_reply_json(px->req, 200, buf);
+	px->phase = PHASE_DONE;
+	proxy_finish(px, "ok");
+	return (KORE_RESULT_ERROR);
+}
+
+/*
  * The client key of the request, found and checked (client.c); a key
  * that cannot be served is answered here, in the client's API.
  */
@@ -332,6 +363,7 @@ proxy_client(struct proxy *px)
 		proxy_error(px, 401, "invalid_request_error", "invalid_api_key",
 		    "You didn't provide an API key: send it in %s",
 		    px->client_fmt == XF_ANTHROPIC ? "'x-api-key: <key>'" :
+		    px->client_fmt == XF_GEMINI ? "'x-goog-api-key: <key>'" :
 		    "'Authorization: Bearer <key>'");
 		break;
 	case CLIENT_DISABLED:
@@ -349,39 +381,6 @@ proxy_client(struct proxy *px)
 	}
 	px->client = NULL;
 	return (KORE_RESULT_ERROR);
-}
-
-/*
- * What every chat needs before any provider sees it, in both APIs: a
- * non-empty messages array, and for Anthropic's a max_tokens (which its
- * API requires; token counting does not).
- */
-static int
-proxy_check_chat(struct proxy *px)
-{
-	const struct json_member	*m;
-	long long			 v;
-
-	m = json_scan_find(px->body, px->members, px->nmembers, "messages");
-	if (m == NULL || m->type != JSON_ARRAY ||
-	    json_scan_empty(px->body, m)) {
-		proxy_error(px, 400, "invalid_request_error", "invalid_request",
-		    "'messages' is required and must be a non-empty array");
-		return (KORE_RESULT_ERROR);
-	}
-
-	if (px->client_fmt != XF_ANTHROPIC || px->count_tokens)
-		return (KORE_RESULT_OK);
-
-	m = json_scan_find(px->body, px->members, px->nmembers, "max_tokens");
-	if (m == NULL || m->type != JSON_NUMBER ||
-	    (v = json_scan_uint(px->body, m)) < 1) {
-		proxy_error(px, 400, "invalid_request_error", "invalid_request",
-		    "'max_tokens' is required and must be a positive integer");
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (KORE_RESULT_OK);
 }
 
 /*
@@ -511,6 +510,8 @@ proxy_settle(struct proxy *px)
 
 	pk = px->cur;
 	result = px->curl.result;
+	if (px->raw && result == CURLE_OK)
+		px->done_seen = 1;
 	if (px->curl_live) {
 		if (!px->head_seen && px->curl.handle == NULL)
 			px->up.status = px->curl.http.status;
@@ -533,6 +534,7 @@ proxy_settle(struct proxy *px)
 	e.transport = (result != CURLE_OK);
 	e.timed_out = px->timed_out;
 	e.upstream_broke = px->upstream_broke;
+	e.event_status = px->committed ? 0 : px->event_status;
 	e.stopped = px->aborted && !px->upstream_broke;
 	e.client_gone = (px->req->owner == NULL);
 	if (px->committed) {
@@ -565,9 +567,13 @@ proxy_settle(struct proxy *px)
 	else if (e.transport)
 		(void)kore_strlcpy(why, px->curl.errbuf[0] ? px->curl.errbuf :
 		    curl_easy_strerror(result), sizeof(why));
+	else if (px->upstream_broke && !px->committed) {
+		upstream_error_message(px, msg, sizeof(msg));
+		(void)kore_strlcpy(why, px->abort_reason, sizeof(why));
+	}
 	else if (px->committed)
-		(void)kore_strlcpy(why, "the upstream stream ended without "
-		    "[DONE]", sizeof(why));
+		(void)kore_strlcpy(why, "the upstream stream ended before its "
+		    "last event", sizeof(why));
 	else if (e.status >= 200 && e.status <= 299 && px->stream &&
 	    px->up.event_stream)
 		(void)kore_strlcpy(why, "the upstream stream ended before its "
@@ -601,6 +607,13 @@ proxy_settle(struct proxy *px)
 		}
 		return;
 	case FO_PASS_ERROR:
+		if (px->event_status > 0) {
+			/* An error event before the first byte: its answer. */
+			px->up.status = px->event_status;
+			(void)kore_strlcpy(px->up.content_type,
+			    "application/json", sizeof(px->up.content_type));
+		}
+		upstream_error_message(px, msg, sizeof(msg));
 		upstream_answer_error(px);
 		proxy_trace(px, pk, "tried", "client_error", msg,
 		    (int)e.status, latency);
@@ -620,8 +633,11 @@ proxy_settle(struct proxy *px)
 
 	/* FO_NEXT_KEY or FO_NEXT_PROVIDER. */
 	px->last_timeout = px->timed_out || result == CURLE_OPERATION_TIMEDOUT;
-	px->last_status = (e.status >= 300 && !e.transport && !px->timed_out &&
-	    !px->aborted) ? (int)e.status : 0;
+	if (e.event_status > 0)
+		px->last_status = (int)e.event_status;
+	else
+		px->last_status = (e.status >= 300 && !e.transport &&
+		    !px->timed_out && !px->aborted) ? (int)e.status : 0;
 	px->last_retry_after = px->up.retry_after;
 	(void)snprintf(px->last_error, sizeof(px->last_error),
 	    "provider '%s' (key %s): %s", pk->provider->name, pk->key->masked,
@@ -745,8 +761,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->ttfb_ms = px->first_byte ? (int64_t)(px->first_byte - px->start) : 0;
 	e->attempts = px->tried;
 	e->stream = px->stream;
-	e->prompt_tokens = px->prompt_tokens;
-	e->completion_tokens = px->completion_tokens;
+	relay_usage_log(px, e);
 	e->client_key_id = px->client ? px->client->id : 0;
 	e->quota = px->client != NULL && px->client->token_quota > 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
@@ -878,6 +893,8 @@ proxy_onfree(struct http_request *req)
 	xlate_stream_free(&px->xs);
 	if (px->xout != NULL)
 		kore_buf_free(px->xout);
+	if (px->hold != NULL)
+		kore_buf_free(px->hold);
 	if (px->own_body != NULL)
 		kore_buf_free(px->own_body);
 	if (px->upbody != NULL)

@@ -61,7 +61,8 @@ upstream_load_ca(void)
 
 /*
  * The body for provider p: the client's bytes with "model" set to the
- * upstream name and, for streams, stream_options.include_usage true.
+ * upstream name and, for streams of the APIs that have stream_options
+ * (chat completions, completions), stream_options.include_usage true.
  * Returns the bytes (px->upbody, or the client's own when nothing needs
  * to change: no copy) and their length in *len; they stay valid until
  * the next attempt.
@@ -76,7 +77,8 @@ upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 
 	m = json_scan_find(px->body, px->members, px->nmembers, "model");
 	mlen = strlen(upstream_model);
-	if (!px->stream && m != NULL && m->value_len == mlen + 2 &&
+	if ((!px->stream || !px->chat_path) && m != NULL &&
+	    m->value_len == mlen + 2 &&
 	    memcmp(px->body + m->value + 1, upstream_model, mlen) == 0) {
 		*len = px->body_len;
 		return (px->body);
@@ -86,8 +88,8 @@ upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 		px->upbody = kore_buf_alloc(px->body_len + 64);
 	kore_buf_reset(px->upbody);
 
-	so = px->stream ? json_scan_find(px->body, px->members, px->nmembers,
-	    "stream_options") : NULL;
+	so = px->stream && px->chat_path ? json_scan_find(px->body,
+	    px->members, px->nmembers, "stream_options") : NULL;
 
 	pos = 0;
 	for (i = 0; i < px->nmembers; i++) {
@@ -121,7 +123,7 @@ upstream_body(struct proxy *px, const char *upstream_model, size_t *len)
 	}
 
 	kore_buf_append(px->upbody, px->body + pos, px->obj_end - pos);
-	if (px->stream && so == NULL) {
+	if (px->stream && px->chat_path && so == NULL) {
 		kore_buf_appendf(px->upbody, "%s\"stream_options\":"
 		    "{\"include_usage\":true}", px->nmembers > 0 ? "," : "");
 	}
@@ -155,6 +157,7 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 	px->timed_out = 0;
 	px->aborted = 0;
 	px->done_seen = 0;
+	px->raw = 0;
 	px->upstream_broke = 0;
 	px->upstream_first = 0;
 	px->abort_reason[0] = '\0';
@@ -164,8 +167,15 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 		px->resp = kore_buf_alloc(1024);
 	sse_free(&px->sse);
 	sse_init(&px->sse);
+	if (px->hold != NULL)
+		kore_buf_reset(px->hold);
 
 	px->up_fmt = pk->provider->fmt;
+	/* The Responses API as it is where the provider has it. */
+	if (px->client_fmt == XF_RESPONSES && px->up_fmt == XF_OPENAI &&
+	    pk->provider->responses_api)
+		px->up_fmt = XF_RESPONSES;
+	px->event_status = 0;
 	px->xlating = px->stream &&
 	    (px->client_fmt != XF_OPENAI || px->up_fmt != XF_OPENAI);
 	xlate_stream_free(&px->xs);
@@ -297,7 +307,21 @@ upstream_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return (len);
 	}
 
-	if (px->stream && px->up.event_stream) {
+	/* Audio and images: relayed as they come. */
+	if (!px->up.event_stream && px->client_fmt == XF_OPENAI &&
+	    px->up_fmt == XF_OPENAI && px->up.content_type[0] != '\0' &&
+	    strncasecmp(px->up.content_type, "application/json", 16) != 0 &&
+	    strncasecmp(px->up.content_type, "text/", 5) != 0)
+		px->raw = 1;
+	if (px->raw) {
+		if (relay_raw(px, ptr, len) != KORE_RESULT_OK) {
+			px->aborted = 1;
+			return (0);
+		}
+		return (len);
+	}
+
+	if ((px->stream || px->multipart) && px->up.event_stream) {
 		if (relay_feed(px, ptr, len) != KORE_RESULT_OK) {
 			px->aborted = 1;
 			return (0);
@@ -361,7 +385,8 @@ int
 upstream_serves(const struct proxy *px, const struct cfg_provider *p)
 {
 	if (p->fmt == XF_OPENAI)
-		return (!px->count_tokens);
+		return (!px->count_tokens && (px->client_fmt == XF_OPENAI ||
+		    px->chat));
 	return (px->chat);
 }
 
@@ -378,7 +403,13 @@ upstream_request(struct proxy *px, const char *upstream_model,
 {
 	int	rc;
 
-	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
+	if (px->multipart) {
+		*body = px->body;
+		*len = px->body_len;
+		return (0);
+	}
+	if (px->client_fmt == px->up_fmt && (px->up_fmt == XF_OPENAI ||
+	    px->up_fmt == XF_RESPONSES)) {
 		*body = upstream_body(px, upstream_model, len);
 		return (0);
 	}
@@ -388,8 +419,8 @@ upstream_request(struct proxy *px, const char *upstream_model,
 	kore_buf_reset(px->upbody);
 
 	if (px->count_tokens) {
-		rc = xlate_count_request(px->up_fmt, px->body, px->body_len,
-		    upstream_model, px->upbody, why, whylen);
+		rc = xlate_count_request(px->client_fmt, px->up_fmt, px->body,
+		    px->body_len, upstream_model, px->upbody, why, whylen);
 	} else {
 		rc = xlate_request(px->client_fmt, px->up_fmt, px->body,
 		    px->body_len, upstream_model, px->stream, px->upbody, why,
@@ -439,7 +470,7 @@ upstream_url(struct proxy *px, const char *upstream_model,
 		curl_free(esc);
 		break;
 	default:
-		if (px->client_fmt != XF_OPENAI) {
+		if (px->up_fmt != px->client_fmt) {
 			kore_buf_appendf(url, "/chat/completions");
 			break;
 		}
@@ -481,15 +512,17 @@ upstream_headers(struct proxy *px)
 		(void)snprintf(auth, sizeof(auth), "Bearer %s", secret);
 		kore_curl_http_set_header(&px->curl, "authorization", auth);
 		sodium_memzero(auth, sizeof(auth));
-		if (px->client_fmt == XF_OPENAI &&
+		if (px->client_fmt == px->up_fmt &&
 		    http_request_header(px->req, "openai-beta", &hdr))
 			kore_curl_http_set_header(&px->curl, "openai-beta",
 			    hdr);
 		break;
 	}
 
-	kore_curl_http_set_header(&px->curl, "content-type",
-	    "application/json");
+	if (!px->multipart ||
+	    !http_request_header(px->req, "content-type", &hdr))
+		hdr = "application/json";
+	kore_curl_http_set_header(&px->curl, "content-type", hdr);
 	kore_curl_http_set_header(&px->curl, "accept", px->stream ?
 	    "text/event-stream" : "application/json");
 }
@@ -507,8 +540,9 @@ upstream_answer(struct proxy *px)
 	struct kore_buf		*swap;
 	int64_t			n;
 
-	if (px->client_fmt == XF_OPENAI && px->up_fmt == XF_OPENAI) {
-		u.prompt_tokens = u.completion_tokens = -1;
+	if (px->client_fmt == px->up_fmt && (px->up_fmt == XF_OPENAI ||
+	    px->up_fmt == XF_RESPONSES)) {
+		xlate_usage_init(&u);
 		xlate_answer_usage(XF_OPENAI, px->resp->data, px->resp->offset,
 		    &u);
 		proxy_usage(px, &u);
@@ -520,8 +554,8 @@ upstream_answer(struct proxy *px)
 	kore_buf_reset(px->xout);
 
 	if (px->count_tokens) {
-		if (xlate_count_response(px->up_fmt, px->resp->data,
-		    px->resp->offset, px->xout, &n) == -1)
+		if (xlate_count_response(px->up_fmt, px->client_fmt,
+		    px->resp->data, px->resp->offset, px->xout, &n) == -1)
 			return (KORE_RESULT_ERROR);
 	} else {
 		if (xlate_response(px->up_fmt, px->client_fmt, px->resp->data,

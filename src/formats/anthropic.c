@@ -71,21 +71,39 @@ anthropic_error_body(int status, const char *message, struct kore_buf *out)
 void
 anthropic_usage(const struct kore_json_item *u, struct xlate_usage *us)
 {
-	int64_t	n, sum;
+	int64_t	n, sum, w, r;
 
 	if (u == NULL || u->type != KORE_JSON_TYPE_OBJECT)
 		return;
-	if (json_tokens(json_get(u, "input_tokens"), &sum) == 0) {
-		if (json_tokens(json_get(u, "cache_creation_input_tokens"),
-		    &n) == 0)
-			sum += n;
-		if (json_tokens(json_get(u, "cache_read_input_tokens"),
-		    &n) == 0)
-			sum += n;
-		us->prompt_tokens = sum;
-	}
+	w = r = -1;
+	if (json_tokens(json_get(u, "cache_creation_input_tokens"), &n) == 0)
+		w = us->cache_write_tokens = n;
+	if (json_tokens(json_get(u, "cache_read_input_tokens"), &n) == 0)
+		r = us->cached_tokens = n;
+	if (json_tokens(json_get(u, "input_tokens"), &sum) == 0)
+		us->prompt_tokens = sum + (w > 0 ? w : 0) + (r > 0 ? r : 0);
 	if (json_tokens(json_get(u, "output_tokens"), &n) == 0)
 		us->completion_tokens = n;
+}
+
+/*
+ * The members of Anthropic's usage object for u (without braces):
+ * input_tokens without the cache's reads and writes, which have their
+ * own counts; unreported counts are 0.
+ */
+void
+anthropic_usage_write(const struct xlate_usage *u, struct kore_buf *out)
+{
+	int64_t	in, r, w;
+
+	r = u->cached_tokens > 0 ? u->cached_tokens : 0;
+	w = u->cache_write_tokens > 0 ? u->cache_write_tokens : 0;
+	in = u->prompt_tokens > 0 ? u->prompt_tokens - r - w : 0;
+	kore_buf_appendf(out, "\"input_tokens\":%" PRId64
+	    ",\"cache_creation_input_tokens\":%" PRId64
+	    ",\"cache_read_input_tokens\":%" PRId64 ",\"output_tokens\":%"
+	    PRId64, in < 0 ? 0 : in, w, r,
+	    u->completion_tokens < 0 ? 0 : u->completion_tokens);
 }
 
 const char *

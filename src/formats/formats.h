@@ -126,9 +126,16 @@ int	sse_feed(struct sse_parser *, const void *, size_t);
 int	sse_next(struct sse_parser *, struct sse_event *);
 size_t	sse_pending(const struct sse_parser *);
 
+/* multipart.c: the text fields of multipart/form-data bodies. */
+int	multipart_boundary(const char *, char *, size_t);
+int	multipart_field(const void *, size_t, const char *, const char *,
+	    char *, size_t);
+
 #define XF_OPENAI		0	/* chat.completions */
 #define XF_ANTHROPIC		1	/* messages */
 #define XF_GEMINI		2	/* generateContent */
+#define XF_RESPONSES		3	/* OpenAI's Responses API */
+#define XF_COUNT		4
 
 /* Default max_tokens for Anthropic when an OpenAI client sets none. */
 #define XLATE_ANTHROPIC_MAX_TOKENS	4096
@@ -140,9 +147,33 @@ size_t	sse_pending(const struct sse_parser *);
 #define BT_OTHER	3
 #define BT_THINK	4
 
+/*
+ * Token usage as the pivot counts it, -1 for what was not reported:
+ * prompt_tokens are all input tokens, cache reads (cached_tokens) and
+ * writes (cache_write_tokens) included; completion_tokens hold the
+ * reasoning_tokens. Anthropic counts cache reads and writes outside its
+ * input_tokens: anthropic.c converts both ways.
+ */
 struct xlate_usage {
-	int64_t		prompt_tokens;		/* -1: not reported */
-	int64_t		completion_tokens;	/* -1: not reported */
+	int64_t		prompt_tokens;
+	int64_t		completion_tokens;
+	int64_t		cached_tokens;
+	int64_t		cache_write_tokens;
+	int64_t		reasoning_tokens;
+};
+
+void	xlate_usage_init(struct xlate_usage *);
+void	xlate_usage_merge(struct xlate_usage *, const struct xlate_usage *);
+
+/* What a Responses or Gemini client's stream has output so far. */
+struct xlate_items {
+	struct kore_buf		*text;		/* the open item's text */
+	struct kore_buf		*items;		/* output items, JSON */
+	int			 nitems;
+	int64_t			 seq;		/* Responses sequence_number */
+	char			 item_id[640];
+	char			 call_id[160];
+	char			 call_name[128];
 };
 
 /*
@@ -170,7 +201,10 @@ struct xlate_stream {
 	char			 err[256];	/* why the stream failed */
 	int			 closed;	/* closing events written */
 
-	/* Anthropic <-> Gemini: the OpenAI stage in the middle. */
+	struct xlate_items	*o;		/* Responses, Gemini clients */
+	int64_t			 text_bytes;	/* text relayed, for estimates */
+
+	/* Neither side speaks OpenAI chat: the stage in the middle. */
 	struct xlate_stream	*next;
 	struct sse_parser	 mid;
 	struct kore_buf		*midbuf;
@@ -230,17 +264,33 @@ int	xlate_stream_event(struct xlate_stream *, const void *, size_t,
 	    struct kore_buf *);
 int	xlate_stream_finish(struct xlate_stream *, struct kore_buf *);
 
-/* An error event that ends a stream that has begun, in format to. */
-void	xlate_stream_error(int to, const char *message, struct kore_buf *);
+/*
+ * An error event that ends a stream that has begun, in format to (for
+ * Responses clients an error event and response.failed naming id).
+ */
+void	xlate_stream_error(int to, const char *id, const char *message,
+	    struct kore_buf *);
+
+/*
+ * The HTTP status an upstream's stream event of format fmt stands for
+ * when it is an error event (an error member, Anthropic's and the
+ * Responses API's error events, response.failed), from its code or
+ * type; 0 when it is no error event. Fills body, when not NULL, with the
+ * error as an error answer of format fmt.
+ */
+int	xlate_event_status(int fmt, const void *, size_t, struct kore_buf *);
+
+/* Bytes of text (content, arguments) in an event: for estimates. */
+size_t	xlate_text_bytes(const void *, size_t);
 
 /*
  * /v1/messages/count_tokens: an Anthropic count request as format to's
  * (XF_ANTHROPIC: as is, with model; XF_GEMINI: countTokens), and its
  * answer as {"input_tokens":N}. -1 on failure, with err for requests.
  */
-int	xlate_count_request(int to, const void *, size_t, const char *,
-	    struct kore_buf *, char *, size_t);
-int	xlate_count_response(int from, const void *, size_t,
+int	xlate_count_request(int from, int to, const void *, size_t,
+	    const char *, struct kore_buf *, char *, size_t);
+int	xlate_count_response(int from, int to, const void *, size_t,
 	    struct kore_buf *, int64_t *);
 
 /* kore_glue.c: where the gateway reaches into Kore and curl. */
@@ -274,9 +324,10 @@ void	xlate_usage_member(int, const void *, const struct json_member *,
  * What follows is for the translators alone: xlate.c dispatches to the
  * files of each direction, which stand on what their formats share.
  *
- *	xlate.c
+ *	xlate.c, xlate_stream.c
  *	    -> xlate_openai_anthropic.c, xlate_anthropic_openai.c,
- *	       xlate_openai_gemini.c, xlate_gemini_count.c
+ *	       xlate_openai_gemini.c, xlate_gemini_openai.c,
+ *	       xlate_responses_openai.c, xlate_gemini_count.c
  *	    -> openai.c, anthropic.c, gemini.c -> xlate_ctx.c -> json.c
  *
  * One translation of a request or a whole answer (xlate_ctx.c): what it
@@ -328,6 +379,7 @@ int	xlate_text_of(struct xlate_ctx *, const struct kore_json_item *,
 void	xlate_turn_add(struct kore_buf *, const char **, const char *,
 	    const char *, const struct kore_buf *);
 void	xlate_sse(struct kore_buf *, const char *, const void *, size_t);
+int64_t	xlate_effort_budget(const char *, int64_t, int64_t, int64_t);
 struct kore_json_item	*xlate_event(struct xlate_stream *,
 	    struct kore_json *, const void *, size_t);
 void	xlate_event_error(struct xlate_stream *, const void *, size_t);
@@ -348,6 +400,7 @@ const char	*openai_error_type(int);
 /* anthropic.c: what both Anthropic directions share. */
 void	anthropic_error_body(int, const char *, struct kore_buf *);
 void	anthropic_usage(const struct kore_json_item *, struct xlate_usage *);
+void	anthropic_usage_write(const struct xlate_usage *, struct kore_buf *);
 const char	*anthropic_finish_to_openai(const char *);
 const char	*anthropic_stop_from_openai(const char *);
 void	anthropic_id_from(char *, size_t, const char *, const char *,
@@ -431,6 +484,39 @@ void	anthropic_stream_finish_from_openai(struct xlate_stream *,
 int	gemini_request_from_openai(struct xlate_ctx *);
 int	gemini_response_to_openai(struct xlate_ctx *);
 int	gemini_stream_to_openai(struct xlate_stream *, const void *, size_t,
+	    struct kore_buf *);
+
+/*
+ * xlate_responses_openai.c, xlate_responses_stream.c: Responses
+ * clients, chat upstreams. Nothing is stored, yet clients that think so
+ * (the AI SDK with its default store) send earlier output back as
+ * item_reference: the ids given to function calls (and to the messages
+ * of whole answers) carry their content, base64url after these
+ * prefixes, so that a reference reads back as the item it names.
+ */
+#define ITEM_CALL	"fc_fz"
+#define ITEM_MESSAGE	"msg_fz"
+#define ITEM_SEP	'\x1f'
+
+void	responses_item_id(struct kore_buf *, const char *, const char *,
+	    const char *, const char *);
+void	responses_open(struct kore_buf *, const char *, int64_t,
+	    const char *, const char *);
+void	responses_usage(const struct xlate_usage *, struct kore_buf *);
+int	responses_request_to_openai(struct xlate_ctx *);
+int	responses_response_from_openai(struct xlate_ctx *);
+int	responses_stream_from_openai(struct xlate_stream *, const void *,
+	    size_t, struct kore_buf *);
+void	responses_stream_finish_from_openai(struct xlate_stream *,
+	    struct kore_buf *);
+
+/* xlate_gemini_openai.c: Gemini clients, chat upstreams. */
+const char	*gemini_status_name(int);
+int	gemini_request_to_openai(struct xlate_ctx *);
+int	gemini_response_from_openai(struct xlate_ctx *);
+int	gemini_stream_from_openai(struct xlate_stream *, const void *,
+	    size_t, struct kore_buf *);
+void	gemini_stream_finish_from_openai(struct xlate_stream *,
 	    struct kore_buf *);
 
 /* xlate_gemini_count.c: Anthropic's token counting through Gemini. */

@@ -603,6 +603,10 @@ gemini_usage_read(struct kore_json_item *root, struct xlate_usage *u,
 	*tooluse = gemini_tokens(json_get(um, "toolUsePromptTokenCount"));
 	u->prompt_tokens = prompt + *tooluse;
 	u->completion_tokens = cand + *thoughts;
+	if (json_get(um, "cachedContentTokenCount") != NULL)
+		u->cached_tokens = *cached;
+	if (json_get(um, "thoughtsTokenCount") != NULL)
+		u->reasoning_tokens = *thoughts;
 	if ((*total = gemini_tokens(json_get(um, "totalTokenCount"))) == 0)
 		*total = u->prompt_tokens + u->completion_tokens;
 	return (1);

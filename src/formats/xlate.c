@@ -1,10 +1,10 @@
 /*
  * Format translation, the entry of every xlate_* call: names of the
  * formats, the dispatch to the file of each direction (through a
- * struct xlate_ctx per translation), the chain through OpenAI when
- * neither side speaks it (an Anthropic client in front of a Gemini
- * upstream), the identity when both sides speak the same format, error
- * bodies, and the usage an answer reports.
+ * struct xlate_ctx per translation), the chain through OpenAI chat (the
+ * pivot) when neither side speaks it, the identity when both sides speak
+ * the same format, error bodies, token counting and the usage an answer
+ * reports. Streams are dispatched in xlate_stream.c.
  */
 
 #include <sys/types.h>
@@ -24,47 +24,98 @@
 /* Top-level members an identity rewrite looks at. */
 #define XLATE_MEMBERS_MAX	512
 
-static int	xlate_run(int (*)(struct xlate_ctx *), const void *, size_t,
+typedef int	(*xlate_fn)(struct xlate_ctx *);
+
+static int	xlate_run(xlate_fn, const void *, size_t, const char *, int,
+		    struct kore_buf *, struct xlate_usage *, char *, size_t);
+static int	xlate_pair(xlate_fn, xlate_fn, const void *, size_t,
 		    const char *, int, struct kore_buf *, struct xlate_usage *,
 		    char *, size_t);
 static int	identity(struct xlate_ctx *, int);
-static int	identity_answer(struct xlate_ctx *, int);
 static int	identity_openai(struct xlate_ctx *);
 static int	identity_anthropic(struct xlate_ctx *);
-static int	identity_answer_openai(struct xlate_ctx *);
-static int	identity_answer_anthropic(struct xlate_ctx *);
-static int	passthrough_event(struct xlate_stream *, const void *, size_t,
-		    struct kore_buf *);
-static int	chain_event(struct xlate_stream *, const void *, size_t,
-		    struct kore_buf *);
-static void	chain_sync(struct xlate_stream *);
+static int	identity_raw(struct xlate_ctx *);
+static int	identity_responses(struct xlate_ctx *);
+static int	identity_answer(struct xlate_ctx *, int);
+static int	answer_openai(struct xlate_ctx *);
+static int	answer_anthropic(struct xlate_ctx *);
+static int	answer_gemini(struct xlate_ctx *);
+static int	answer_responses(struct xlate_ctx *);
+static int	count_anthropic(struct xlate_ctx *);
 
+/* Requests into the pivot, by the client's format. */
+static const xlate_fn	request_to_pivot[XF_COUNT] = {
+	[XF_OPENAI] = identity_openai,
+	[XF_ANTHROPIC] = anthropic_request_to_openai,
+	[XF_GEMINI] = gemini_request_to_openai,
+	[XF_RESPONSES] = responses_request_to_openai,
+};
+
+/* Requests out of the pivot, by the upstream's format. */
+static const xlate_fn	request_from_pivot[XF_COUNT] = {
+	[XF_OPENAI] = identity_openai,
+	[XF_ANTHROPIC] = anthropic_request_from_openai,
+	[XF_GEMINI] = gemini_request_from_openai,
+};
+
+/* Requests and answers that stay in their format. */
+static const xlate_fn	request_same[XF_COUNT] = {
+	[XF_OPENAI] = identity_openai,
+	[XF_ANTHROPIC] = identity_anthropic,
+	[XF_GEMINI] = identity_raw,
+	[XF_RESPONSES] = identity_responses,
+};
+
+static const xlate_fn	answer_same[XF_COUNT] = {
+	[XF_OPENAI] = answer_openai,
+	[XF_ANTHROPIC] = answer_anthropic,
+	[XF_GEMINI] = answer_gemini,
+	[XF_RESPONSES] = answer_responses,
+};
+
+/* Whole answers into the pivot, by the upstream's format. */
+static const xlate_fn	answer_to_pivot[XF_COUNT] = {
+	[XF_OPENAI] = answer_openai,
+	[XF_ANTHROPIC] = anthropic_response_to_openai,
+	[XF_GEMINI] = gemini_response_to_openai,
+};
+
+/* Whole answers out of the pivot, by the client's format. */
+static const xlate_fn	answer_from_pivot[XF_COUNT] = {
+	[XF_OPENAI] = answer_openai,
+	[XF_ANTHROPIC] = anthropic_response_from_openai,
+	[XF_GEMINI] = gemini_response_from_openai,
+	[XF_RESPONSES] = responses_response_from_openai,
+};
+
+static const char	*format_names[XF_COUNT] = {
+	[XF_OPENAI] = "openai",
+	[XF_ANTHROPIC] = "anthropic",
+	[XF_GEMINI] = "gemini",
+	[XF_RESPONSES] = "responses",
+};
+
+/* A provider type's format; "responses" is no provider type. */
 int
 xlate_format(const char *name)
 {
+	int	f;
+
 	if (name == NULL)
 		return (-1);
-	if (strcmp(name, "openai") == 0)
-		return (XF_OPENAI);
-	if (strcmp(name, "anthropic") == 0)
-		return (XF_ANTHROPIC);
-	if (strcmp(name, "gemini") == 0)
-		return (XF_GEMINI);
+	for (f = 0; f < XF_COUNT; f++) {
+		if (f != XF_RESPONSES && strcmp(name, format_names[f]) == 0)
+			return (f);
+	}
 	return (-1);
 }
 
 const char *
 xlate_format_name(int f)
 {
-	switch (f) {
-	case XF_OPENAI:
-		return ("openai");
-	case XF_ANTHROPIC:
-		return ("anthropic");
-	case XF_GEMINI:
-		return ("gemini");
-	}
-	return ("unknown");
+	if (f < 0 || f >= XF_COUNT)
+		return ("unknown");
+	return (format_names[f]);
 }
 
 /*
@@ -74,9 +125,9 @@ xlate_format_name(int f)
  * (when not NULL) for a refused request.
  */
 static int
-xlate_run(int (*fn)(struct xlate_ctx *), const void *body, size_t len,
-    const char *model, int stream, struct kore_buf *out,
-    struct xlate_usage *usage, char *err, size_t errlen)
+xlate_run(xlate_fn fn, const void *body, size_t len, const char *model,
+    int stream, struct kore_buf *out, struct xlate_usage *usage, char *err,
+    size_t errlen)
 {
 	struct xlate_ctx	x;
 	int			rc;
@@ -90,11 +141,32 @@ xlate_run(int (*fn)(struct xlate_ctx *), const void *body, size_t len,
 	return (rc);
 }
 
+/* first, then second over first's result (through the pivot). */
+static int
+xlate_pair(xlate_fn first, xlate_fn second, const void *body, size_t len,
+    const char *model, int stream, struct kore_buf *out,
+    struct xlate_usage *usage, char *err, size_t errlen)
+{
+	struct kore_buf		mid;
+	struct xlate_usage	u;
+	int			rc;
+
+	kore_buf_init(&mid, len + 256);
+	rc = xlate_run(first, body, len, model, stream, &mid, usage, err,
+	    errlen);
+	if (rc == 0) {
+		xlate_usage_init(&u);
+		rc = xlate_run(second, mid.data, mid.offset, model, stream,
+		    out, &u, err, errlen);
+	}
+	kore_buf_cleanup(&mid);
+	return (rc);
+}
+
 int
 xlate_request(int from, int to, const void *body, size_t len, const char *model,
     int stream, struct kore_buf *out, char *err, size_t errlen)
 {
-	struct kore_buf	mid;
 	size_t		start;
 	int		rc;
 
@@ -102,36 +174,24 @@ xlate_request(int from, int to, const void *body, size_t len, const char *model,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 
-	if (from == to && from == XF_OPENAI)
-		rc = xlate_run(identity_openai, body, len, model, stream, out,
-		    NULL, err, errlen);
-	else if (from == to && from == XF_ANTHROPIC)
-		rc = xlate_run(identity_anthropic, body, len, model, stream,
+	rc = -1;
+	if (from < 0 || from >= XF_COUNT || to < 0 || to >= XF_COUNT) {
+		(void)snprintf(err, errlen, "unknown format");
+	} else if (from == to) {
+		rc = xlate_run(request_same[from], body, len, model, stream,
 		    out, NULL, err, errlen);
-	else if (from == XF_OPENAI && to == XF_ANTHROPIC)
-		rc = xlate_run(anthropic_request_from_openai, body, len, model,
-		    stream, out, NULL, err, errlen);
-	else if (from == XF_ANTHROPIC && to == XF_OPENAI)
-		rc = xlate_run(anthropic_request_to_openai, body, len, model,
-		    stream, out, NULL, err, errlen);
-	else if (from == XF_OPENAI && to == XF_GEMINI)
-		rc = xlate_run(gemini_request_from_openai, body, len, model,
-		    stream, out, NULL, err, errlen);
-	else if (from == XF_ANTHROPIC && to == XF_GEMINI) {
-		kore_buf_init(&mid, len + 256);
-		rc = xlate_run(anthropic_request_to_openai, body, len, model,
-		    stream, &mid, NULL, err, errlen);
-		if (rc == 0) {
-			rc = xlate_run(gemini_request_from_openai, mid.data,
-			    mid.offset, model, stream, out, NULL, err, errlen);
-		}
-		kore_buf_cleanup(&mid);
-	} else {
-		rc = -1;
+	} else if (request_from_pivot[to] == NULL) {
 		if (err != NULL)
 			(void)snprintf(err, errlen, "cannot translate %s "
 			    "requests to %s", xlate_format_name(from),
 			    xlate_format_name(to));
+	} else if (from == XF_OPENAI || to == XF_OPENAI) {
+		rc = xlate_run(from == XF_OPENAI ? request_from_pivot[to] :
+		    request_to_pivot[from], body, len, model, stream, out,
+		    NULL, err, errlen);
+	} else {
+		rc = xlate_pair(request_to_pivot[from], request_from_pivot[to],
+		    body, len, model, stream, out, NULL, err, errlen);
 	}
 
 	if (rc != 0)
@@ -143,7 +203,6 @@ int
 xlate_response(int from, int to, const void *body, size_t len,
     const char *model, struct kore_buf *out, struct xlate_usage *usage)
 {
-	struct kore_buf		mid;
 	struct xlate_usage	u;
 	size_t			start;
 	int			rc;
@@ -151,34 +210,22 @@ xlate_response(int from, int to, const void *body, size_t len,
 	start = out->offset;
 	if (usage == NULL)
 		usage = &u;
-	usage->prompt_tokens = -1;
-	usage->completion_tokens = -1;
+	xlate_usage_init(usage);
 
 	rc = -1;
-	if (from == to && from == XF_OPENAI) {
-		rc = xlate_run(identity_answer_openai, body, len, model, 0, out,
+	if (from < 0 || from >= XF_COUNT || to < 0 || to >= XF_COUNT ||
+	    answer_to_pivot[from] == NULL || answer_from_pivot[to] == NULL) {
+		rc = -1;
+	} else if (from == to) {
+		rc = xlate_run(answer_same[from], body, len, model, 0, out,
 		    usage, NULL, 0);
-	} else if (from == to && from == XF_ANTHROPIC) {
-		rc = xlate_run(identity_answer_anthropic, body, len, model, 0,
-		    out, usage, NULL, 0);
-	} else if (from == XF_ANTHROPIC && to == XF_OPENAI) {
-		rc = xlate_run(anthropic_response_to_openai, body, len, model,
-		    0, out, usage, NULL, 0);
-	} else if (from == XF_OPENAI && to == XF_ANTHROPIC) {
-		rc = xlate_run(anthropic_response_from_openai, body, len, model,
-		    0, out, usage, NULL, 0);
-	} else if (from == XF_GEMINI && to == XF_OPENAI) {
-		rc = xlate_run(gemini_response_to_openai, body, len, model, 0,
-		    out, usage, NULL, 0);
-	} else if (from == XF_GEMINI && to == XF_ANTHROPIC) {
-		kore_buf_init(&mid, len + 256);
-		rc = xlate_run(gemini_response_to_openai, body, len, model, 0,
-		    &mid, usage, NULL, 0);
-		if (rc == 0) {
-			rc = xlate_run(anthropic_response_from_openai, mid.data,
-			    mid.offset, model, 0, out, &u, NULL, 0);
-		}
-		kore_buf_cleanup(&mid);
+	} else if (from == XF_OPENAI || to == XF_OPENAI) {
+		rc = xlate_run(from == XF_OPENAI ? answer_from_pivot[to] :
+		    answer_to_pivot[from], body, len, model, 0, out, usage,
+		    NULL, 0);
+	} else {
+		rc = xlate_pair(answer_to_pivot[from], answer_from_pivot[to],
+		    body, len, model, 0, out, usage, NULL, 0);
 	}
 
 	if (rc != 0)
@@ -190,7 +237,8 @@ xlate_response(int from, int to, const void *body, size_t len,
  * Error answers. Every format carries its message at error.message; the
  * type and code are the target format's for the status. A body in the
  * client's own format goes back unchanged when it is what that format
- * promises, so that an upstream's codes survive.
+ * promises, so that an upstream's codes survive. The Responses API's
+ * errors are OpenAI's.
  */
 void
 xlate_error(int from, int to, int status, const void *body, size_t len,
@@ -203,8 +251,13 @@ xlate_error(int from, int to, int status, const void *body, size_t len,
 	const char		*type;
 	int			 same;
 
+	if (from == XF_RESPONSES)
+		from = XF_OPENAI;
+	if (to == XF_RESPONSES)
+		to = XF_OPENAI;
+
 	/* Gemini's own file knows its status names and key errors. */
-	if (from == XF_GEMINI) {
+	if (from == XF_GEMINI && to != XF_GEMINI) {
 		if (to == XF_OPENAI) {
 			gemini_error_to_openai(status, body, len, out);
 			return;
@@ -242,8 +295,8 @@ xlate_error(int from, int to, int status, const void *body, size_t len,
 	if (same)
 		kore_buf_append(out, body, len);
 	else
-		xlate_error_body(to, status, type, code[0] ? code : NULL, msg,
-		    out);
+		xlate_error_body(to, status, type, to == XF_GEMINI ? NULL :
+		    code[0] ? code : NULL, msg, out);
 	kore_json_cleanup(&json);
 }
 
@@ -276,7 +329,7 @@ xlate_error_body(int to, int status, const char *type, const char *code,
 		    status);
 		json_str(out, message);
 		kore_buf_appendf(out, ",\"status\":");
-		json_str(out, code != NULL ? code : "UNKNOWN");
+		json_str(out, gemini_status_name(status));
 		kore_buf_appendf(out, "}}");
 		break;
 	default:
@@ -294,263 +347,46 @@ xlate_error_body(int to, int status, const char *type, const char *code,
 	}
 }
 
-void
-xlate_stream_init(struct xlate_stream *st, int from, int to, const char *model,
-    const char *id, int64_t created)
-{
-	memset(st, 0, sizeof(*st));
-	st->from = from;
-	st->to = to;
-	(void)snprintf(st->model, sizeof(st->model), "%s",
-	    model != NULL ? model : "");
-	(void)snprintf(st->id, sizeof(st->id), "%s", id != NULL ? id : "");
-	st->created = created != 0 ? created : (int64_t)time(NULL);
-	st->usage.prompt_tokens = -1;
-	st->usage.completion_tokens = -1;
-	st->block = -1;
-	st->tool_index = -1;
-
-	if (from == XF_GEMINI && to == XF_ANTHROPIC) {
-		st->next = kore_malloc(sizeof(*st->next));
-		xlate_stream_init(st->next, XF_OPENAI, XF_ANTHROPIC, model, id,
-		    st->created);
-		sse_init(&st->mid);
-		st->midbuf = kore_buf_alloc(1024);
-	}
-}
-
-void
-xlate_stream_free(struct xlate_stream *st)
-{
-	if (st->next != NULL) {
-		xlate_stream_free(st->next);
-		kore_free(st->next);
-		st->next = NULL;
-		sse_free(&st->mid);
-	}
-	if (st->midbuf != NULL) {
-		kore_buf_free(st->midbuf);
-		st->midbuf = NULL;
-	}
-}
-
-int
-xlate_stream_event(struct xlate_stream *st, const void *data, size_t len,
-    struct kore_buf *out)
-{
-	if (st->from == st->to)
-		return (passthrough_event(st, data, len, out));
-
-	if (st->from == XF_ANTHROPIC && st->to == XF_OPENAI)
-		return (anthropic_stream_to_openai(st, data, len, out));
-	if (st->from == XF_OPENAI && st->to == XF_ANTHROPIC)
-		return (anthropic_stream_from_openai(st, data, len, out));
-	if (st->from == XF_GEMINI && st->to == XF_OPENAI)
-		return (gemini_stream_to_openai(st, data, len, out));
-	if (st->from == XF_GEMINI && st->to == XF_ANTHROPIC)
-		return (chain_event(st, data, len, out));
-
-	(void)xlate_stream_fail(st, "cannot translate %s "
-	    "streams to %s", xlate_format_name(st->from),
-	    xlate_format_name(st->to));
-	return (-1);
-}
-
-int
-xlate_stream_finish(struct xlate_stream *st, struct kore_buf *out)
-{
-	if (st->from == XF_OPENAI && st->to == XF_ANTHROPIC) {
-		anthropic_stream_finish_from_openai(st, out);
-	} else if (st->next != NULL) {
-		/* The Anthropic stage closes once Gemini gave its reason. */
-		if (st->done && !st->closed)
-			anthropic_stream_finish_from_openai(st->next, out);
-		st->closed = 1;
-		chain_sync(st);
-		st->done = st->next->done;
-	} else if (st->from == XF_GEMINI && st->to == XF_OPENAI &&
-	    st->done && !st->closed) {
-		/* Gemini ends on its last answer: [DONE] is ours to send. */
-		kore_buf_appendf(out, "data: [DONE]\n\n");
-		st->closed = 1;
-	}
-	return (st->done ? 0 : -1);
-}
-
-void
-xlate_stream_error(int to, const char *message, struct kore_buf *out)
-{
-	if (message == NULL)
-		message = "";
-
-	if (to == XF_ANTHROPIC) {
-		/* What Anthropic itself sends when a stream breaks. */
-		kore_buf_appendf(out, "event: error\ndata: {\"type\":\"error\","
-		    "\"error\":{\"type\":\"api_error\",\"message\":");
-		json_str(out, message);
-		kore_buf_appendf(out, "}}\n\n");
-		return;
-	}
-
-	kore_buf_appendf(out, "data: {\"error\":{\"message\":");
-	json_str(out, message);
-	kore_buf_appendf(out, ",\"type\":\"upstream_error\","
-	    "\"code\":\"stream_interrupted\"}}\n\n");
-}
-
 /*
- * The same format on both sides: the events go out unchanged (framed for
- * the client's format), but the stream is watched so that done and the
- * usage are known as for a translated one.
+ * A token count request of format from (an Anthropic count_tokens body,
+ * or a Gemini countTokens body) for an upstream of format to, which
+ * must be one that counts (Anthropic or Gemini).
  */
-static int
-passthrough_event(struct xlate_stream *st, const void *data, size_t len,
-    struct kore_buf *out)
-{
-	struct kore_json	 json;
-	struct kore_json_item	*t, *u, *m;
-	char			 type[64];
-	int			 rc;
-
-	if (st->from == XF_OPENAI && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		kore_buf_appendf(out, "data: [DONE]\n\n");
-		st->done = 1;
-		return (0);
-	}
-
-	rc = -1;
-	type[0] = '\0';
-	if (xlate_event(st, &json, data, len) == NULL)
-		goto done;
-
-	if (json_get(json.root, "error") != NULL) {
-		xlate_event_error(st, data, len);
-		goto done;
-	}
-
-	if (st->from == XF_OPENAI) {
-		openai_usage_read(json_get(json.root, "usage"), &st->usage);
-		xlate_sse(out, NULL, data, len);
-		rc = 0;
-		goto done;
-	}
-
-	t = json_get(json.root, "type");
-	if (t == NULL || t->type != KORE_JSON_TYPE_STRING) {
-		(void)xlate_stream_fail(st, "upstream sent an event without a type");
-		goto done;
-	}
-	/* The type becomes an "event:" line: nothing but a name may pass. */
-	if (t->data.string[0] == '\0' ||
-	    strspn(t->data.string, "abcdefghijklmnopqrstuvwxyz_") !=
-	    strlen(t->data.string) || strlen(t->data.string) >= sizeof(type)) {
-		(void)xlate_stream_fail(st, "upstream sent an event of an unknown kind");
-		goto done;
-	}
-	(void)snprintf(type, sizeof(type), "%s", t->data.string);
-
-	u = NULL;
-	if (strcmp(type, "message_start") == 0) {
-		m = json_get(json.root, "message");
-		if (m != NULL && m->type == KORE_JSON_TYPE_OBJECT)
-			u = json_get(m, "usage");
-	} else if (strcmp(type, "message_delta") == 0) {
-		u = json_get(json.root, "usage");
-	} else if (strcmp(type, "message_stop") == 0) {
-		st->done = 1;
-	}
-	anthropic_usage(u, &st->usage);
-	xlate_sse(out, type, data, len);
-	rc = 0;
-done:
-	kore_json_cleanup(&json);
-	return (rc);
-}
-
-/*
- * Gemini upstream, Anthropic client: the Gemini stage writes OpenAI
- * events into midbuf, which are split again and fed to the Anthropic
- * stage in st->next, one at a time as they come.
- */
-static int
-chain_event(struct xlate_stream *st, const void *data, size_t len,
-    struct kore_buf *out)
-{
-	struct sse_event	ev;
-	int			rc;
-
-	kore_buf_reset(st->midbuf);
-	rc = gemini_stream_to_openai(st, data, len, st->midbuf);
-	if (st->midbuf->offset > 0 &&
-	    sse_feed(&st->mid, st->midbuf->data, st->midbuf->offset) != 0) {
-		(void)xlate_stream_fail(st, "translated event too large");
-		return (-1);
-	}
-	kore_buf_reset(st->midbuf);
-
-	while (sse_next(&st->mid, &ev) == 1) {
-		if (!ev.has_data)
-			continue;
-		if (anthropic_stream_from_openai(st->next, ev.data,
-		    ev.data_len, out) == -1) {
-			(void)snprintf(st->err, sizeof(st->err), "%s",
-			    st->next->err);
-			rc = -1;
-			break;
-		}
-	}
-	chain_sync(st);
-	return (rc == -1 ? -1 : 0);
-}
-
-/*
- * The chain's usage is that of its two stages. Its done is the Gemini
- * stage's until the stream is finished, then the Anthropic stage's.
- */
-static void
-chain_sync(struct xlate_stream *st)
-{
-	struct xlate_stream	*n;
-
-	n = st->next;
-	if (st->usage.prompt_tokens < 0)
-		st->usage.prompt_tokens = n->usage.prompt_tokens;
-	if (st->usage.completion_tokens < 0 ||
-	    n->usage.completion_tokens > st->usage.completion_tokens)
-		st->usage.completion_tokens = n->usage.completion_tokens;
-}
-
 int
-xlate_count_request(int to, const void *body, size_t len, const char *model,
-    struct kore_buf *out, char *err, size_t errlen)
+xlate_count_request(int from, int to, const void *body, size_t len,
+    const char *model, struct kore_buf *out, char *err, size_t errlen)
 {
 	size_t		start;
 	int		rc;
 
 	start = out->offset;
-	switch (to) {
-	case XF_ANTHROPIC:
-		rc = xlate_run(identity_anthropic, body, len, model, 0, out,
-		    NULL, err, errlen);
-		break;
-	case XF_GEMINI:
+	rc = -1;
+	if (from == to) {
+		rc = xlate_run(to == XF_ANTHROPIC ? identity_anthropic :
+		    identity_raw, body, len, model, 0, out, NULL, err, errlen);
+	} else if (from == XF_ANTHROPIC && to == XF_GEMINI) {
 		/* Gemini names the model in the URL. */
 		rc = xlate_run(gemini_count_request, body, len, model, 0, out,
 		    NULL, err, errlen);
-		break;
-	default:
-		rc = -1;
+	} else if (from == XF_GEMINI && to == XF_ANTHROPIC) {
+		rc = xlate_pair(gemini_request_to_openai, count_anthropic,
+		    body, len, model, 0, out, NULL, err, errlen);
+	} else {
 		(void)snprintf(err, errlen, "%s upstreams cannot count tokens",
 		    xlate_format_name(to));
-		break;
 	}
 	if (rc != 0)
 		out->offset = start;
 	return (rc);
 }
 
+/*
+ * A token count answer of format from as the answer of format to:
+ * {"input_tokens":N} for Anthropic clients, {"totalTokens":N} for
+ * Gemini's. The count goes to *tokens.
+ */
 int
-xlate_count_response(int from, const void *body, size_t len,
+xlate_count_response(int from, int to, const void *body, size_t len,
     struct kore_buf *out, int64_t *tokens)
 {
 	struct kore_json	json;
@@ -572,7 +408,10 @@ xlate_count_response(int from, const void *body, size_t len,
 
 	if (tokens != NULL)
 		*tokens = n;
-	kore_buf_appendf(out, "{\"input_tokens\":%" PRId64 "}", n);
+	if (to == XF_GEMINI)
+		kore_buf_appendf(out, "{\"totalTokens\":%" PRId64 "}", n);
+	else
+		kore_buf_appendf(out, "{\"input_tokens\":%" PRId64 "}", n);
 	return (0);
 }
 
@@ -580,15 +419,16 @@ xlate_count_response(int from, const void *body, size_t len,
  * A request in the upstream's own format: the bytes of every top-level
  * member are kept, model is replaced, stream is set as asked (OpenAI:
  * with stream_options.include_usage, for the usage of the stream).
+ * Members named in drop (NULL-terminated, or NULL) are left out.
  */
 static int
-identity(struct xlate_ctx *x, int f)
+identity_members(struct xlate_ctx *x, int f, const char **drop)
 {
 	struct kore_buf		*out = x->out;
 	struct json_member	*m;
 	const char		*p;
 	size_t			 end;
-	int			 n, i, first, skip;
+	int			 n, i, j, first, skip;
 
 	m = kore_malloc(sizeof(*m) * XLATE_MEMBERS_MAX);
 	n = json_scan_object(x->body, x->len, m, XLATE_MEMBERS_MAX, &end);
@@ -612,6 +452,10 @@ identity(struct xlate_ctx *x, int f)
 		if (json_scan_find(x->body, &m[i], 1, "stream") ||
 		    json_scan_find(x->body, &m[i], 1, "stream_options"))
 			skip = 1;
+		for (j = 0; drop != NULL && drop[j] != NULL; j++) {
+			if (json_scan_find(x->body, &m[i], 1, drop[j]))
+				skip = 1;
+		}
 		if (skip)
 			continue;
 		if (!first)
@@ -632,23 +476,77 @@ identity(struct xlate_ctx *x, int f)
 	return (0);
 }
 
-/* An answer in the client's own format: model replaced, usage read. */
+static int
+identity(struct xlate_ctx *x, int f)
+{
+	return (identity_members(x, f, NULL));
+}
+
+/*
+ * An OpenAI chat request as Anthropic's count_tokens body: the Messages
+ * request without what counting refuses.
+ */
+static int
+count_anthropic(struct xlate_ctx *x)
+{
+	static const char	*drop[] = { "max_tokens", "temperature",
+				    "top_p", "stop_sequences", "metadata",
+				    "thinking", NULL };
+	struct kore_buf		 full;
+	struct xlate_ctx	 y;
+	int			 rc;
+
+	kore_buf_init(&full, x->len + 256);
+	x->stream = 0;
+	if ((rc = anthropic_request_from_openai(x)) == 0) {
+		xlate_ctx_init(&y, x->out->data, x->out->offset, NULL, 0,
+		    &full);
+		rc = identity_members(&y, XF_ANTHROPIC, drop);
+		xlate_end(&y);
+		kore_buf_reset(x->out);
+		kore_buf_append(x->out, full.data, full.offset);
+	}
+	kore_buf_cleanup(&full);
+	return (rc);
+}
+
+/*
+ * An answer in the client's own format (or a chat answer into the
+ * pivot): usage read, the model replaced where the body names it, the
+ * bytes as they are otherwise.
+ */
 static int
 identity_answer(struct xlate_ctx *x, int f)
 {
-	struct kore_json_item	*u;
-
-	if (xlate_begin(x) != NULL) {
-		u = json_get(x->json.root, "usage");
-		if (f == XF_OPENAI)
-			openai_usage_read(u, x->usage);
-		else
-			anthropic_usage(u, x->usage);
-	}
-
-	/* The request's rewrite, without stream (an answer has none). */
+	xlate_answer_usage(f, x->body, x->len, x->usage);
 	x->stream = 0;
-	return (identity(x, XF_ANTHROPIC));
+	if (f == XF_OPENAI || f == XF_ANTHROPIC)
+		return (identity(x, XF_ANTHROPIC));
+	return (identity_raw(x));
+}
+
+static int
+answer_openai(struct xlate_ctx *x)
+{
+	return (identity_answer(x, XF_OPENAI));
+}
+
+static int
+answer_anthropic(struct xlate_ctx *x)
+{
+	return (identity_answer(x, XF_ANTHROPIC));
+}
+
+static int
+answer_gemini(struct xlate_ctx *x)
+{
+	return (identity_answer(x, XF_GEMINI));
+}
+
+static int
+answer_responses(struct xlate_ctx *x)
+{
+	return (identity_answer(x, XF_RESPONSES));
 }
 
 static int
@@ -663,22 +561,33 @@ identity_anthropic(struct xlate_ctx *x)
 	return (identity(x, XF_ANTHROPIC));
 }
 
+/* A Responses request: model replaced, never stream_options. */
 static int
-identity_answer_openai(struct xlate_ctx *x)
+identity_responses(struct xlate_ctx *x)
 {
-	return (identity_answer(x, XF_OPENAI));
+	return (identity(x, XF_RESPONSES));
 }
 
+/* Gemini's own bodies: the client's bytes, unchanged. */
 static int
-identity_answer_anthropic(struct xlate_ctx *x)
+identity_raw(struct xlate_ctx *x)
 {
-	return (identity_answer(x, XF_ANTHROPIC));
+	const char	*p = x->body;
+	size_t		 i;
+
+	for (i = 0; i < x->len && strchr(" \t\r\n", p[i]) != NULL; i++)
+		;
+	if (json_scan_valid(x->body, x->len) != 1 || i == x->len ||
+	    p[i] != '{')
+		return (xlate_fail(x, "the body must be a JSON object"));
+	kore_buf_append(x->out, x->body, x->len);
+	return (0);
 }
 
 /*
  * The usage an answer or event of format fmt reports, into u (what it
- * lacks stays as it was): the "usage" member is found by the span
- * scanner, and only it is parsed.
+ * lacks stays as it was): the "usage" member (Gemini's
+ * "usageMetadata") is found by the span scanner, and only it is parsed.
  */
 void
 xlate_answer_usage(int fmt, const void *data, size_t len, struct xlate_usage *u)
@@ -688,10 +597,10 @@ xlate_answer_usage(int fmt, const void *data, size_t len, struct xlate_usage *u)
 	size_t				 end;
 	int				 n;
 
-	if ((n = json_scan_object(data, len, top, 64, &end)) <= 0)
+	if (u == NULL || (n = json_scan_object(data, len, top, 64, &end)) <= 0)
 		return;
-	if ((m = json_scan_find(data, top, n, "usage")) != NULL &&
-	    m->type == JSON_OBJECT)
+	if ((m = json_scan_find(data, top, n, fmt == XF_GEMINI ?
+	    "usageMetadata" : "usage")) != NULL && m->type == JSON_OBJECT)
 		xlate_usage_member(fmt, data, m, u);
 }
 
@@ -701,7 +610,22 @@ xlate_usage_member(int fmt, const void *data, const struct json_member *m,
     struct xlate_usage *u)
 {
 	struct kore_json	json;
+	struct kore_buf		wrap;
+	int64_t			total, cached, thoughts, tooluse;
 
+	if (fmt == XF_GEMINI) {
+		kore_buf_init(&wrap, m->value_len + 32);
+		kore_buf_appendf(&wrap, "{\"usageMetadata\":");
+		kore_buf_append(&wrap, (const u_int8_t *)data + m->value,
+		    m->value_len);
+		kore_buf_appendf(&wrap, "}");
+		if (json_parse(&json, wrap.data, wrap.offset) == 0)
+			(void)gemini_usage_read(json.root, u, &total, &cached,
+			    &thoughts, &tooluse);
+		kore_json_cleanup(&json);
+		kore_buf_cleanup(&wrap);
+		return;
+	}
 	if (json_parse(&json, (const u_int8_t *)data + m->value,
 	    m->value_len) == 0) {
 		if (fmt == XF_ANTHROPIC)
@@ -711,4 +635,3 @@ xlate_usage_member(int fmt, const void *data, const struct json_member *m,
 	}
 	kore_json_cleanup(&json);
 }
-

@@ -559,7 +559,7 @@ anthropic_response_from_openai(struct xlate_ctx *x)
 	int			 rc, nb, i;
 
 	rc = -1;
-	us.prompt_tokens = us.completion_tokens = -1;
+	xlate_usage_init(&us);
 	if ((root = xlate_begin(x)) == NULL)
 		goto done;
 	ch = json_get(root, "choices");
@@ -641,10 +641,9 @@ anthropic_response_from_openai(struct xlate_ctx *x)
 	json_str(out,
 	    anthropic_stop_from_openai(json_is_str(fr) ? fr->data.string :
 	    "stop"));
-	kore_buf_appendf(out, ",\"stop_sequence\":null,\"usage\":"
-	    "{\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64 "}}",
-	    us.prompt_tokens < 0 ? 0 : us.prompt_tokens,
-	    us.completion_tokens < 0 ? 0 : us.completion_tokens);
+	kore_buf_appendf(out, ",\"stop_sequence\":null,\"usage\":{");
+	anthropic_usage_write(&us, out);
+	kore_buf_appendf(out, "}}");
 	rc = 0;
 
 done:
@@ -810,9 +809,9 @@ message_start(struct xlate_stream *st, const char *upstream_id,
 	    "\"model\":");
 	json_str(out, st->model);
 	kore_buf_appendf(out, ",\"content\":[],\"stop_reason\":null,"
-	    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":%" PRId64
-	    ",\"output_tokens\":0}}}\n\n",
-	    st->usage.prompt_tokens < 0 ? 0 : st->usage.prompt_tokens);
+	    "\"stop_sequence\":null,\"usage\":{");
+	anthropic_usage_write(&st->usage, out);
+	kore_buf_appendf(out, "}}}\n\n");
 }
 
 static void
@@ -836,11 +835,8 @@ message_close(struct xlate_stream *st, struct kore_buf *out)
 	kore_buf_appendf(out, ",\"delta\":{\"stop_reason\":\"%s\","
 	    "\"stop_sequence\":null},\"usage\":{",
 	    st->finish[0] != '\0' ? st->finish : "end_turn");
-	if (st->usage.prompt_tokens >= 0)
-		kore_buf_appendf(out, "\"input_tokens\":%" PRId64 ",",
-		    st->usage.prompt_tokens);
-	kore_buf_appendf(out, "\"output_tokens\":%" PRId64 "}}\n\n",
-	    st->usage.completion_tokens < 0 ? 0 : st->usage.completion_tokens);
+	anthropic_usage_write(&st->usage, out);
+	kore_buf_appendf(out, "}}\n\n");
 	event_open(out, "message_stop");
 	kore_buf_appendf(out, "}\n\n");
 	st->done = 1;

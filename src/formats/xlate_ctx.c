@@ -281,3 +281,23 @@ xlate_sse(struct kore_buf *out, const char *event, const void *data, size_t len)
 	}
 	kore_buf_append(out, "\n", 1);
 }
+
+/*
+ * A reasoning effort (none, minimal, low, medium, high, xhigh) as a
+ * budget of thinking tokens: 0 for none and minimal, low, medium or
+ * high for the others (xhigh twice high).
+ */
+int64_t
+xlate_effort_budget(const char *effort, int64_t low, int64_t medium,
+    int64_t high)
+{
+	if (strcmp(effort, "low") == 0)
+		return (low);
+	if (strcmp(effort, "medium") == 0)
+		return (medium);
+	if (strcmp(effort, "high") == 0)
+		return (high);
+	if (strcmp(effort, "xhigh") == 0)
+		return (high * 2);
+	return (0);
+}

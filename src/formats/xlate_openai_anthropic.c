@@ -45,7 +45,7 @@ anthropic_request_from_openai(struct xlate_ctx *x)
 	char			 field[FIELD_MAX];
 	const char		*r;
 	double			 d;
-	int64_t			 n, maxtok;
+	int64_t			 n, maxtok, budget;
 	const char		*cur;
 	int			 i, rc, nb, nstop;
 
@@ -173,9 +173,21 @@ anthropic_request_from_openai(struct xlate_ctx *x)
 		}
 	}
 
+	/* reasoning_effort as a thinking budget, below max_tokens. */
+	budget = 0;
+	if (json_is_str(it = json_get(root, "reasoning_effort")))
+		budget = xlate_effort_budget(it->data.string, 1024, 4096, 16384);
+	if (budget >= maxtok)
+		budget = maxtok - 1;
+	if (budget < 1024)
+		budget = 0;
+
 	kore_buf_appendf(out, "{\"model\":");
 	json_str(out, x->model != NULL ? x->model : "");
 	kore_buf_appendf(out, ",\"max_tokens\":%" PRId64, maxtok);
+	if (budget > 0)
+		kore_buf_appendf(out, ",\"thinking\":{\"type\":\"enabled\","
+		    "\"budget_tokens\":%" PRId64 "}", budget);
 	if (sys.offset > 0) {
 		kore_buf_appendf(out, ",\"system\":");
 		json_strn(out, sys.data, sys.offset);
@@ -188,7 +200,8 @@ anthropic_request_from_openai(struct xlate_ctx *x)
 	    "tool_choice"), json_get(root, "parallel_tool_calls"), out) == -1)
 		goto done;
 
-	if ((it = json_get(root, "temperature")) != NULL) {
+	/* Anthropic refuses sampling changes while it thinks. */
+	if ((it = json_get(root, "temperature")) != NULL && budget == 0) {
 		if (json_num(it, &d) == -1) {
 			(void)xlate_fail(x, "temperature must be a number");
 			goto done;
@@ -201,7 +214,7 @@ anthropic_request_from_openai(struct xlate_ctx *x)
 		kore_buf_appendf(out, ",\"temperature\":");
 		json_double(out, d);
 	}
-	if ((it = json_get(root, "top_p")) != NULL) {
+	if ((it = json_get(root, "top_p")) != NULL && budget == 0) {
 		if (json_num(it, &d) == -1 || d < 0 || d > 1) {
 			(void)xlate_fail(x, "top_p must be a number from 0 to 1");
 			goto done;
@@ -579,7 +592,7 @@ anthropic_response_to_openai(struct xlate_ctx *x)
 	int			 rc, nc;
 
 	rc = -1;
-	u.prompt_tokens = u.completion_tokens = -1;
+	xlate_usage_init(&u);
 	kore_buf_init(&text, 256);
 	kore_buf_init(&calls, 256);
 	kore_buf_init(&args, 128);

@@ -324,6 +324,13 @@ generation_config(struct xlate_ctx *x, struct kore_json_item *root,
 		}
 	}
 
+	if (json_is_str(v = json_get(root, "reasoning_effort"))) {
+		n = xlate_effort_budget(v->data.string, 1024, 8192, 24576);
+		json_key(b, "thinkingConfig", nm++ == 0);
+		kore_buf_appendf(b, "{\"thinkingBudget\":%" PRId64
+		    ",\"includeThoughts\":%s}", n, n > 0 ? "true" : "false");
+	}
+
 	if ((rf = json_get(root, "response_format")) != NULL) {
 		type = json_get(rf, "type");
 		if (!json_is_str(type))
@@ -538,7 +545,7 @@ gemini_response_to_openai(struct xlate_ctx *x)
 	int			 rc, i, has_usage;
 
 	rc = -1;
-	u.prompt_tokens = u.completion_tokens = -1;
+	xlate_usage_init(&u);
 	if ((root = xlate_begin(x)) == NULL)
 		goto done;
 	cands = json_get(root, "candidates");
@@ -715,6 +722,7 @@ gemini_stream_to_openai(struct xlate_stream *st, const void *data, size_t len,
 		st->started = 1;
 	}
 
+	xlate_usage_init(&u);
 	has_usage = gemini_usage_read(root, &u, &total, &cached, &thoughts,
 	    &tooluse);
 	if (has_usage)

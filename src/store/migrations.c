@@ -129,6 +129,23 @@ static const char *migrations[] = {
 	"  target TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX audit_log_time ON audit_log(created_at);",
+
+	/*
+	 * An OpenAI-compatible provider without /responses (false): the
+	 * Responses API is translated to /chat/completions for it. The
+	 * token kinds of every request, and whether its counts are an
+	 * estimate (a stream cut before its usage came).
+	 */
+	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
+	"  DEFAULT 1;"
+	"ALTER TABLE request_log ADD COLUMN cached_tokens INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE request_log ADD COLUMN cache_write_tokens INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE request_log ADD COLUMN reasoning_tokens INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE request_log ADD COLUMN usage_estimated INTEGER"
+	"  NOT NULL DEFAULT 0;",
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

@@ -136,7 +136,7 @@ test('providers: fields, model lists and aliases, filters, paging', async (t) =>
       id: r.json.id, group_id: g1.id, name: 'openai-main', type: 'openai',
       base_url: 'https://api.openai.com/v1', models: ['gpt-4o', 'gpt-4o-mini'],
       model_aliases: { fast: 'gpt-4o-mini' }, weight: 3, enabled: true, timeout_ms: 30000,
-      tls_verify: true, ca_cert: '',
+      tls_verify: true, ca_cert: '', responses_api: true,
     });
 
   for (const [body, field] of [

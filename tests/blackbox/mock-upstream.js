@@ -300,6 +300,24 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     }
 
     if (req.method !== 'POST') { sendJson(404, openaiErrorBody(0, { path: p, method: req.method })); return; }
+    if (/^multipart\/form-data/.test(req.headers['content-type'] || '')) {
+      await multipartAnswer({ req, res, rec, b, raw: rawBuf, p, sendJson, common, later });
+      return;
+    }
+    if (p === '/v1/audio/speech' && typeof body === 'object' && body !== null) {
+      // MP3 bytes in pieces, as OpenAI streams speech.
+      res.writeHead(200, { ...common, 'content-type': 'audio/mpeg', 'transfer-encoding': 'chunked' });
+      rec.audio = Buffer.alloc(0);
+      for (let i = 0; i < (b.chunks ?? 4); i++) {
+        const piece = Buffer.from([0xff, 0xfb, 0x90, i, ...crypto.randomBytes(60)]);
+        rec.audio = Buffer.concat([rec.audio, piece]);
+        res.write(piece);
+        rec.chunksSent++;
+        if (b.chunkDelayMs) await later(b.chunkDelayMs);
+      }
+      res.end();
+      return;
+    }
     if (typeof body !== 'object' || body === null) {
       sendJson(400, { error: { message: "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)", type: 'invalid_request_error', param: null, code: null } });
       return;
@@ -329,10 +347,13 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
         const usage = usageOut(tokens(content));
         rec.usage = usage;
         if (chat) {
+          const calls = openaiToolCalls(b);
+          const message = { role: 'assistant', content: calls.length && !b.content ? null : content, refusal: null, annotations: [] };
+          if (calls.length) message.tool_calls = calls;
           sendJson(200, {
             id, object: 'chat.completion', created, model,
-            choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
-            usage: { ...usage, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } },
+            choices: [{ index: 0, message, logprobs: null, finish_reason: calls.length ? 'tool_calls' : 'stop' }],
+            usage: { ...usage, prompt_tokens_details: { cached_tokens: b.usage?.cached_tokens ?? 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: b.usage?.reasoning_tokens ?? 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } },
             service_tier: 'default', system_fingerprint: fp,
           });
         } else {
@@ -396,10 +417,19 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
       }
       if (delay) await later(delay);
       if (res.destroyed) return;
-      send(chunk('', 'stop'));
+      const calls = chat ? openaiToolCalls(b) : [];
+      for (const [index, tc] of calls.entries()) {
+        const delta = (d) => send({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, ...d }] }, logprobs: null, finish_reason: null }], ...u });
+        delta({ id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } });
+        for (const piece of splitN(tc.function.arguments, 3)) if (piece) delta({ function: { arguments: piece } });
+      }
+      send(chunk('', calls.length ? 'tool_calls' : 'stop'));
       const usage = usageOut(parts.length);
       rec.usage = usage;
-      if (includeUsage) send({ ...base, choices: [], usage });
+      if (includeUsage) {
+        const details = b.usage?.cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: b.usage.cached_tokens } };
+        send({ ...base, choices: [], usage: { ...usage, ...details } });
+      }
       if (!res.destroyed) res.end('data: [DONE]\n\n');
       return;
     }
@@ -419,17 +449,7 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     }
 
     if (p === '/v1/responses') {
-      const usage = usageOut(tokens(content));
-      rec.usage = usage;
-      sendJson(200, {
-        id: `resp_${rnd(40)}`, object: 'response', created_at: created, status: 'completed', error: null,
-        incomplete_details: null, instructions: null, model,
-        output: [{ type: 'message', id: `msg_${rnd(40)}`, status: 'completed', role: 'assistant',
-          content: [{ type: 'output_text', text: content, annotations: [] }] }],
-        parallel_tool_calls: true, tool_choice: 'auto', tools: [],
-        usage: { input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens, total_tokens: usage.total_tokens,
-          input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } },
-      });
+      await responsesAnswer({ res, rec, b, body, model, content, prompt, sendJson, common, later, destroy });
       return;
     }
 
@@ -493,6 +513,143 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     },
   };
   return up;
+}
+
+// OpenAI's multipart endpoints: audio transcriptions and translations
+// (streamed with stream=true: transcript.text.delta events and
+// transcript.text.done, no [DONE]) and image edits and variations. The
+// form is parsed as the real API does; rec.form holds its fields and
+// rec.files the files' names and sizes.
+async function multipartAnswer({ req, res, rec, b, raw, p, sendJson, common }) {
+  const form = await new Request('http://x', { method: 'POST', headers: { 'content-type': req.headers['content-type'] }, body: raw }).formData().catch(() => null);
+  if (!form) { sendJson(400, { error: { message: 'Could not parse multipart form', type: 'invalid_request_error', param: null, code: null } }); return; }
+  rec.form = {};
+  rec.files = {};
+  for (const [k, v] of form.entries()) {
+    if (typeof v === 'string') rec.form[k] = v;
+    else rec.files[k] = { name: v.name, size: v.size };
+  }
+  const need = p.startsWith('/v1/audio/') ? 'file' : 'image';
+  if (!rec.files[need] && !rec.files[`${need}[]`]) {
+    rec.rejected = `Missing required parameter: '${need}'.`;
+    sendJson(400, { error: { message: rec.rejected, type: 'invalid_request_error', param: need, code: 'missing_required_parameter' } });
+    return;
+  }
+  const text = b.content ?? 'Transcribed speech.';
+  if (p === '/v1/audio/transcriptions' || p === '/v1/audio/translations') {
+    if (rec.form.stream === 'true') {
+      res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8' });
+      for (const piece of splitText(text, 3)) res.write(`data: ${JSON.stringify({ type: 'transcript.text.delta', delta: piece })}\n\n`);
+      res.end(`data: ${JSON.stringify({ type: 'transcript.text.done', text, usage: { type: 'tokens', input_tokens: 14, output_tokens: 4, total_tokens: 18 } })}\n\n`);
+      return;
+    }
+    sendJson(200, { text, usage: { type: 'tokens', input_tokens: 14, output_tokens: 4, total_tokens: 18 } });
+    return;
+  }
+  if (p === '/v1/images/edits' || p === '/v1/images/variations') {
+    sendJson(200, { created: Math.floor(Date.now() / 1000), data: [{ b64_json: Buffer.from('png').toString('base64') }] });
+    return;
+  }
+  sendJson(404, openaiErrorBody(0, { path: p }));
+}
+
+// The tool calls of a behaviour as OpenAI chat's tool_calls.
+function openaiToolCalls(b) {
+  return (b.toolCalls ?? []).map((tc) => ({ id: tc.id ?? `call_${rnd(24)}`, type: 'function', function: { name: tc.name, arguments: JSON.stringify(tc.arguments ?? {}) } }));
+}
+
+const RESPONSES_TOP = new Set(['model', 'input', 'instructions', 'tools', 'tool_choice', 'text', 'max_output_tokens', 'temperature',
+  'top_p', 'reasoning', 'stream', 'store', 'previous_response_id', 'include', 'metadata', 'parallel_tool_calls', 'truncation', 'user',
+  'service_tier', 'background', 'prompt', 'prompt_cache_key', 'safety_identifier', 'max_tool_calls', 'top_logprobs', 'conversation']);
+
+// OpenAI's Responses API: POST /v1/responses, whole or streamed. As the
+// real one, it refuses parameters it does not have (stream_options among
+// them: 400 unknown_parameter) and ends its streams with
+// response.completed, never [DONE]. Behaviours: 'ok' (content, chunks,
+// toolCalls, usage with cached_tokens and reasoning_tokens), and
+// { type: 'event_error', code, event: 'error' | 'response.failed' }, an
+// error event right after response.created.
+async function responsesAnswer({ res, rec, b, body, model, content, prompt, sendJson, common, later }) {
+  for (const k of Object.keys(body)) {
+    if (!RESPONSES_TOP.has(k)) {
+      rec.rejected = `Unknown parameter: '${k}'.`;
+      sendJson(400, { error: { message: rec.rejected, type: 'invalid_request_error', param: k, code: 'unknown_parameter' } });
+      return;
+    }
+  }
+  if (typeof body.model !== 'string' || body.input === undefined) {
+    rec.rejected = "Missing required parameter: 'input'.";
+    sendJson(400, { error: { message: rec.rejected, type: 'invalid_request_error', param: 'input', code: 'missing_required_parameter' } });
+    return;
+  }
+  const id = `resp_${rnd(40)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const calls = (b.toolCalls ?? []).map((tc) => ({ type: 'function_call', id: `fc_${rnd(40)}`, call_id: tc.id ?? `call_${rnd(24)}`, name: tc.name, arguments: JSON.stringify(tc.arguments ?? {}), status: 'completed' }));
+  const text = b.content ?? (calls.length ? '' : content);
+  const pt = b.usage?.prompt_tokens ?? tokens(prompt);
+  const ct = b.usage?.completion_tokens ?? tokens(text || JSON.stringify(calls));
+  const usage = { input_tokens: pt, input_tokens_details: { cached_tokens: b.usage?.cached_tokens ?? 0 }, output_tokens: ct,
+    output_tokens_details: { reasoning_tokens: b.usage?.reasoning_tokens ?? 0 }, total_tokens: pt + ct };
+  const msgId = `msg_${rnd(40)}`;
+  const message = { type: 'message', id: msgId, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+  const output = [...(text ? [message] : []), ...calls];
+  const response = (status, out, u) => ({
+    id, object: 'response', created_at: created, status, background: false, error: null, incomplete_details: null,
+    instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, model, output: out,
+    parallel_tool_calls: true, previous_response_id: null, reasoning: { effort: null, summary: null }, store: body.store ?? true,
+    temperature: 1, text: { format: { type: 'text' } }, tool_choice: 'auto', tools: body.tools ?? [], top_p: 1, truncation: 'disabled',
+    usage: u, user: null, metadata: {},
+  });
+  if (body.stream !== true) {
+    rec.usage = { prompt_tokens: pt, completion_tokens: ct, total_tokens: pt + ct };
+    sendJson(200, response('completed', output, usage));
+    return;
+  }
+  res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  let seq = 0;
+  const send = (type, obj) => { if (!res.destroyed) res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...obj })}\n\n`); };
+  const delay = b.chunkDelayMs ?? 0;
+  send('response.created', { response: response('in_progress', [], null) });
+  if (b.type === 'event_error') {
+    const code = b.code ?? 'insufficient_quota';
+    const message = 'You exceeded your current quota, please check your plan and billing details.';
+    if (b.event === 'response.failed') send('response.failed', { response: { ...response('failed', [], null), error: { code, message } } });
+    else send('error', { code, message, param: null });
+    res.end();
+    return;
+  }
+  send('response.in_progress', { response: response('in_progress', [], null) });
+  let index = 0;
+  if (text) {
+    send('response.output_item.added', { output_index: index, item: { ...message, status: 'in_progress', content: [] } });
+    send('response.content_part.added', { item_id: msgId, output_index: index, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+    for (const [i, piece] of splitText(text, b.chunks ?? 3).entries()) {
+      if (rec.chunksSent >= ((b.type === 'stall' || b.type === 'reset') ? (b.after ?? 1) : Infinity)) {
+        if (b.type === 'reset') { await later(20); res.socket?.destroy(); }
+        return;
+      }
+      if (delay && i > 0) await later(delay);
+      if (res.destroyed) return;
+      send('response.output_text.delta', { item_id: msgId, output_index: index, content_index: 0, delta: piece, logprobs: [] });
+      rec.chunksSent++;
+      rec.chunkTimes.push(Date.now());
+    }
+    send('response.output_text.done', { item_id: msgId, output_index: index, content_index: 0, text, logprobs: [] });
+    send('response.content_part.done', { item_id: msgId, output_index: index, content_index: 0, part: { type: 'output_text', text, annotations: [] } });
+    send('response.output_item.done', { output_index: index, item: message });
+    index++;
+  }
+  for (const call of calls) {
+    send('response.output_item.added', { output_index: index, item: { ...call, arguments: '', status: 'in_progress' } });
+    for (const piece of splitN(call.arguments, 3)) if (piece) send('response.function_call_arguments.delta', { item_id: call.id, output_index: index, delta: piece });
+    send('response.function_call_arguments.done', { item_id: call.id, output_index: index, arguments: call.arguments });
+    send('response.output_item.done', { output_index: index, item: call });
+    index++;
+  }
+  rec.usage = { prompt_tokens: pt, completion_tokens: ct, total_tokens: pt + ct };
+  send('response.completed', { response: response('completed', output, usage) });
+  if (!res.destroyed) res.end();
 }
 
 // Starts a mock upstream for test t and closes it afterwards.
@@ -767,7 +924,7 @@ async function anthropicAnswer({ req, res, rec, b, body, url, later, destroy, de
   const blocks = [];
   if (content) blocks.push({ type: 'text', text: content });
   for (const tc of toolCalls) blocks.push({ type: 'tool_use', ...tc });
-  const usageBase = { cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const usageBase = { cache_creation_input_tokens: b.usage?.cache_write_tokens ?? 0, cache_read_input_tokens: b.usage?.cached_tokens ?? 0 };
 
   if (body.stream !== true) {
     if (b.type === 'stall' || b.type === 'reset') {
@@ -1098,6 +1255,7 @@ async function geminiAnswer({ req, res, rec, b, body, url, later, destroy, defau
     promptTokenCount: u.prompt_tokens,
     ...(done || u.completion_tokens ? { candidatesTokenCount: u.completion_tokens } : {}),
     totalTokenCount: u.prompt_tokens + u.completion_tokens,
+    ...(b.usage?.cached_tokens ? { cachedContentTokenCount: b.usage.cached_tokens } : {}),
     promptTokensDetails: [{ modality: 'TEXT', tokenCount: u.prompt_tokens }],
   });
   const response = (parts, finish, u) => ({

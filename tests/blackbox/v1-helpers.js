@@ -315,3 +315,36 @@ export function within(ms, promise, what = 'request') {
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms); }),
   ]).finally(() => clearTimeout(timer));
 }
+
+// One gateway with a provider of each kind, each serving its own model.
+export async function everyProvider(t, behave = {}) {
+  const f = await fusion(t);
+  const ups = {
+    responses: await f.upstream({ name: 'openai-responses', models: ['gpt-resp'] }),
+    chat: await f.upstream({ name: 'openai-chat', models: ['gpt-chat'] }),
+    anthropic: await f.upstream({ name: 'anthropic', flavor: 'anthropic' }),
+    gemini: await f.upstream({ name: 'gemini', flavor: 'gemini', models: ['gemini-2.5-flash'] }),
+  };
+  const g = await f.group({ priority: 10 });
+  const providers = {
+    responses: await f.provider(g, ups.responses, { models: ['gpt-resp'] }),
+    chat: await f.provider(g, ups.chat, { models: ['gpt-chat'], responses_api: false }),
+    anthropic: await f.provider(g, ups.anthropic, { models: ['claude-x'], model_aliases: {} }),
+    gemini: await f.provider(g, ups.gemini, { models: ['gemini-2.5-flash'] }),
+  };
+  for (const [k, b] of Object.entries(behave)) ups[k].behave('default', b);
+  const ck = await f.clientKey();
+  return { f, ups, providers, ck };
+}
+
+export const MODELS = { responses: 'gpt-resp', chat: 'gpt-chat', anthropic: 'claude-x', gemini: 'gemini-2.5-flash' };
+
+export async function assertKeysActive(f, providers) {
+  for (const p of Object.values(providers)) {
+    for (const k of p.keys) {
+      const s = await f.keyState(k.id);
+      assert.equal(s.status, 'active', `key ${k.key_masked} of ${p.name} is ${s.status}: ${s.status_reason}`);
+    }
+  }
+}
+

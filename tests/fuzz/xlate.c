@@ -162,7 +162,7 @@ stream(int from, int to, const uint8_t *data, size_t len)
 		if ((rc = xlate_stream_event(&st, ev.data, ev.data_len,
 		    &out)) == -1) {
 			CHECK(st.err[0] != '\0');
-			xlate_stream_error(to, st.err, &out);
+			xlate_stream_error(to, "resp_1", st.err, &out);
 			break;
 		}
 		CHECK(rc == 0);

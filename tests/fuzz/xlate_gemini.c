@@ -130,7 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			CHECK(rc == -1 && out.offset == 0);
 		break;
 	case 3:
-		rc = xlate_count_request(XF_GEMINI, data, len, "m", &out, err,
+		rc = xlate_count_request(XF_ANTHROPIC, XF_GEMINI, data, len, "m", &out, err,
 		    sizeof(err));
 		if (rc == 0)
 			check_json(&out);

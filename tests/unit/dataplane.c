@@ -296,9 +296,137 @@ TEST(router_aliases_and_client_allowlists)
 	ASSERT(!router_client_allows(&cl, NULL, &g));
 }
 
+TEST(multipart_fields_and_boundaries)
+{
+	const char	*body = "--xb\r\nContent-Disposition: form-data; "
+			    "name=\"file\"; filename=\"model\"\r\n\r\nmodel"
+			    "\r\n--xb\r\nContent-Disposition: form-data; "
+			    "name=\"model\"\r\n\r\nwhisper-1\r\n--xb--\r\n";
+	char		 b[80], v[32];
+
+	ASSERT_INT_EQ(multipart_boundary("multipart/form-data; boundary=xb",
+	    b, sizeof(b)), 0);
+	ASSERT(strcmp(b, "xb") == 0);
+	ASSERT_INT_EQ(multipart_boundary("multipart/form-data; "
+	    "boundary=\"q r\"", b, sizeof(b)), 0);
+	ASSERT(strcmp(b, "q r") == 0);
+	ASSERT_INT_EQ(multipart_boundary("application/json", b, sizeof(b)),
+	    -1);
+	ASSERT_INT_EQ(multipart_boundary("multipart/form-data", b,
+	    sizeof(b)), -1);
+	/* The file part named "model" by its filename is no text field. */
+	ASSERT_INT_EQ(multipart_field(body, strlen(body), "xb", "model", v,
+	    sizeof(v)), 1);
+	ASSERT(strcmp(v, "whisper-1") == 0);
+	ASSERT_INT_EQ(multipart_field(body, strlen(body), "xb", "stream", v,
+	    sizeof(v)), 0);
+	ASSERT_INT_EQ(multipart_field(body, 30, "xb", "model", v, sizeof(v)),
+	    -1);
+	ASSERT_INT_EQ(multipart_field("junk", 4, "xb", "model", v, sizeof(v)),
+	    -1);
+	/* A value larger than the buffer is not found, never cut. */
+	ASSERT_INT_EQ(multipart_field(body, strlen(body), "xb", "model", v,
+	    5), 0);
+}
+
+TEST(usage_cache_counts_between_formats)
+{
+	struct kore_buf		out;
+	struct xlate_usage	u;
+	const char		*chat = "{\"id\":\"chatcmpl-1\",\"choices\":[{"
+				    "\"index\":0,\"message\":{\"role\":"
+				    "\"assistant\",\"content\":\"hi\"},"
+				    "\"finish_reason\":\"stop\"}],\"usage\":{"
+				    "\"prompt_tokens\":20,\"completion_tokens\":3,"
+				    "\"prompt_tokens_details\":{\"cached_tokens\":5},"
+				    "\"completion_tokens_details\":"
+				    "{\"reasoning_tokens\":1}}}";
+
+	/* OpenAI's 20 with 5 cached is Anthropic's 15 plus 5 read. */
+	kore_buf_init(&out, 512);
+	ASSERT_INT_EQ(xlate_response(XF_OPENAI, XF_ANTHROPIC, chat,
+	    strlen(chat), "m", &out, &u), 0);
+	kore_buf_stringify(&out, NULL);
+	ASSERT(strstr((char *)out.data, "\"input_tokens\":15") != NULL);
+	ASSERT(strstr((char *)out.data, "\"cache_read_input_tokens\":5") !=
+	    NULL);
+	ASSERT_INT_EQ(u.prompt_tokens, 20);
+	ASSERT_INT_EQ(u.cached_tokens, 5);
+	ASSERT_INT_EQ(u.reasoning_tokens, 1);
+
+	/* The same as a Responses client's answer. */
+	kore_buf_reset(&out);
+	ASSERT_INT_EQ(xlate_response(XF_OPENAI, XF_RESPONSES, chat,
+	    strlen(chat), "m", &out, &u), 0);
+	kore_buf_stringify(&out, NULL);
+	ASSERT(strstr((char *)out.data, "\"input_tokens\":20,"
+	    "\"input_tokens_details\":{\"cached_tokens\":5}") != NULL);
+	ASSERT(strstr((char *)out.data, "\"output_text\",\"text\":\"hi\"") !=
+	    NULL);
+	ASSERT(strstr((char *)out.data, "\"store\":false") != NULL);
+
+	/* And back: Anthropic's reads and writes are prompt tokens. */
+	kore_buf_reset(&out);
+	chat = "{\"id\":\"msg_1\",\"content\":[{\"type\":\"text\",\"text\":"
+	    "\"x\"}],\"stop_reason\":\"end_turn\",\"usage\":{\"input_tokens"
+	    "\":15,\"cache_read_input_tokens\":5,\"cache_creation_input_"
+	    "tokens\":2,\"output_tokens\":3}}";
+	ASSERT_INT_EQ(xlate_response(XF_ANTHROPIC, XF_OPENAI, chat,
+	    strlen(chat), "m", &out, &u), 0);
+	ASSERT_INT_EQ(u.prompt_tokens, 22);
+	ASSERT_INT_EQ(u.cached_tokens, 5);
+	ASSERT_INT_EQ(u.cache_write_tokens, 2);
+	kore_buf_cleanup(&out);
+}
+
+TEST(responses_requests_become_chat)
+{
+	struct kore_buf	out;
+	char		err[256];
+	const char	*req = "{\"model\":\"x\",\"instructions\":\"Be brief\","
+			    "\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+			    "\"input_text\",\"text\":\"Weather?\"}]},{\"type\":"
+			    "\"function_call\",\"call_id\":\"c1\",\"name\":\"w\","
+			    "\"arguments\":\"{}\"},{\"type\":\"function_call_output\","
+			    "\"call_id\":\"c1\",\"output\":\"sunny\"}],\"tools\":[{"
+			    "\"type\":\"function\",\"name\":\"w\",\"parameters\":{"
+			    "\"type\":\"object\"}}],\"text\":{\"format\":{\"type\":"
+			    "\"json_schema\",\"name\":\"r\",\"schema\":{\"type\":"
+			    "\"object\"}}},\"max_output_tokens\":50,\"store\":true}";
+
+	kore_buf_init(&out, 512);
+	ASSERT_INT_EQ(xlate_request(XF_RESPONSES, XF_OPENAI, req, strlen(req),
+	    "up", 1, &out, err, sizeof(err)), 0);
+	kore_buf_stringify(&out, NULL);
+	ASSERT(strstr((char *)out.data, "{\"role\":\"system\",\"content\":"
+	    "\"Be brief\"}") != NULL);
+	ASSERT(strstr((char *)out.data, "\"tool_calls\":[{\"id\":\"c1\"") !=
+	    NULL);
+	ASSERT(strstr((char *)out.data, "{\"role\":\"tool\",\"tool_call_id\":"
+	    "\"c1\",\"content\":\"sunny\"}") != NULL);
+	ASSERT(strstr((char *)out.data, "\"response_format\":{\"type\":"
+	    "\"json_schema\"") != NULL);
+	ASSERT(strstr((char *)out.data, "\"max_tokens\":50") != NULL);
+	ASSERT(strstr((char *)out.data, "\"stream_options\":"
+	    "{\"include_usage\":true}") != NULL);
+	ASSERT(strstr((char *)out.data, "store") == NULL);
+
+	/* Stored state is refused, naming the field. */
+	kore_buf_reset(&out);
+	ASSERT_INT_EQ(xlate_request(XF_RESPONSES, XF_ANTHROPIC,
+	    "{\"input\":\"x\",\"previous_response_id\":\"r\"}", 40, "m", 0,
+	    &out, err, sizeof(err)), -1);
+	ASSERT(strstr(err, "previous_response_id") != NULL);
+	ASSERT_INT_EQ(out.offset, 0);
+	kore_buf_cleanup(&out);
+}
+
 void
 run_dataplane_tests(int *passed, int *failed)
 {
+	RUN(multipart_fields_and_boundaries);
+	RUN(usage_cache_counts_between_formats);
+	RUN(responses_requests_become_chat);
 	RUN(scan_finds_members_and_their_spans);
 	RUN(scan_decodes_unicode_escapes);
 	RUN(scan_rejects_what_is_not_json);

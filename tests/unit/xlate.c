@@ -1513,13 +1513,13 @@ TEST(stream_error_events_in_each_format)
 	struct evs		 e;
 
 	out = buf_new();
-	xlate_stream_error(XF_OPENAI, "upstream \"reset\"", out);
+	xlate_stream_error(XF_OPENAI, NULL, "upstream \"reset\"", out);
 	/* Byte for byte what proxy_stream_error writes. */
 	ASSERT_STR_EQ(text(out), "data: {\"error\":{\"message\":\"upstream "
 	    "\\\"reset\\\"\",\"type\":\"upstream_error\",\"code\":"
 	    "\"stream_interrupted\"}}\n\n");
 	out = buf_new();
-	xlate_stream_error(XF_ANTHROPIC, "gone", out);
+	xlate_stream_error(XF_ANTHROPIC, NULL, "gone", out);
 	ASSERT_INT_EQ(split(out, &e), 0);
 	ASSERT_INT_EQ(e.n, 1);
 	ASSERT_STR_EQ(e.name[0], "error");
@@ -1652,25 +1652,25 @@ TEST(formats_and_token_counts)
 	out = buf_new();
 	c = "{\"model\":\"a\",\"messages\":[{\"role\":\"user\","
 	    "\"content\":\"hi\"}]}";
-	ASSERT_INT_EQ(xlate_count_request(XF_ANTHROPIC, c, strlen(c),
+	ASSERT_INT_EQ(xlate_count_request(XF_ANTHROPIC, XF_ANTHROPIC, c, strlen(c),
 	    "claude-real", out, err, sizeof(err)), 0);
 	ASSERT((r = doc_buf(out)) != NULL);
 	ASSERT_STR_EQ(str_at(r, "model"), "claude-real");
 	ASSERT_STR_EQ(str_at(r, "messages.0.content"), "hi");
 	out = buf_new();
-	ASSERT_INT_EQ(xlate_count_request(XF_OPENAI, "{}", 2, "m", out, err,
+	ASSERT_INT_EQ(xlate_count_request(XF_ANTHROPIC, XF_OPENAI, "{}", 2, "m", out, err,
 	    sizeof(err)), -1);
 	ASSERT(strstr(err, "count") != NULL);
 	ASSERT_INT_EQ(out->offset, 0);
 
 	out = buf_new();
-	ASSERT_INT_EQ(xlate_count_response(XF_ANTHROPIC,
+	ASSERT_INT_EQ(xlate_count_response(XF_ANTHROPIC, XF_ANTHROPIC,
 	    "{\"input_tokens\":1234}", 21, out, &n), 0);
 	ASSERT_INT_EQ(n, 1234);
 	ASSERT_STR_EQ(text(out), "{\"input_tokens\":1234}");
-	ASSERT_INT_EQ(xlate_count_response(XF_ANTHROPIC,
+	ASSERT_INT_EQ(xlate_count_response(XF_ANTHROPIC, XF_ANTHROPIC,
 	    "{\"input_tokens\":\"x\"}", 20, out, &n), -1);
-	ASSERT_INT_EQ(xlate_count_response(XF_OPENAI, "{}", 2, out, &n), -1);
+	ASSERT_INT_EQ(xlate_count_response(XF_OPENAI, XF_ANTHROPIC, "{}", 2, out, &n), -1);
 }
 
 /* Anthropic client, Gemini upstream: through OpenAI both ways. */

@@ -1017,7 +1017,7 @@ TEST(stream_blocked_prompt_and_error_events)
 static int
 creq(const char *body, struct kore_buf *b, char *err, size_t errlen)
 {
-	return (xlate_count_request(XF_GEMINI, body, strlen(body), "m", b, err,
+	return (xlate_count_request(XF_ANTHROPIC, XF_GEMINI, body, strlen(body), "m", b, err,
 	    errlen));
 }
 
@@ -1047,7 +1047,7 @@ TEST(count_tokens_request_and_response)
 	int64_t		 n;
 
 	kore_buf_init(&b, 256);
-	ASSERT_INT_EQ(xlate_count_request(XF_GEMINI, body, strlen(body), "m",
+	ASSERT_INT_EQ(xlate_count_request(XF_ANTHROPIC, XF_GEMINI, body, strlen(body), "m",
 	    &b, err, sizeof(err)), 0);
 	ASSERT(out_parse(&o, b.data, b.offset));
 	ASSERT_INT_EQ(count(&o, "contents"), 3);

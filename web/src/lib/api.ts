@@ -102,6 +102,7 @@ export interface Provider {
   weight: number;
   enabled: boolean;
   timeout_ms: number;
+  responses_api?: boolean;
 }
 
 export interface UpstreamKey {
@@ -197,6 +198,10 @@ export interface LogEntry {
   ttfb_ms: number | null;
   prompt_tokens: number | null;
   completion_tokens: number | null;
+  cached_tokens?: number;
+  cache_write_tokens?: number;
+  reasoning_tokens?: number;
+  usage_estimated?: boolean;
   outcome: 'ok' | 'error' | 'cancelled';
   error: string | null;
   trace: TraceStep[];

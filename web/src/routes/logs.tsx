@@ -39,7 +39,20 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
     [t('logs.attempts'), entry.attempts],
     [t('logs.latency'), fmtMs(entry.latency_ms)],
     [t('logs.ttfb'), fmtMs(entry.ttfb_ms)],
-    [t('logs.tokens'), `${fmtNumber(entry.prompt_tokens)} + ${fmtNumber(entry.completion_tokens)}`],
+    [
+      t('logs.tokens'),
+      <span>
+        {`${fmtNumber(entry.prompt_tokens)} + ${fmtNumber(entry.completion_tokens)}`}
+        {entry.usage_estimated ? (
+          <span className="ml-2">
+            <Badge tone="amber">{t('logs.estimated')}</Badge>
+          </span>
+        ) : null}
+      </span>,
+    ],
+    [t('logs.cachedTokens'), fmtNumber(entry.cached_tokens ?? 0)],
+    [t('logs.cacheWriteTokens'), fmtNumber(entry.cache_write_tokens ?? 0)],
+    [t('logs.reasoningTokens'), fmtNumber(entry.reasoning_tokens ?? 0)],
   ];
   return (
     <Dialog
@@ -234,7 +247,10 @@ export default function LogsPage() {
                     </div>
                   </Td>
                   <Td className="text-right">{fmtMs(r.latency_ms)}</Td>
-                  <Td className="text-right">{fmtNumber((r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0))}</Td>
+                  <Td className="text-right" title={`${t('logs.cachedTokens')} ${r.cached_tokens ?? 0} · ${t('logs.reasoningTokens')} ${r.reasoning_tokens ?? 0}`}>
+                    {r.usage_estimated ? '≈' : ''}
+                    {fmtNumber((r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0))}
+                  </Td>
                   <Td className="text-right">{r.attempts}</Td>
                 </tr>
               ))}

@@ -216,7 +216,7 @@ describe('dashboard', () => {
       'GET /api/admin/keys': { body: { data: [], total: 0 } },
     });
     renderApp('/');
-    expect(await screen.findByTestId('stat-groups')).toHaveTextContent('2');
+    expect(await screen.findByTestId('stat-groups', {}, { timeout: 5000 })).toHaveTextContent('2');
     expect(screen.getByTestId('stat-keys')).toHaveTextContent('5');
     expect(await screen.findByText('Charts unavailable')).toBeInTheDocument();
     expect(screen.getByText(/unknown path: GET \/api\/admin\/stats\/timeseries/)).toBeInTheDocument();
@@ -325,6 +325,10 @@ describe('logs', () => {
       ttfb_ms: 300,
       prompt_tokens: 12,
       completion_tokens: 7,
+      cached_tokens: 5,
+      cache_write_tokens: 2,
+      reasoning_tokens: 3,
+      usage_estimated: true,
       outcome: 'ok',
       error: null,
       trace: [
@@ -337,6 +341,11 @@ describe('logs', () => {
     expect(trace).toHaveTextContent('primary');
     expect(trace).toHaveTextContent('upstream 503');
     expect(trace).toHaveTextContent('backup');
+    // The token kinds, and the flag of an estimate.
+    expect(screen.getByText('Cached input').nextSibling).toHaveTextContent('5');
+    expect(screen.getByText('Cache write').nextSibling).toHaveTextContent('2');
+    expect(screen.getByText('Reasoning').nextSibling).toHaveTextContent('3');
+    expect(screen.getByText('estimate')).toBeInTheDocument();
   });
 });
 

@@ -21,6 +21,7 @@ interface Draft {
   weight: string;
   timeout_ms: string;
   enabled: boolean;
+  responses_api: boolean;
 }
 
 // The wire formats the gateway speaks upstream, and where each lives by
@@ -48,7 +49,7 @@ const TYPE_HINTS: Record<string, MessageKey> = {
 };
 
 function toDraft(p: Provider | null): Draft {
-  if (!p) return { name: '', type: 'openai', base_url: DEFAULT_BASE_URLS.openai, models: '', aliases: '', weight: '1', timeout_ms: '60000', enabled: true };
+  if (!p) return { name: '', type: 'openai', base_url: DEFAULT_BASE_URLS.openai, models: '', aliases: '', weight: '1', timeout_ms: '60000', enabled: true, responses_api: true };
   return {
     name: p.name,
     type: p.type,
@@ -60,6 +61,7 @@ function toDraft(p: Provider | null): Draft {
     weight: String(p.weight),
     timeout_ms: String(p.timeout_ms),
     enabled: p.enabled,
+    responses_api: p.responses_api ?? true,
   };
 }
 
@@ -109,6 +111,7 @@ function ProviderDialog({
         weight: Number(d.weight) || 0,
         timeout_ms: Number(d.timeout_ms) || 60000,
         enabled: d.enabled,
+        responses_api: d.responses_api,
       };
     } catch (err) {
       setBadAliases(err);
@@ -177,6 +180,19 @@ function ProviderDialog({
           <Switch checked={d.enabled} onChange={(v) => setD({ ...d, enabled: v })} label={t('common.enabled')} />
           {t('common.enabled')}
         </div>
+        {d.type === 'openai' && (
+          <div className="flex items-center gap-3 text-sm sm:col-span-2">
+            <Switch
+              checked={d.responses_api}
+              onChange={(v) => setD({ ...d, responses_api: v })}
+              label={t('prov.responsesApi')}
+            />
+            <span>
+              {t('prov.responsesApi')}
+              <span className="block text-xs text-slate-500 dark:text-slate-400">{t('prov.responsesApiHint')}</span>
+            </span>
+          </div>
+        )}
         {error != null && (
           <div className="sm:col-span-2">
             <ErrorBox error={error} />
@@ -312,6 +328,12 @@ export default function ProvidersPage() {
                   <dt className="text-slate-500">{t('prov.timeout')}</dt>
                   <dd>{fmtMs(p.timeout_ms)}</dd>
                 </div>
+                {p.type === 'openai' && (
+                  <div>
+                    <dt className="text-slate-500">{t('prov.responsesApi')}</dt>
+                    <dd>{p.responses_api === false ? t('prov.responsesTranslated') : t('common.yes')}</dd>
+                  </div>
+                )}
               </dl>
               <div className="flex flex-wrap items-start justify-between gap-2 border-t border-slate-100 pt-3 dark:border-slate-800">
                 <TestButton provider={p} />
