@@ -47,7 +47,8 @@ struct import_ctx {
 };
 
 static int	import_fields(struct import_ctx *, struct kore_json_item *,
-		    const char *, const char *const *);
+		    const char *, const struct admin_resource *,
+		    const char *const *);
 static int	import_unique(struct import_ctx *, struct kore_json_item *,
 		    const char *);
 static int	import_secrets(struct import_ctx *, struct kore_json_item *,
@@ -79,28 +80,26 @@ static const char *const	doc_fields[] = { "fusion_config", "groups",
 				    "client_keys", "secrets", NULL };
 static const char *const	secret_fields[] = { "kdf", "opslimit",
 				    "memlimit", "salt", NULL };
-static const char *const	group_fields[] = { "name", "priority",
-				    "enabled", "strategy", "providers", NULL };
-static const char *const	provider_fields[] = { "name", "type",
-				    "base_url", "models", "model_aliases",
-				    "weight", "enabled", "timeout_ms",
-				    "tls_verify", "ca_cert", "keys", NULL };
-static const char *const	key_fields[] = { "key_masked", "label",
-				    "enabled", "secret", NULL };
-static const char *const	client_fields[] = { "name", "allowed_models",
-				    "allowed_groups", "enabled", "expires_at",
-				    "rpm_limit", "token_quota", NULL };
+/* What a record holds beyond its resource's writable fields. */
+static const char *const	group_extra[] = { "providers", NULL };
+static const char *const	provider_extra[] = { "keys", NULL };
+static const char *const	key_extra[] = { "key_masked", "secret", NULL };
 
 /*
- * Is obj an object whose members are all named in allowed (matched as
- * the admin API matches names)? where names the record for the message.
+ * Is obj an object whose members are all named in allowed, or (when res
+ * is given) writable fields of resource res other than its parent's id
+ * (matched as the admin API matches names)? where names the record for
+ * the message.
  */
 static int
 import_fields(struct import_ctx *ctx, struct kore_json_item *obj,
-    const char *where, const char *const *allowed)
+    const char *where, const struct admin_resource *res,
+    const char *const *allowed)
 {
 	struct kore_json_item	*it;
+	const struct admin_field *f;
 	size_t			 i;
+	int			 found;
 
 	if (obj->type != KORE_JSON_TYPE_OBJECT) {
 		(void)snprintf(ctx->err, sizeof(ctx->err), "%s must be an "
@@ -108,11 +107,19 @@ import_fields(struct import_ctx *ctx, struct kore_json_item *obj,
 		return (-1);
 	}
 	TAILQ_FOREACH(it, &obj->data.items, list) {
-		for (i = 0; allowed[i] != NULL; i++) {
+		found = 0;
+		for (i = 0; allowed != NULL && allowed[i] != NULL; i++) {
 			if (api_name_equal(it->name, allowed[i]))
-				break;
+				found = 1;
 		}
-		if (allowed[i] == NULL) {
+		for (i = 0; res != NULL && i < res->nfields; i++) {
+			f = &res->fields[i];
+			if (!(f->flags & AF_READONLY) && (res->fk_field == NULL ||
+			    strcmp(f->name, res->fk_field) != 0) &&
+			    api_name_equal(it->name, f->name))
+				found = 1;
+		}
+		if (!found) {
 			(void)snprintf(ctx->err, sizeof(ctx->err), "%s: unknown "
 			    "field '%s'", where, it->name);
 			return (-1);
@@ -182,7 +189,7 @@ import_secrets(struct import_ctx *ctx, struct kore_json_item *sec,
 	size_t			 len;
 	char			*s;
 
-	if (import_fields(ctx, sec, "secrets", secret_fields) == -1)
+	if (import_fields(ctx, sec, "secrets", NULL, secret_fields) == -1)
 		return (-1);
 	if ((it = json_get(sec, "kdf")) == NULL ||
 	    api_item_string(it, "kdf", &s, ctx->err, sizeof(ctx->err)) == -1 ||
@@ -411,7 +418,7 @@ import_groups(struct import_ctx *ctx, struct kore_json_item *arr)
 	i = 0;
 	TAILQ_FOREACH(g, &arr->data.items, list) {
 		(void)snprintf(where, sizeof(where), "groups[%d]", i++);
-		if (import_fields(ctx, g, where, group_fields) == -1)
+		if (import_fields(ctx, g, where, &admin_res_groups, group_extra) == -1)
 			return (-1);
 		if ((name = import_name(ctx, g, where)) == NULL)
 			return (-1);
@@ -445,7 +452,8 @@ import_providers(struct import_ctx *ctx, struct kore_json_item *arr,
 	TAILQ_FOREACH(p, &arr->data.items, list) {
 		(void)snprintf(where, sizeof(where), "%s.providers[%d]",
 		    gwhere, i++);
-		if (import_fields(ctx, p, where, provider_fields) == -1)
+		if (import_fields(ctx, p, where, &admin_res_providers,
+		    provider_extra) == -1)
 			return (-1);
 		if ((name = import_name(ctx, p, where)) == NULL)
 			return (-1);
@@ -489,7 +497,8 @@ import_keys(struct import_ctx *ctx, struct kore_json_item *arr,
 	TAILQ_FOREACH(k, &arr->data.items, list) {
 		(void)snprintf(where, sizeof(where), "%s.keys[%d]", pwhere,
 		    i++);
-		if (import_fields(ctx, k, where, key_fields) == -1)
+		if (import_fields(ctx, k, where, &admin_res_keys,
+		    key_extra) == -1)
 			return (-1);
 		it = json_get(k, "key_masked");
 		masked = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
@@ -558,7 +567,7 @@ import_client_keys(struct import_ctx *ctx, struct kore_json_item *arr)
 	i = 0;
 	TAILQ_FOREACH(c, &arr->data.items, list) {
 		(void)snprintf(where, sizeof(where), "client_keys[%d]", i++);
-		if (import_fields(ctx, c, where, client_fields) == -1)
+		if (import_fields(ctx, c, where, &admin_res_client_keys, NULL) == -1)
 			return (-1);
 		if ((name = import_name(ctx, c, where)) == NULL)
 			return (-1);
@@ -611,7 +620,7 @@ import_document(struct import_ctx *ctx, struct kore_json_item *root,
 	struct kore_json_item	*it;
 	int64_t			 version;
 
-	if (import_fields(ctx, root, "the document", doc_fields) == -1)
+	if (import_fields(ctx, root, "the document", NULL, doc_fields) == -1)
 		return (-1);
 	if ((it = json_get(root, "fusion_config")) == NULL ||
 	    api_item_int(it, "fusion_config", EXPORT_VERSION, EXPORT_VERSION,
