@@ -14,7 +14,8 @@ BUILD		:= .build
 KORE_COPY	:= $(BUILD)/kore
 DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
 		   libsodium-dev libssl-dev openssl curl ca-certificates \
-		   sqlite3 procps chromium fonts-noto-cjk clang libclang-rt-14-dev
+		   sqlite3 procps chromium fonts-noto-cjk clang libclang-rt-14-dev \
+		   tinyproxy-bin
 SOURCES		:= $(wildcard src/*.c src/*/*.c src/*/*.h) conf/build.conf \
 		   conf/fusion.conf conf/routes.conf
 # The admin SPA: web/ builds into these fixed names, compiled in by kodev.
@@ -127,7 +128,8 @@ bench: deps fusion
 UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/sqlite.c src/store/migrations.c \
 		   $(filter-out src/formats/kore_glue.c,$(wildcard src/formats/*.c)) \
-		   src/dataplane/router.c src/dataplane/failover.c
+		   src/dataplane/router.c src/dataplane/failover.c \
+		   src/dataplane/strategy.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

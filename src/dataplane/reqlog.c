@@ -412,8 +412,8 @@ usage_write(struct usage_batch *b)
 	    "(request_id, created_at, client_key_id, model, upstream_model, "
 	    "group_id, provider_id, upstream_key_id, key_masked, path, status, "
 	    "stream, attempts, latency_ms, ttfb_ms, prompt_tokens, "
-	    "completion_tokens, outcome, error, trace) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	    "completion_tokens, outcome, error, trace, admin_user_id) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
 	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
 	    "WHERE id = ?");
@@ -458,6 +458,10 @@ usage_write(struct usage_batch *b)
 		sqlite3_bind_text(ins, 19, e->error, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 20, e->trace ? e->trace : "[]", -1,
 		    SQLITE_STATIC);
+		if (e->admin_user_id)
+			sqlite3_bind_int64(ins, 21, e->admin_user_id);
+		else
+			sqlite3_bind_null(ins, 21);
 		ok = (sqlite3_step(ins) == SQLITE_DONE);
 		sqlite3_reset(ins);
 

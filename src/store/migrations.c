@@ -129,35 +129,101 @@ static const char *migrations[] = {
 	"  target TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX audit_log_time ON audit_log(created_at);",
+
+	/*
+	 * Routing (issue 18): groups gain strategy least_latency (the CHECK
+	 * constraint can only change with the table, rebuilt as SQLite's
+	 * ALTER TABLE documentation says, with foreign keys off around the
+	 * migrations: store_migrate), session affinity and the half-life of
+	 * the latency average; providers gain probes, a proxy (its URL
+	 * sealed, shown masked), extra headers, body overrides and their own
+	 * failover statuses; the request log names the admin of a playground
+	 * request.
+	 */
+	"CREATE TABLE groups_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  strategy TEXT NOT NULL DEFAULT 'round_robin'"
+	"    CHECK (strategy IN ('round_robin', 'weighted', 'least_latency')),"
+	"  affinity TEXT NOT NULL DEFAULT 'none'"
+	"    CHECK (affinity IN ('none', 'session')),"
+	"  latency_half_life_seconds INTEGER NOT NULL DEFAULT 10,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"INSERT INTO groups_new (id, name, priority, enabled, strategy,"
+	"  created_at, updated_at) SELECT id, name, priority, enabled, strategy,"
+	"  created_at, updated_at FROM groups;"
+	"DROP TABLE groups;"
+	"ALTER TABLE groups_new RENAME TO groups;"
+	"ALTER TABLE providers ADD COLUMN probe_interval_seconds INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE providers ADD COLUMN probe_disabled INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE providers ADD COLUMN proxy_url TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE providers ADD COLUMN proxy_secret BLOB;"
+	"ALTER TABLE providers ADD COLUMN extra_headers TEXT"
+	"  NOT NULL DEFAULT '{}';"
+	"ALTER TABLE providers ADD COLUMN body_overrides TEXT"
+	"  NOT NULL DEFAULT '{}';"
+	"ALTER TABLE providers ADD COLUMN failover_statuses TEXT"
+	"  NOT NULL DEFAULT '[]';"
+	"ALTER TABLE providers ADD COLUMN no_cooldown_statuses TEXT"
+	"  NOT NULL DEFAULT '[]';"
+	"ALTER TABLE request_log ADD COLUMN admin_user_id INTEGER;",
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
-/*
- * Bring the schema of handle to STORE_SCHEMA_VERSION, each step in its own
- * transaction. A schema newer than this binary knows is refused, with the
- * reason written to err. Works on any handle so that tests can drive it.
- */
-int
-store_migrate(sqlite3 *handle, char *err, size_t errlen)
+static int	schema_version(sqlite3 *);
+static int	foreign_keys_hold(sqlite3 *);
+
+/* PRAGMA user_version of handle, or -1. */
+static int
+schema_version(sqlite3 *handle)
 {
 	sqlite3_stmt	*stmt;
-	char		*msg, sql[64];
 	int		 version;
-	size_t		 i;
 
 	if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1,
-	    &stmt, NULL) != SQLITE_OK) {
-		(void)snprintf(err, errlen, "%s", sqlite3_errmsg(handle));
-		return (KORE_RESULT_ERROR);
-	}
-
+	    &stmt, NULL) != SQLITE_OK)
+		return (-1);
 	version = -1;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 
-	if (version < 0) {
+	return (version);
+}
+
+/* Does every row refer to rows that exist? */
+static int
+foreign_keys_hold(sqlite3 *handle)
+{
+	sqlite3_stmt	*stmt;
+	int		 ok;
+
+	if (sqlite3_prepare_v2(handle, "PRAGMA foreign_key_check", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		return (0);
+	ok = (sqlite3_step(stmt) == SQLITE_DONE);
+	sqlite3_finalize(stmt);
+
+	return (ok);
+}
+
+/*
+ * Bring the schema of handle to the newest version this binary knows.
+ * A schema newer than that is refused, with the reason written to err.
+ * Works on any handle so that tests can drive it.
+ */
+int
+store_migrate(sqlite3 *handle, char *err, size_t errlen)
+{
+	int	version;
+
+	if ((version = schema_version(handle)) < 0) {
 		(void)snprintf(err, errlen, "cannot read schema version");
 		return (KORE_RESULT_ERROR);
 	}
@@ -169,7 +235,32 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 		return (KORE_RESULT_ERROR);
 	}
 
-	for (i = (size_t)version; i < MIGRATION_COUNT; i++) {
+	return (store_migrate_upto(handle, MIGRATION_COUNT, err, errlen));
+}
+
+/*
+ * Bring the schema of handle up to version target (at most the newest),
+ * each step in its own transaction. Foreign keys are off meanwhile, so
+ * that a migration may rebuild a table others refer to (dropping it
+ * would cascade to them); each step must leave them whole.
+ */
+int
+store_migrate_upto(sqlite3 *handle, size_t target, char *err, size_t errlen)
+{
+	char		*msg, sql[64];
+	int		 version, rc;
+	size_t		 i;
+
+	if ((version = schema_version(handle)) < 0 ||
+	    target > MIGRATION_COUNT) {
+		(void)snprintf(err, errlen, "cannot read schema version");
+		return (KORE_RESULT_ERROR);
+	}
+
+	(void)sqlite3_exec(handle, "PRAGMA foreign_keys = OFF", NULL, NULL,
+	    NULL);
+	rc = KORE_RESULT_OK;
+	for (i = (size_t)version; rc == KORE_RESULT_OK && i < target; i++) {
 		msg = NULL;
 		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
 		    i + 1);
@@ -178,16 +269,20 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 		    &msg) != SQLITE_OK ||
 		    sqlite3_exec(handle, migrations[i], NULL, NULL,
 		    &msg) != SQLITE_OK ||
+		    !foreign_keys_hold(handle) ||
 		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
 		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
 		    &msg) != SQLITE_OK) {
 			(void)snprintf(err, errlen, "migration %zu: %s", i + 1,
-			    msg ? msg : sqlite3_errmsg(handle));
+			    msg ? msg : "it leaves rows referring to rows "
+			    "that do not exist");
 			sqlite3_free(msg);
 			(void)sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
-			return (KORE_RESULT_ERROR);
+			rc = KORE_RESULT_ERROR;
 		}
 	}
+	(void)sqlite3_exec(handle, "PRAGMA foreign_keys = ON", NULL, NULL,
+	    NULL);
 
-	return (KORE_RESULT_OK);
+	return (rc);
 }
