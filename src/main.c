@@ -284,6 +284,7 @@ kore_parent_configure(int argc, char **argv)
 
 	listeners_create();
 	counters_init();
+	latency_init();
 	upstream_load_ca();
 	store_prepare_parent(db_path);
 
@@ -309,6 +310,8 @@ kore_worker_configure(void)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
 
 	reqlog_init();
+	latency_worker_init();
+	probe_init();
 }
 
 /*

@@ -79,8 +79,11 @@ void		audit_record(struct http_request *, const struct admin_user *,
 #define AK_BOOL			3
 #define AK_TIME			4	/* epoch seconds, RFC 3339 out */
 #define AK_NAMES		5	/* JSON array of names */
-#define AK_IDS			6	/* JSON array of positive ids */
+#define AK_IDS			6	/* JSON array of positive ids, or
+					   of numbers in [min, max] */
 #define AK_MAP			7	/* JSON object name -> name */
+#define AK_JSON			8	/* JSON the resource's check_json
+					   accepts */
 
 #define ADMIN_FIELDS_MAX	24
 #define ADMIN_EXTRA_MAX		8
@@ -129,9 +132,13 @@ struct admin_resource {
 	const char			*filter;	/* query = column */
 	const char			*conflict_msg;
 	const char			*fk_field;	/* field a FK names */
+	const char *const		*accepts;	/* names prepare reads */
 	int	(*prepare)(struct http_request *, struct api_body *,
 		    struct admin_write *);
 	void	(*extra_out)(struct kore_buf *, const struct admin_write *);
+	/* AK_JSON fields: 1 when good, else 0 with "must ..." written */
+	int	(*check_json)(const char *, const struct kore_json_item *,
+		    char *, size_t);
 };
 
 int		admin_collection(struct http_request *,
@@ -155,6 +162,18 @@ int		admin_print(struct kore_buf *, const struct admin_resource *,
 void		admin_write_init(const struct admin_resource *,
 		    struct admin_write *, int);
 
+/*
+ * probe.c: requests of the gateway's own to one provider with one key
+ * (the provider and key tests, model syncs, key probes), and the
+ * background probes of cooling and disabled keys.
+ */
+struct cfg_key	*probe_key(const struct cfg_provider *);
+void		 probe_target(struct proxy *, struct cfg_provider *,
+		    struct cfg_key *);
+void		 probe_models_url(struct proxy *, struct kore_buf *);
+int		 probe_message(struct proxy *, CURLcode, char *, size_t);
+void		 probe_init(void);
+
 /* The handlers conf/routes.conf names. */
 int		admin_audit_log(struct http_request *);
 int		auth_login(struct http_request *);
@@ -168,6 +187,9 @@ int		admin_groups(struct http_request *);
 int		admin_group(struct http_request *);
 int		admin_keys(struct http_request *);
 int		admin_key(struct http_request *);
+int		admin_key_test(struct http_request *);
+int		admin_models_sync(struct http_request *);
+int		admin_playground(struct http_request *);
 int		admin_logs(struct http_request *);
 int		admin_provider_test(struct http_request *);
 int		admin_providers(struct http_request *);

@@ -22,9 +22,15 @@
 
 
 static int	read_field(struct http_request *, struct api_body *,
-		    const struct admin_field *, struct admin_value *);
+		    const struct admin_resource *, const struct admin_field *,
+		    struct admin_value *);
 static int	read_names(struct http_request *, const struct admin_field *,
 		    struct kore_json_item *, struct admin_value *);
+static int	read_json(struct http_request *,
+		    const struct admin_resource *, const struct admin_field *,
+		    struct kore_json_item *, struct admin_value *);
+static int	check_names(struct http_request *,
+		    const struct admin_resource *, struct api_body *);
 static int	load_row(const struct admin_resource *, struct admin_write *);
 static void	print_row(struct kore_buf *, const struct admin_resource *,
 		    sqlite3_stmt *);
@@ -146,7 +152,8 @@ read_names(struct http_request *req, const struct admin_field *f,
 			if (it->type != KORE_JSON_TYPE_INTEGER_U64 &&
 			    it->type != KORE_JSON_TYPE_INTEGER)
 				goto bad;
-			if (it->data.s64 < 1)
+			if (f->max > 0 ? it->data.s64 < f->min ||
+			    it->data.s64 > f->max : it->data.s64 < 1)
 				goto bad;
 			kore_buf_appendf(&buf, "%" PRId64, it->data.s64);
 			continue;
@@ -172,6 +179,12 @@ read_names(struct http_request *req, const struct admin_field *f,
 
 bad:
 	kore_buf_cleanup(&buf);
+	if (f->kind == AK_IDS && f->max > 0) {
+		api_error(req, 400, "invalid_request_error", "invalid_field",
+		    "field '%s' must be an array of whole numbers from %"
+		    PRId64 " to %" PRId64, f->name, f->min, f->max);
+		return (-1);
+	}
 	api_error(req, 400, "invalid_request_error", "invalid_field",
 	    "field '%s' must be %s", f->name,
 	    f->kind == AK_IDS ? "an array of positive ids" :
@@ -180,13 +193,38 @@ bad:
 	return (-1);
 }
 
+/* A JSON value its field checks, stored as canonical JSON text. */
+static int
+read_json(struct http_request *req, const struct admin_resource *res,
+    const struct admin_field *f, struct kore_json_item *item,
+    struct admin_value *v)
+{
+	struct kore_buf		buf;
+	char			must[256];
+
+	must[0] = '\0';
+	if (!res->check_json(f->name, item, must, sizeof(must))) {
+		api_error(req, 400, "invalid_request_error", "invalid_field",
+		    "field '%s' must %s", f->name, must);
+		return (-1);
+	}
+
+	kore_buf_init(&buf, 128);
+	json_value(&buf, item);
+	kore_free(v->s);
+	v->s = kore_strdup(kore_buf_stringify(&buf, NULL));
+	kore_buf_cleanup(&buf);
+	return (1);
+}
+
 /*
  * Read one field from the body into v. Returns 1 when given, 0 when
  * absent, -1 after a 400.
  */
 static int
 read_field(struct http_request *req, struct api_body *body,
-    const struct admin_field *f, struct admin_value *v)
+    const struct admin_resource *res, const struct admin_field *f,
+    struct admin_value *v)
 {
 	struct kore_json_item	*item;
 	char			*s;
@@ -253,6 +291,10 @@ read_field(struct http_request *req, struct api_body *body,
 			return (-1);
 		}
 		return (read_names(req, f, item, v));
+	case AK_JSON:
+		if ((item = api_field(body, f->name)) == NULL)
+			return (0);
+		return (read_json(req, res, f, item, v));
 	}
 
 	fatal("admin: unknown field kind %d", f->kind);
@@ -309,6 +351,7 @@ bind_value(sqlite3_stmt *stmt, int idx, const struct admin_field *f,
 	case AK_NAMES:
 	case AK_IDS:
 	case AK_MAP:
+	case AK_JSON:
 		return (sqlite3_bind_text(stmt, idx, v->s ? v->s : "", -1,
 		    SQLITE_STATIC));
 	default:
@@ -611,6 +654,49 @@ dberr:
 }
 
 /*
+ * Every member of a write's body must name a field the client may
+ * write, or one the resource's prepare reads: a read-only field gets
+ * 400 saying so, an unknown one 400 naming it (api_check_fields).
+ * KORE_RESULT_ERROR after the reply.
+ */
+static int
+check_names(struct http_request *req, const struct admin_resource *res,
+    struct api_body *body)
+{
+	static const char *const fixed[] = { "id", "created_at", "updated_at" };
+	const char	*names[ADMIN_FIELDS_MAX + ADMIN_EXTRA_MAX + 1];
+	const char	*ro;
+	size_t		 i, j, n, a;
+
+	n = 0;
+	for (i = 0; res->accepts != NULL && res->accepts[i] != NULL; i++)
+		names[n++] = res->accepts[i];
+	a = n;
+	for (i = 0; i < res->nfields; i++) {
+		if (!(res->fields[i].flags & AF_READONLY))
+			names[n++] = res->fields[i].name;
+	}
+	names[n] = NULL;
+
+	for (i = 0; i < res->nfields + 3; i++) {
+		if (i < res->nfields && !(res->fields[i].flags & AF_READONLY))
+			continue;
+		ro = i < res->nfields ? res->fields[i].name :
+		    fixed[i - res->nfields];
+		for (j = 0; j < a && strcmp(names[j], ro) != 0; j++)
+			;
+		if (j < a || api_field(body, ro) == NULL)
+			continue;
+		api_error(req, 400, "invalid_request_error", "read_only_field",
+		    "field '%s' is set by the gateway and cannot be written",
+		    ro);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (api_check_fields(req, body, names));
+}
+
+/*
  * Create, PUT or PATCH one row: read every field, let the resource check
  * and add what is its own, write once, answer with the stored object.
  */
@@ -627,6 +713,10 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 
 	if (api_body_parse(req, &body) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
+	if (check_names(req, res, &body) != KORE_RESULT_OK) {
+		api_body_cleanup(&body);
+		return (KORE_RESULT_OK);
+	}
 
 	admin_write_init(res, &w, mode);
 	w.id = id;
@@ -648,7 +738,7 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 		f = &res->fields[i];
 		if (f->flags & AF_READONLY)
 			continue;
-		if ((rc = read_field(req, &body, f, &w.vals[i])) < 0)
+		if ((rc = read_field(req, &body, res, f, &w.vals[i])) < 0)
 			goto done;
 		if (rc == 0 && mode != ADMIN_PATCH &&
 		    (f->flags & AF_REQUIRED)) {
