@@ -63,9 +63,10 @@ void		audit_record(struct http_request *, const struct admin_user *,
 		    const char *, const char *, const char *);
 
 /*
- * admin.c: the engine behind every admin resource. A resource is a table
- * and a list of fields; the engine reads, validates, writes and prints
- * them, and calls the resource's hooks for what is particular to it.
+ * crud.c: the engine behind every admin resource. A resource is a table
+ * and a list of fields; the engine reads (fields.c), validates, writes
+ * and prints them, and calls the resource's hooks for what is particular
+ * to it.
  */
 #define ADMIN_CREATE		1
 #define ADMIN_PUT		2
@@ -147,6 +148,11 @@ int		admin_item(struct http_request *,
 		    const struct admin_resource *);
 int		admin_field_index(const struct admin_resource *,
 		    const char *);
+int		admin_check_names(struct http_request *,
+		    const struct admin_resource *, struct api_body *);
+int		admin_read_field(struct http_request *, struct api_body *,
+		    const struct admin_resource *, const struct admin_field *,
+		    struct admin_value *);
 void		admin_extra_int(struct admin_write *, const char *, int64_t);
 void		admin_extra_text(struct admin_write *, const char *,
 		    const char *);

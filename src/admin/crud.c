@@ -21,16 +21,6 @@
 #define LIST_LIMIT_DEFAULT	100
 
 
-static int	read_field(struct http_request *, struct api_body *,
-		    const struct admin_resource *, const struct admin_field *,
-		    struct admin_value *);
-static int	read_names(struct http_request *, const struct admin_field *,
-		    struct kore_json_item *, struct admin_value *);
-static int	read_json(struct http_request *,
-		    const struct admin_resource *, const struct admin_field *,
-		    struct kore_json_item *, struct admin_value *);
-static int	check_names(struct http_request *,
-		    const struct admin_resource *, struct api_body *);
 static int	load_row(const struct admin_resource *, struct admin_write *);
 static void	print_row(struct kore_buf *, const struct admin_resource *,
 		    sqlite3_stmt *);
@@ -128,177 +118,6 @@ admin_extra_blob(struct admin_write *w, const char *column, void *data,
 	w->extra[w->nextra].data = data;
 	w->extra[w->nextra].len = len;
 	w->nextra++;
-}
-
-/* An array of names, stored as canonical JSON text. */
-static int
-read_names(struct http_request *req, const struct admin_field *f,
-    struct kore_json_item *item, struct admin_value *v)
-{
-	struct kore_json_item	*it;
-	struct kore_buf		 buf;
-	int			 first;
-
-	kore_buf_init(&buf, 64);
-	kore_buf_append(&buf, f->kind == AK_MAP ? "{" : "[", 1);
-	first = 1;
-
-	TAILQ_FOREACH(it, &item->data.items, list) {
-		if (!first)
-			kore_buf_append(&buf, ",", 1);
-		first = 0;
-
-		if (f->kind == AK_IDS) {
-			if (it->type != KORE_JSON_TYPE_INTEGER_U64 &&
-			    it->type != KORE_JSON_TYPE_INTEGER)
-				goto bad;
-			if (f->max > 0 ? it->data.s64 < f->min ||
-			    it->data.s64 > f->max : it->data.s64 < 1)
-				goto bad;
-			kore_buf_appendf(&buf, "%" PRId64, it->data.s64);
-			continue;
-		}
-
-		if (it->type != KORE_JSON_TYPE_STRING ||
-		    !validate_name(it->data.string))
-			goto bad;
-
-		if (f->kind == AK_MAP) {
-			if (!validate_name(it->name))
-				goto bad;
-			json_key(&buf, it->name, 1);
-		}
-		json_str(&buf, it->data.string);
-	}
-
-	kore_buf_append(&buf, f->kind == AK_MAP ? "}" : "]", 1);
-	kore_free(v->s);
-	v->s = kore_strdup(kore_buf_stringify(&buf, NULL));
-	kore_buf_cleanup(&buf);
-	return (1);
-
-bad:
-	kore_buf_cleanup(&buf);
-	if (f->kind == AK_IDS && f->max > 0) {
-		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be an array of whole numbers from %"
-		    PRId64 " to %" PRId64, f->name, f->min, f->max);
-		return (-1);
-	}
-	api_error(req, 400, "invalid_request_error", "invalid_field",
-	    "field '%s' must be %s", f->name,
-	    f->kind == AK_IDS ? "an array of positive ids" :
-	    f->kind == AK_MAP ? "an object mapping names to names" :
-	    "an array of names (1 to 128 characters)");
-	return (-1);
-}
-
-/* A JSON value its field checks, stored as canonical JSON text. */
-static int
-read_json(struct http_request *req, const struct admin_resource *res,
-    const struct admin_field *f, struct kore_json_item *item,
-    struct admin_value *v)
-{
-	struct kore_buf		buf;
-	char			must[256];
-
-	must[0] = '\0';
-	if (!res->check_json(f->name, item, must, sizeof(must))) {
-		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must %s", f->name, must);
-		return (-1);
-	}
-
-	kore_buf_init(&buf, 128);
-	json_value(&buf, item);
-	kore_free(v->s);
-	v->s = kore_strdup(kore_buf_stringify(&buf, NULL));
-	kore_buf_cleanup(&buf);
-	return (1);
-}
-
-/*
- * Read one field from the body into v. Returns 1 when given, 0 when
- * absent, -1 after a 400.
- */
-static int
-read_field(struct http_request *req, struct api_body *body,
-    const struct admin_resource *res, const struct admin_field *f,
-    struct admin_value *v)
-{
-	struct kore_json_item	*item;
-	char			*s;
-	int64_t			 n;
-	int			 b, rc;
-
-	switch (f->kind) {
-	case AK_STRING:
-		if ((rc = api_get_string(req, body, f->name, 0, &s)) != 1)
-			return (rc);
-		if (f->check != NULL && !f->check(s)) {
-			api_error(req, 400, "invalid_request_error",
-			    "invalid_field", "field '%s' must be %s",
-			    f->name, f->check_msg);
-			return (-1);
-		}
-		kore_free(v->s);
-		v->s = kore_strdup(s);
-		return (1);
-	case AK_INT:
-		if ((rc = api_get_int(req, body, f->name, f->min, f->max, 0,
-		    &n)) != 1)
-			return (rc);
-		v->i = n;
-		return (1);
-	case AK_BOOL:
-		if ((rc = api_get_bool(req, body, f->name, 0, &b)) != 1)
-			return (rc);
-		v->i = b;
-		return (1);
-	case AK_TIME:
-		if ((item = api_field(body, f->name)) == NULL)
-			return (0);
-		if (item->type == KORE_JSON_TYPE_LITERAL &&
-		    item->data.literal == KORE_JSON_NULL) {
-			v->i = 0;
-			return (1);
-		}
-		if (item->type == KORE_JSON_TYPE_STRING &&
-		    validate_time(item->data.string, &n)) {
-			v->i = n;
-			return (1);
-		}
-		if (item->type == KORE_JSON_TYPE_INTEGER_U64 ||
-		    (item->type == KORE_JSON_TYPE_INTEGER &&
-		    item->data.s64 >= 0)) {
-			v->i = item->data.s64;
-			return (1);
-		}
-		api_error(req, 400, "invalid_request_error", "invalid_field",
-		    "field '%s' must be null, epoch seconds or an RFC 3339 "
-		    "UTC time such as 2027-01-31T00:00:00Z", f->name);
-		return (-1);
-	case AK_NAMES:
-	case AK_IDS:
-	case AK_MAP:
-		if ((item = api_field(body, f->name)) == NULL)
-			return (0);
-		if (item->type != (f->kind == AK_MAP ?
-		    KORE_JSON_TYPE_OBJECT : KORE_JSON_TYPE_ARRAY)) {
-			api_error(req, 400, "invalid_request_error",
-			    "invalid_field", "field '%s' must be %s", f->name,
-			    f->kind == AK_MAP ? "an object" : "an array");
-			return (-1);
-		}
-		return (read_names(req, f, item, v));
-	case AK_JSON:
-		if ((item = api_field(body, f->name)) == NULL)
-			return (0);
-		return (read_json(req, res, f, item, v));
-	}
-
-	fatal("admin: unknown field kind %d", f->kind);
-	return (-1);
 }
 
 /* For PATCH: start from the stored row. 0 when there is no such row. */
@@ -654,49 +473,6 @@ dberr:
 }
 
 /*
- * Every member of a write's body must name a field the client may
- * write, or one the resource's prepare reads: a read-only field gets
- * 400 saying so, an unknown one 400 naming it (api_check_fields).
- * KORE_RESULT_ERROR after the reply.
- */
-static int
-check_names(struct http_request *req, const struct admin_resource *res,
-    struct api_body *body)
-{
-	static const char *const fixed[] = { "id", "created_at", "updated_at" };
-	const char	*names[ADMIN_FIELDS_MAX + ADMIN_EXTRA_MAX + 1];
-	const char	*ro;
-	size_t		 i, j, n, a;
-
-	n = 0;
-	for (i = 0; res->accepts != NULL && res->accepts[i] != NULL; i++)
-		names[n++] = res->accepts[i];
-	a = n;
-	for (i = 0; i < res->nfields; i++) {
-		if (!(res->fields[i].flags & AF_READONLY))
-			names[n++] = res->fields[i].name;
-	}
-	names[n] = NULL;
-
-	for (i = 0; i < res->nfields + 3; i++) {
-		if (i < res->nfields && !(res->fields[i].flags & AF_READONLY))
-			continue;
-		ro = i < res->nfields ? res->fields[i].name :
-		    fixed[i - res->nfields];
-		for (j = 0; j < a && strcmp(names[j], ro) != 0; j++)
-			;
-		if (j < a || api_field(body, ro) == NULL)
-			continue;
-		api_error(req, 400, "invalid_request_error", "read_only_field",
-		    "field '%s' is set by the gateway and cannot be written",
-		    ro);
-		return (KORE_RESULT_ERROR);
-	}
-
-	return (api_check_fields(req, body, names));
-}
-
-/*
  * Create, PUT or PATCH one row: read every field, let the resource check
  * and add what is its own, write once, answer with the stored object.
  */
@@ -713,7 +489,7 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 
 	if (api_body_parse(req, &body) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
-	if (check_names(req, res, &body) != KORE_RESULT_OK) {
+	if (admin_check_names(req, res, &body) != KORE_RESULT_OK) {
 		api_body_cleanup(&body);
 		return (KORE_RESULT_OK);
 	}
@@ -738,7 +514,7 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 		f = &res->fields[i];
 		if (f->flags & AF_READONLY)
 			continue;
-		if ((rc = read_field(req, &body, res, f, &w.vals[i])) < 0)
+		if ((rc = admin_read_field(req, &body, res, f, &w.vals[i])) < 0)
 			goto done;
 		if (rc == 0 && mode != ADMIN_PATCH &&
 		    (f->flags & AF_REQUIRED)) {

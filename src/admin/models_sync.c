@@ -59,7 +59,6 @@ sync_begin(struct http_request *req, struct proxy *px)
 	struct admin_user	 user;
 	char			*apply;
 	int64_t			 id;
-	size_t			 i;
 
 	px->phase = PHASE_DONE;
 	if (auth_admin(req, &user) != KORE_RESULT_OK ||
@@ -85,11 +84,7 @@ sync_begin(struct http_request *req, struct proxy *px)
 		api_db_error(req);
 		return (KORE_RESULT_ERROR);
 	}
-	for (p = NULL, i = 0; i < px->cfg->nproviders; i++) {
-		if (px->cfg->providers[i].id == id)
-			p = &px->cfg->providers[i];
-	}
-	if (p == NULL) {
+	if ((p = config_provider(px->cfg, id)) == NULL) {
 		kore_free(apply);
 		api_error(req, 404, "invalid_request_error", "not_found",
 		    "no provider with id %" PRId64, id);

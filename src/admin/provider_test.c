@@ -36,7 +36,6 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	const char		*fields[] = { "model", NULL };
 	char			*model;
 	int64_t			 id;
-	size_t			 i;
 
 	px->phase = PHASE_DONE;
 
@@ -69,11 +68,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
-	for (p = NULL, i = 0; i < px->cfg->nproviders; i++) {
-		if (px->cfg->providers[i].id == id)
-			p = &px->cfg->providers[i];
-	}
-	if (p == NULL) {
+	if ((p = config_provider(px->cfg, id)) == NULL) {
 		api_body_cleanup(&body);
 		api_error(req, 404, "invalid_request_error", "not_found",
 		    "no provider with id %" PRId64, id);

@@ -463,6 +463,19 @@ config_client(struct cfg *c, const char *hash)
 	return (NULL);
 }
 
+struct cfg_provider *
+config_provider(struct cfg *c, int64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nproviders; i++) {
+		if (c->providers[i].id == id)
+			return (&c->providers[i]);
+	}
+
+	return (NULL);
+}
+
 struct cfg_key *
 config_key(struct cfg *c, int64_t id)
 {

@@ -137,6 +137,7 @@ struct cfg		*config_acquire(void);
 void			 config_release(struct cfg *);
 void			 config_invalidate(void);
 struct cfg_client	*config_client(struct cfg *, const char *);
+struct cfg_provider	*config_provider(struct cfg *, int64_t);
 struct cfg_key		*config_key(struct cfg *, int64_t);
 
 /* counters.c: shared memory set up by the parent before the fork. */

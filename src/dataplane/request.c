@@ -91,7 +91,6 @@ proxy_drive(struct proxy *px)
 		proxy_attempt(px);
 }
 
-/* curl is done with the transfer of a request that has no client. */
 /*
  * Everything before the first upstream attempt: who asks (ops->client),
  * body, limits, the plan. Returns KORE_RESULT_ERROR once the request is

@@ -176,41 +176,25 @@ static const char *migrations[] = {
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
-static int	schema_version(sqlite3 *);
-static int	foreign_keys_hold(sqlite3 *);
+static int	pragma_step(sqlite3 *, const char *, int *);
 
-/* PRAGMA user_version of handle, or -1. */
+/*
+ * Run PRAGMA sql on handle once: the step's result code, with the first
+ * column of a row in *value; SQLITE_ERROR when it does not prepare.
+ */
 static int
-schema_version(sqlite3 *handle)
+pragma_step(sqlite3 *handle, const char *sql, int *value)
 {
 	sqlite3_stmt	*stmt;
-	int		 version;
+	int		 rc;
 
-	if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1,
-	    &stmt, NULL) != SQLITE_OK)
-		return (-1);
-	version = -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
+	if (sqlite3_prepare_v2(handle, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return (SQLITE_ERROR);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*value = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 
-	return (version);
-}
-
-/* Does every row refer to rows that exist? */
-static int
-foreign_keys_hold(sqlite3 *handle)
-{
-	sqlite3_stmt	*stmt;
-	int		 ok;
-
-	if (sqlite3_prepare_v2(handle, "PRAGMA foreign_key_check", -1,
-	    &stmt, NULL) != SQLITE_OK)
-		return (0);
-	ok = (sqlite3_step(stmt) == SQLITE_DONE);
-	sqlite3_finalize(stmt);
-
-	return (ok);
+	return (rc);
 }
 
 /*
@@ -223,7 +207,8 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 {
 	int	version;
 
-	if ((version = schema_version(handle)) < 0) {
+	if (pragma_step(handle, "PRAGMA user_version", &version) !=
+	    SQLITE_ROW || version < 0) {
 		(void)snprintf(err, errlen, "cannot read schema version");
 		return (KORE_RESULT_ERROR);
 	}
@@ -248,11 +233,11 @@ int
 store_migrate_upto(sqlite3 *handle, size_t target, char *err, size_t errlen)
 {
 	char		*msg, sql[64];
-	int		 version, rc;
+	int		 version, rc, row;
 	size_t		 i;
 
-	if ((version = schema_version(handle)) < 0 ||
-	    target > MIGRATION_COUNT) {
+	if (pragma_step(handle, "PRAGMA user_version", &version) !=
+	    SQLITE_ROW || version < 0 || target > MIGRATION_COUNT) {
 		(void)snprintf(err, errlen, "cannot read schema version");
 		return (KORE_RESULT_ERROR);
 	}
@@ -269,7 +254,8 @@ store_migrate_upto(sqlite3 *handle, size_t target, char *err, size_t errlen)
 		    &msg) != SQLITE_OK ||
 		    sqlite3_exec(handle, migrations[i], NULL, NULL,
 		    &msg) != SQLITE_OK ||
-		    !foreign_keys_hold(handle) ||
+		    pragma_step(handle, "PRAGMA foreign_key_check", &row) !=
+		    SQLITE_DONE ||
 		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
 		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
 		    &msg) != SQLITE_OK) {

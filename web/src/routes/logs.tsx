@@ -23,6 +23,20 @@ function statusTone(s: number | null) {
   return s < 300 ? 'green' : s < 500 ? 'amber' : 'red';
 }
 
+// A request's facts, a name and a value a row.
+export function DetailList({ rows }: { rows: [string, React.ReactNode][] }) {
+  return (
+    <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
+      {rows.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="text-slate-500 dark:text-slate-400">{k}</dt>
+          <dd className="min-w-0 break-words">{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 // Who sent a request: its client key, or the admin of a playground chat.
 export function clientOf(entry: LogEntry, t: T): string {
   if (entry.client_key_name) return entry.client_key_name;
@@ -92,14 +106,7 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
         </Button>
       }
     >
-      <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
-        {rows.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="text-slate-500 dark:text-slate-400">{k}</dt>
-            <dd className="min-w-0 break-words">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <DetailList rows={rows} />
       {entry.error && (
         <div className="mt-3">
           <ErrorBox error={entry.error} />

@@ -13,7 +13,7 @@ import { fmtMs, fmtNumber } from '../lib/format';
 import { ChatMessage, playgroundChat } from '../lib/playground';
 import { useI18n } from '../lib/i18n';
 import { changes, useProviders } from '../lib/queries';
-import { clientOf, TraceList } from './logs';
+import { clientOf, DetailList, TraceList } from './logs';
 
 // The names clients may ask for: every enabled provider's models and
 // aliases, once each.
@@ -51,14 +51,7 @@ function Detail({ entry }: { entry: LogEntry }) {
   ];
   return (
     <div data-testid="playground-detail" className="space-y-3">
-      <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
-        {rows.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="text-slate-500 dark:text-slate-400">{k}</dt>
-            <dd className="min-w-0 break-words">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <DetailList rows={rows} />
       <h3 className="text-sm font-semibold">{t('logs.trace')}</h3>
       <TraceList trace={entry.trace ?? []} />
     </div>
