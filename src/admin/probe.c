@@ -7,8 +7,8 @@
  * In the background, one worker (probe_elected) probes the keys of every
  * provider with probe_interval_seconds set: those cooling down after a
  * 5xx, a timeout or a reset, and those disabled by 401/403 when the
- * provider also says probe_disabled; a key the operator switched off is
- * never probed. A success makes the key active again; a failure counts
+ * provider also says probe_disabled; a key, provider or group the
+ * operator switched off is never probed. A success makes the key active again; a failure counts
  * as the same failure of traffic would (health.c: a longer cooldown, or
  * disabled); an answer that says nothing of the key (another 4xx)
  * leaves it as it is. The result is the key's state, and a change of
@@ -161,7 +161,9 @@ probe_wanted(const struct cfg_key *k)
 {
 	const struct cfg_provider	*p = k->provider;
 
-	if (p->probe_interval <= 0 || !k->enabled)
+	/* Nothing goes to what an operator switched off. */
+	if (p->probe_interval <= 0 || !k->enabled || !p->enabled ||
+	    !p->group->enabled)
 		return (0);
 	return (k->status == KEY_COOLDOWN ||
 	    (k->status == KEY_DISABLED && p->probe_disabled));
