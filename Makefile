@@ -15,7 +15,7 @@ KORE_COPY	:= $(BUILD)/kore
 DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
 		   libsodium-dev libssl-dev openssl curl ca-certificates \
 		   sqlite3 procps chromium fonts-noto-cjk clang libclang-rt-14-dev \
-		   prometheus docker.io debootstrap
+		   prometheus docker.io debootstrap tinyproxy-bin
 SOURCES		:= $(wildcard src/*.c src/*/*.c src/*/*.h) conf/build.conf \
 		   conf/fusion.conf conf/routes.conf
 # The admin SPA: web/ builds into these fixed names, compiled in by kodev.
@@ -129,7 +129,8 @@ UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/sqlite.c src/store/migrations.c \
 		   $(filter-out src/formats/kore_glue.c src/formats/kore_hooks.c,\
 		   $(wildcard src/formats/*.c)) \
-		   src/dataplane/router.c src/dataplane/failover.c
+		   src/dataplane/router.c src/dataplane/failover.c \
+		   src/dataplane/strategy.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

@@ -292,6 +292,7 @@ kore_parent_configure(int argc, char **argv)
 	listeners_create();
 	counters_init();
 	metrics_init();
+	latency_init();
 	upstream_load_ca();
 	store_prepare_parent(db_path);
 
@@ -318,6 +319,8 @@ kore_worker_configure(void)
 
 	reqlog_init();
 	observe_worker_init();
+	latency_worker_init();
+	probe_init();
 }
 
 /*

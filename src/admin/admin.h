@@ -30,6 +30,8 @@ int		api_item_int(const struct kore_json_item *, const char *,
 		    int64_t, int64_t, int64_t *, char *, size_t);
 int		api_item_bool(const struct kore_json_item *, const char *,
 		    int *, char *, size_t);
+int		api_check_fields(struct http_request *, struct api_body *,
+		    const char *const *);
 int		api_get_string(struct http_request *, struct api_body *,
 		    const char *, int, char **);
 int		api_get_int(struct http_request *, struct api_body *,
@@ -69,9 +71,10 @@ void		audit_record(struct http_request *, const struct admin_user *,
 		    const char *, const char *, const char *);
 
 /*
- * admin.c: the engine behind every admin resource. A resource is a table
- * and a list of fields; the engine reads, validates, writes and prints
- * them, and calls the resource's hooks for what is particular to it.
+ * crud.c: the engine behind every admin resource. A resource is a table
+ * and a list of fields; the engine reads (fields.c), validates, writes
+ * and prints them, and calls the resource's hooks for what is particular
+ * to it.
  */
 #define ADMIN_CREATE		1
 #define ADMIN_PUT		2
@@ -85,8 +88,11 @@ void		audit_record(struct http_request *, const struct admin_user *,
 #define AK_BOOL			3
 #define AK_TIME			4	/* epoch seconds, RFC 3339 out */
 #define AK_NAMES		5	/* JSON array of names */
-#define AK_IDS			6	/* JSON array of positive ids */
+#define AK_IDS			6	/* JSON array of positive ids, or
+					   of numbers in [min, max] */
 #define AK_MAP			7	/* JSON object name -> name */
+#define AK_JSON			8	/* JSON the resource's check_json
+					   accepts */
 
 #define ADMIN_FIELDS_MAX	24
 #define ADMIN_EXTRA_MAX		8
@@ -135,9 +141,13 @@ struct admin_resource {
 	const char			*filter;	/* query = column */
 	const char			*conflict_msg;
 	const char			*fk_field;	/* field a FK names */
+	const char *const		*accepts;	/* names prepare reads */
 	int	(*prepare)(struct http_request *, struct api_body *,
 		    struct admin_write *);
 	void	(*extra_out)(struct kore_buf *, const struct admin_write *);
+	/* AK_JSON fields: 1 when good, else 0 with "must ..." written */
+	int	(*check_json)(const char *, const struct kore_json_item *,
+		    char *, size_t);
 };
 
 int		admin_collection(struct http_request *,
@@ -146,6 +156,11 @@ int		admin_item(struct http_request *,
 		    const struct admin_resource *);
 int		admin_field_index(const struct admin_resource *,
 		    const char *);
+int		admin_check_names(struct http_request *,
+		    const struct admin_resource *, struct api_body *);
+int		admin_read_field(struct http_request *, struct api_body *,
+		    const struct admin_resource *, const struct admin_field *,
+		    struct admin_value *);
 void		admin_extra_int(struct admin_write *, const char *, int64_t);
 void		admin_extra_text(struct admin_write *, const char *,
 		    const char *);
@@ -188,6 +203,18 @@ extern const struct admin_resource	admin_res_client_keys;
 void		admin_key_seal(struct admin_write *, const char *);
 void		admin_client_key_make(struct admin_write *);
 
+/*
+ * probe.c: requests of the gateway's own to one provider with one key
+ * (the provider and key tests, model syncs, key probes), and the
+ * background probes of cooling and disabled keys.
+ */
+struct cfg_key	*probe_key(const struct cfg_provider *);
+void		 probe_target(struct proxy *, struct cfg_provider *,
+		    struct cfg_key *);
+void		 probe_models_url(struct proxy *, struct kore_buf *);
+int		 probe_message(struct proxy *, CURLcode, char *, size_t);
+void		 probe_init(void);
+
 /* The handlers conf/routes.conf names. */
 int		admin_audit_log(struct http_request *);
 int		auth_login(struct http_request *);
@@ -201,6 +228,9 @@ int		admin_groups(struct http_request *);
 int		admin_group(struct http_request *);
 int		admin_keys(struct http_request *);
 int		admin_key(struct http_request *);
+int		admin_key_test(struct http_request *);
+int		admin_models_sync(struct http_request *);
+int		admin_playground(struct http_request *);
 int		admin_logs(struct http_request *);
 int		admin_provider_test(struct http_request *);
 int		admin_providers(struct http_request *);

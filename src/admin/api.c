@@ -185,6 +185,54 @@ api_get_item(struct http_request *req, struct api_body *body,
 }
 
 /*
+ * Refuse a body with a member that none of names (NULL-terminated)
+ * matches: a setting the gateway does not have must not look as if it
+ * took effect. Answers 400 naming every such member and the known ones,
+ * and returns KORE_RESULT_ERROR.
+ */
+int
+api_check_fields(struct http_request *req, struct api_body *body,
+    const char *const *names)
+{
+	struct kore_json_item	*item;
+	struct kore_buf		 bad, known;
+	size_t			 i;
+	int			 n;
+
+	kore_buf_init(&bad, 64);
+	n = 0;
+	TAILQ_FOREACH(item, &body->root->data.items, list) {
+		for (i = 0; names[i] != NULL; i++) {
+			if (item->name != NULL &&
+			    api_name_equal(item->name, names[i]))
+				break;
+		}
+		if (names[i] != NULL)
+			continue;
+		if (n++ < 8) {
+			kore_buf_appendf(&bad, "%s'%.64s'", n > 1 ? ", " : "",
+			    item->name != NULL ? item->name : "");
+		}
+	}
+
+	if (n == 0) {
+		kore_buf_cleanup(&bad);
+		return (KORE_RESULT_OK);
+	}
+
+	kore_buf_init(&known, 128);
+	for (i = 0; names[i] != NULL; i++)
+		kore_buf_appendf(&known, "%s%s", i ? ", " : "", names[i]);
+	api_error(req, 400, "invalid_request_error", "unknown_field",
+	    "unknown field%s %s%s (the fields are: %s)", n > 1 ? "s" : "",
+	    kore_buf_stringify(&bad, NULL), n > 8 ? " and more" : "",
+	    kore_buf_stringify(&known, NULL));
+	kore_buf_cleanup(&bad);
+	kore_buf_cleanup(&known);
+	return (KORE_RESULT_ERROR);
+}
+
+/*
  * Read a string field. Returns 1 and sets *out (owned by the body) when
  * present, 0 when absent and not required, -1 after replying 400.
  */

@@ -11,7 +11,9 @@
 
 /*
  * Write one audit row now (admin changes are rare; losing one to a
- * batch would defeat the point). user may be NULL (a failed login).
+ * batch would defeat the point). user may be NULL (a failed login, or
+ * the gateway itself: a background probe), and req too (the gateway
+ * itself, or a client already gone).
  */
 void
 audit_record(struct http_request *req, const struct admin_user *user,
@@ -20,7 +22,9 @@ audit_record(struct http_request *req, const struct admin_user *user,
 	sqlite3_stmt	*st;
 	char		 addr[64];
 
-	glue_remote_addr(req, addr, sizeof(addr));
+	addr[0] = '\0';
+	if (req != NULL && req->owner != NULL)
+		glue_remote_addr(req, addr, sizeof(addr));
 	if ((st = store_prepare("INSERT INTO audit_log (created_at, user_id, "
 	    "username, remote_addr, action, target, detail) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL)

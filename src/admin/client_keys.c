@@ -33,6 +33,9 @@ static const struct admin_field client_key_fields[] = {
 	{ "tokens_used", AK_INT, 0, 0, INT64_MAX / 2, NULL, NULL, NULL, 0 },
 };
 
+/* Read by client_key_prepare, to refuse it with a reason. */
+static const char *const	client_key_accepts[] = { "key", NULL };
+
 const struct admin_resource admin_res_client_keys = {
 	.table = "client_keys",
 	.path = "/api/admin/client-keys/",
@@ -42,6 +45,7 @@ const struct admin_resource admin_res_client_keys = {
 	.conflict_msg = "a client key with that name already exists",
 	.prepare = client_key_prepare,
 	.extra_out = client_key_reveal,
+	.accepts = client_key_accepts,
 };
 
 static int

@@ -21,11 +21,6 @@
 #define LIST_LIMIT_DEFAULT	100
 
 
-static int	read_field(struct api_body *, const struct admin_field *,
-		    struct admin_value *, char *, size_t);
-static int	read_names(const struct admin_field *,
-		    struct kore_json_item *, struct admin_value *, char *,
-		    size_t);
 static void	print_row(struct kore_buf *, const struct admin_resource *,
 		    sqlite3_stmt *);
 static int	bind_value(sqlite3_stmt *, int, const struct admin_field *,
@@ -122,172 +117,6 @@ admin_extra_blob(struct admin_write *w, const char *column, void *data,
 	w->nextra++;
 }
 
-/* An array of names, stored as canonical JSON text. -1 with err if bad. */
-static int
-read_names(const struct admin_field *f, struct kore_json_item *item,
-    struct admin_value *v, char *err, size_t errlen)
-{
-	struct kore_json_item	*it;
-	struct kore_buf		 buf;
-	int			 first;
-
-	kore_buf_init(&buf, 64);
-	kore_buf_append(&buf, f->kind == AK_MAP ? "{" : "[", 1);
-	first = 1;
-
-	TAILQ_FOREACH(it, &item->data.items, list) {
-		if (!first)
-			kore_buf_append(&buf, ",", 1);
-		first = 0;
-
-		if (f->kind == AK_IDS) {
-			if (it->type != KORE_JSON_TYPE_INTEGER_U64 &&
-			    it->type != KORE_JSON_TYPE_INTEGER)
-				goto bad;
-			if (it->data.s64 < 1)
-				goto bad;
-			kore_buf_appendf(&buf, "%" PRId64, it->data.s64);
-			continue;
-		}
-
-		if (it->type != KORE_JSON_TYPE_STRING ||
-		    !validate_name(it->data.string))
-			goto bad;
-
-		if (f->kind == AK_MAP) {
-			if (!validate_name(it->name))
-				goto bad;
-			json_key(&buf, it->name, 1);
-		}
-		json_str(&buf, it->data.string);
-	}
-
-	kore_buf_append(&buf, f->kind == AK_MAP ? "}" : "]", 1);
-	kore_free(v->s);
-	v->s = kore_strdup(kore_buf_stringify(&buf, NULL));
-	kore_buf_cleanup(&buf);
-	return (1);
-
-bad:
-	kore_buf_cleanup(&buf);
-	(void)snprintf(err, errlen, "field '%s' must be %s", f->name,
-	    f->kind == AK_IDS ? "an array of positive ids" :
-	    f->kind == AK_MAP ? "an object mapping names to names" :
-	    "an array of names (1 to 128 characters)");
-	return (-1);
-}
-
-/*
- * Read one field from the body into v. Returns 1 when given, 0 when
- * absent, -1 with the reason in err.
- */
-static int
-read_field(struct api_body *body, const struct admin_field *f,
-    struct admin_value *v, char *err, size_t errlen)
-{
-	struct kore_json_item	*item;
-	char			*s;
-	int64_t			 n;
-	int			 b;
-
-	if ((item = api_field(body, f->name)) == NULL)
-		return (0);
-
-	switch (f->kind) {
-	case AK_STRING:
-		if (api_item_string(item, f->name, &s, err, errlen) == -1)
-			return (-1);
-		if (f->check != NULL && !f->check(s)) {
-			(void)snprintf(err, errlen, "field '%s' must be %s",
-			    f->name, f->check_msg);
-			return (-1);
-		}
-		kore_free(v->s);
-		v->s = kore_strdup(s);
-		return (1);
-	case AK_INT:
-		if (api_item_int(item, f->name, f->min, f->max, &n, err,
-		    errlen) == -1)
-			return (-1);
-		v->i = n;
-		return (1);
-	case AK_BOOL:
-		if (api_item_bool(item, f->name, &b, err, errlen) == -1)
-			return (-1);
-		v->i = b;
-		return (1);
-	case AK_TIME:
-		if (item->type == KORE_JSON_TYPE_LITERAL &&
-		    item->data.literal == KORE_JSON_NULL) {
-			v->i = 0;
-			return (1);
-		}
-		if (item->type == KORE_JSON_TYPE_STRING &&
-		    validate_time(item->data.string, &n)) {
-			v->i = n;
-			return (1);
-		}
-		if (item->type == KORE_JSON_TYPE_INTEGER_U64 ||
-		    (item->type == KORE_JSON_TYPE_INTEGER &&
-		    item->data.s64 >= 0)) {
-			v->i = item->data.s64;
-			return (1);
-		}
-		(void)snprintf(err, errlen, "field '%s' must be null, epoch "
-		    "seconds or an RFC 3339 UTC time such as "
-		    "2027-01-31T00:00:00Z", f->name);
-		return (-1);
-	case AK_NAMES:
-	case AK_IDS:
-	case AK_MAP:
-		if (item->type != (f->kind == AK_MAP ?
-		    KORE_JSON_TYPE_OBJECT : KORE_JSON_TYPE_ARRAY)) {
-			(void)snprintf(err, errlen, "field '%s' must be %s",
-			    f->name, f->kind == AK_MAP ? "an object" :
-			    "an array");
-			return (-1);
-		}
-		return (read_names(f, item, v, err, errlen));
-	}
-
-	fatal("admin: unknown field kind %d", f->kind);
-	return (-1);
-}
-
-/*
- * Read every field clients may write from body into w; in create and PUT
- * the required ones must be given. Returns 0, or -1 with the reason in
- * err and the error code ("invalid_field", "missing_field") in *code.
- * Sends no reply.
- */
-int
-admin_read(const struct admin_resource *res, struct api_body *body,
-    struct admin_write *w, char *err, size_t errlen, const char **code)
-{
-	const struct admin_field	*f;
-	size_t				 i;
-	int				 rc;
-
-	for (i = 0; i < res->nfields; i++) {
-		f = &res->fields[i];
-		if (f->flags & AF_READONLY)
-			continue;
-		if ((rc = read_field(body, f, &w->vals[i], err, errlen)) < 0) {
-			*code = "invalid_field";
-			return (-1);
-		}
-		if (rc == 0 && w->mode != ADMIN_PATCH &&
-		    (f->flags & AF_REQUIRED)) {
-			(void)snprintf(err, errlen, "field '%s' is required",
-			    f->name);
-			*code = "missing_field";
-			return (-1);
-		}
-	}
-
-	return (0);
-}
-
 /*
  * For PATCH: start from the stored row w->id. 0 when there is no such
  * row, -1 when the store fails.
@@ -341,6 +170,7 @@ bind_value(sqlite3_stmt *stmt, int idx, const struct admin_field *f,
 	case AK_NAMES:
 	case AK_IDS:
 	case AK_MAP:
+	case AK_JSON:
 		return (sqlite3_bind_text(stmt, idx, v->s ? v->s : "", -1,
 		    SQLITE_STATIC));
 	default:
@@ -683,6 +513,10 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 
 	if (api_body_parse(req, &body) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
+	if (admin_check_names(req, res, &body) != KORE_RESULT_OK) {
+		api_body_cleanup(&body);
+		return (KORE_RESULT_OK);
+	}
 
 	admin_write_init(res, &w, mode);
 	w.id = id;

@@ -1,6 +1,10 @@
 /*
  * /api/admin/groups: groups of providers, tried by priority (higher
- * first). Deleting a group deletes its providers and their keys.
+ * first), each with how a tier chooses among its providers (strategy:
+ * round robin, weights, or the least latency, whose average forgets
+ * with latency_half_life_seconds) and whether a session sticks to its
+ * provider and key (affinity). Deleting a group deletes its providers
+ * and their keys.
  */
 
 #include <kore/kore.h>
@@ -14,7 +18,11 @@ static const struct admin_field group_fields[] = {
 	{ "priority", AK_INT, 0, -1000000, 1000000, NULL, NULL, NULL, 0 },
 	{ "enabled", AK_BOOL, 0, 0, 0, NULL, NULL, NULL, 1 },
 	{ "strategy", AK_STRING, 0, 0, 0, validate_strategy,
-	    "'round_robin' or 'weighted'", "round_robin", 0 },
+	    "'round_robin', 'weighted' or 'least_latency'", "round_robin", 0 },
+	{ "affinity", AK_STRING, 0, 0, 0, validate_affinity,
+	    "'none' or 'session'", "none", 0 },
+	{ "latency_half_life_seconds", AK_INT, 0, 1, 3600, NULL, NULL, NULL,
+	    10 },
 };
 
 const struct admin_resource admin_res_groups = {

@@ -40,6 +40,11 @@ static const struct admin_field key_fields[] = {
 	{ "last_used_at", AK_TIME, AF_READONLY, 0, 0, NULL, NULL, NULL, 0 },
 };
 
+/* Read by key_prepare: the secret, and the health reset. */
+static const char *const	key_accepts[] = { "key", "status", NULL };
+static const char *const	bulk_fields[] = { "provider_id", "keys",
+				    "label", NULL };
+
 const struct admin_resource admin_res_keys = {
 	.table = "upstream_keys",
 	.path = "/api/admin/keys/",
@@ -50,6 +55,7 @@ const struct admin_resource admin_res_keys = {
 	.conflict_msg = "this provider already has that key",
 	.fk_field = "provider_id",
 	.prepare = key_prepare,
+	.accepts = key_accepts,
 };
 
 /* 1 to 4096 printable ASCII characters without spaces. */
@@ -148,6 +154,9 @@ key_bulk(struct http_request *req, struct api_body *body,
 	int64_t			 provider_id, created, skipped, w_id, i;
 	int			 count, rc;
 	int64_t			 ids[BULK_MAX];
+
+	if (api_check_fields(req, body, bulk_fields) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
 
 	list = api_field(body, "keys");
 	if (list->type != KORE_JSON_TYPE_ARRAY) {

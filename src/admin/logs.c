@@ -1,8 +1,9 @@
 /*
  * The logs' pages. GET /api/admin/logs: the request log, newest first,
- * with paging and filters (?model= &provider_id= &client_key_id=
- * &status= &since= &until= as epoch seconds); each row carries its
- * routing trace. GET /api/admin/audit: the audit log (audit.c writes
+ * with paging and filters (?model= &request_id= &provider_id=
+ * &client_key_id= &status= &since= &until= as epoch seconds); each row
+ * carries its routing trace, and a playground request the admin who
+ * sent it. GET /api/admin/audit: the audit log (audit.c writes
  * it), newest first.
  */
 
@@ -47,6 +48,7 @@ query_time(struct http_request *req, const char *name, int64_t *out)
 /* The filters of a log query: ?model= and the numeric ones below. */
 struct log_filter {
 	char		*model;
+	char		*request_id;
 	int		 has[5];
 	int64_t		 value[5];
 };
@@ -65,6 +67,8 @@ filter_bind(sqlite3_stmt *st, const struct log_filter *f)
 
 	if (f->model != NULL)
 		sqlite3_bind_text(st, 1, f->model, -1, SQLITE_STATIC);
+	if (f->request_id != NULL)
+		sqlite3_bind_text(st, 9, f->request_id, -1, SQLITE_STATIC);
 	for (i = 0; i < 5; i++)
 		sqlite3_bind_int64(st, i + 2, f->has[i] ? f->value[i] : 0);
 }
@@ -96,11 +100,14 @@ admin_logs(struct http_request *req)
 	    (f.has[4] = query_time(req, "until", &f.value[4])) < 0)
 		return (KORE_RESULT_OK);
 	f.model = api_query_string(req, "model");
+	f.request_id = api_query_string(req, "request_id");
 
 	kore_buf_init(&where, 256);
 	kore_buf_appendf(&where, " WHERE 1");
 	if (f.model != NULL)
 		kore_buf_appendf(&where, " AND l.model = ?1");
+	if (f.request_id != NULL)
+		kore_buf_appendf(&where, " AND l.request_id = ?9");
 	for (i = 0; i < 5; i++) {
 		if (f.has[i])
 			kore_buf_appendf(&where, "%s", filter_sql[i]);
@@ -124,8 +131,9 @@ admin_logs(struct http_request *req)
 	    "l.attempts, l.latency_ms, l.ttfb_ms, l.prompt_tokens, "
 	    "l.completion_tokens, l.outcome, l.error, l.trace, "
 	    "l.cached_tokens, l.cache_write_tokens, l.reasoning_tokens, "
-	    "l.usage_estimated FROM request_log l "
+	    "l.usage_estimated, u.username FROM request_log l "
 	    "LEFT JOIN client_keys c ON c.id = l.client_key_id "
+	    "LEFT JOIN users u ON u.id = l.admin_user_id "
 	    "LEFT JOIN providers p ON p.id = l.provider_id"
 	    "%s ORDER BY l.id DESC LIMIT ?7 OFFSET ?8",
 	    kore_buf_stringify(&where, NULL));
@@ -134,6 +142,7 @@ admin_logs(struct http_request *req)
 	kore_buf_cleanup(&where);
 	if (st == NULL) {
 		kore_free(f.model);
+		kore_free(f.request_id);
 		api_db_error(req);
 		return (KORE_RESULT_OK);
 	}
@@ -192,10 +201,13 @@ admin_logs(struct http_request *req)
 		    sqlite3_column_int64(st, 24), 0);
 		json_kv_bool(items, "usage_estimated",
 		    sqlite3_column_int(st, 25), 0);
+		json_kv_str(items, "admin_user",
+		    (const char *)sqlite3_column_text(st, 26), 0);
 		kore_buf_appendf(items, "}");
 	}
 	sqlite3_finalize(st);
 	kore_free(f.model);
+	kore_free(f.request_id);
 
 	api_reply_list(req, items, total);
 	return (KORE_RESULT_OK);

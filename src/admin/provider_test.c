@@ -33,9 +33,9 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	struct api_body		 body;
 	struct cfg_provider	*p;
 	struct cfg_key		*k;
+	const char		*fields[] = { "model", NULL };
 	char			*model;
 	int64_t			 id;
-	size_t			 i;
 
 	px->phase = PHASE_DONE;
 
@@ -55,7 +55,8 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	if (req->content_length > 0) {
 		if (api_body_parse(req, &body) != KORE_RESULT_OK)
 			return (KORE_RESULT_ERROR);
-		if (api_get_string(req, &body, "model", 0, &model) < 0) {
+		if (api_check_fields(req, &body, fields) != KORE_RESULT_OK ||
+		    api_get_string(req, &body, "model", 0, &model) < 0) {
 			api_body_cleanup(&body);
 			return (KORE_RESULT_ERROR);
 		}
@@ -67,11 +68,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
-	for (p = NULL, i = 0; i < px->cfg->nproviders; i++) {
-		if (px->cfg->providers[i].id == id)
-			p = &px->cfg->providers[i];
-	}
-	if (p == NULL) {
+	if ((p = config_provider(px->cfg, id)) == NULL) {
 		api_body_cleanup(&body);
 		api_error(req, 404, "invalid_request_error", "not_found",
 		    "no provider with id %" PRId64, id);
@@ -91,16 +88,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	(void)kore_strlcpy(px->model, model, sizeof(px->model));
 	api_body_cleanup(&body);
 
-	/* A usable key if there is one, else any enabled key. */
-	for (k = NULL, i = 0; i < p->nkeys; i++) {
-		if (router_key_usable(p->keys[i], store_now())) {
-			k = p->keys[i];
-			break;
-		}
-		if (k == NULL && p->keys[i]->enabled)
-			k = p->keys[i];
-	}
-	if (k == NULL) {
+	if ((k = probe_key(p)) == NULL) {
 		api_error(req, 400, "invalid_request_error", "no_keys",
 		    "the provider has no enabled key to test with");
 		return (KORE_RESULT_ERROR);
@@ -116,12 +104,7 @@ provider_test_begin(struct http_request *req, struct proxy *px)
 	(void)proxy_scan(px);
 	px->path = "/chat/completions";
 	px->chat = 1;
-
-	px->picks = kore_calloc(1, sizeof(*px->picks));
-	px->picks[0].provider = p;
-	px->picks[0].key = k;
-	px->npicks = 1;
-	px->phase = PHASE_NEXT;
+	probe_target(px, p, k);
 
 	return (KORE_RESULT_OK);
 }
@@ -134,20 +117,7 @@ provider_test_report(struct proxy *px, CURLcode result, int64_t latency)
 	char		 msg[256];
 	int		 ok;
 
-	ok = (!px->timed_out && !px->aborted && result == CURLE_OK &&
-	    px->up.status >= 200 && px->up.status <= 299);
-
-	if (ok)
-		(void)snprintf(msg, sizeof(msg), "the provider answered %ld "
-		    "with key %s", px->up.status, px->cur->key->masked);
-	else if (px->timed_out)
-		(void)snprintf(msg, sizeof(msg), "no answer within %" PRId64
-		    " ms", px->cur->provider->timeout_ms);
-	else if (result != CURLE_OK)
-		(void)snprintf(msg, sizeof(msg), "%s", px->curl.errbuf[0] ?
-		    px->curl.errbuf : curl_easy_strerror(result));
-	else
-		upstream_error_message(px, msg, sizeof(msg));
+	ok = probe_message(px, result, msg, sizeof(msg));
 
 	buf = kore_buf_alloc(256);
 	kore_buf_appendf(buf, "{");

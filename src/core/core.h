@@ -74,6 +74,7 @@ char		*secrets_open(const u_int8_t *, size_t);
 void		secrets_token(const char *, char *, size_t);
 void		secrets_hash(const char *, char *);
 void		secrets_mask(const char *, char *, size_t);
+void		secrets_mask_url(const char *, char *, size_t);
 int		secrets_equal(const char *, const char *);
 int		secrets_password_hash(const char *, char *, size_t);
 int		secrets_password_verify(const char *, const char *);
@@ -91,8 +92,12 @@ int		validate_pem(const char *);
 int		validate_time(const char *, int64_t *);
 int		validate_base_url(const char *);
 int		validate_strategy(const char *);
+int		validate_affinity(const char *);
 int		validate_provider_type(const char *);
 int		validate_traceparent(const char *, u_int8_t *, u_int8_t *,
 		    u_int8_t *);
+int		validate_proxy_url(const char *);
+int		validate_header_name(const char *);
+int		validate_header_value(const char *);
 
 #endif

@@ -329,6 +329,41 @@ secrets_mask(const char *secret, char *out, size_t outlen)
 	(void)snprintf(out, outlen, "%.3s...%s", secret, secret + len - 4);
 }
 
+/*
+ * A URL with credentials (a proxy's) as it may be shown: the user and
+ * password masked as a key is, the rest as it is: user "u", password
+ * "p", host "h" gives the scheme, "****@h". This function can't fail.
+ */
+void
+secrets_mask_url(const char *url, char *out, size_t outlen)
+{
+	const char	*host, *at, *end;
+	char		 userinfo[2048], masked[32];
+	size_t		 len;
+
+	if ((host = strstr(url, "://")) == NULL) {
+		(void)snprintf(out, outlen, "%s", url);
+		return;
+	}
+	host += 3;
+	if ((end = strchr(host, '/')) == NULL)
+		end = host + strlen(host);
+	if ((at = memchr(host, '@', (size_t)(end - host))) == NULL) {
+		(void)snprintf(out, outlen, "%s", url);
+		return;
+	}
+
+	len = (size_t)(at - host);
+	if (len >= sizeof(userinfo))
+		len = sizeof(userinfo) - 1;
+	memcpy(userinfo, host, len);
+	userinfo[len] = '\0';
+	secrets_mask(userinfo, masked, sizeof(masked));
+	sodium_memzero(userinfo, sizeof(userinfo));
+	(void)snprintf(out, outlen, "%.*s%s%s", (int)(host - url), url, masked,
+	    at);
+}
+
 /* Constant-time comparison of two strings of any length. */
 int
 secrets_equal(const char *a, const char *b)

@@ -3,7 +3,9 @@
  * tests/unit). Each returns 1 when the value is acceptable.
  */
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/core.h"
@@ -127,7 +129,15 @@ validate_base_url(const char *s)
 int
 validate_strategy(const char *s)
 {
-	return (strcmp(s, "round_robin") == 0 || strcmp(s, "weighted") == 0);
+	return (strcmp(s, "round_robin") == 0 || strcmp(s, "weighted") == 0 ||
+	    strcmp(s, "least_latency") == 0);
+}
+
+/* How a group's sessions stick: not at all, or by session key. */
+int
+validate_affinity(const char *s)
+{
+	return (strcmp(s, "none") == 0 || strcmp(s, "session") == 0);
 }
 
 /* Provider types this release can forward to. */
@@ -260,4 +270,118 @@ validate_traceparent(const char *s, u_int8_t *trace, u_int8_t *span,
 			zero_span = 0;
 	}
 	return (!zero_trace && !zero_span);
+}
+
+/*
+ * A forward proxy for an upstream: http://, https:// or socks5h:// (the
+ * proxy resolves the host name), optional credentials, a host and an
+ * optional port, nothing after but one '/', at most 2048 bytes of
+ * printable ASCII. The credentials are secrets: the store seals the URL
+ * and shows it masked (secrets_mask_url).
+ */
+int
+validate_proxy_url(const char *s)
+{
+	const char	*host, *p, *at, *end;
+	long		 port;
+
+	if (strlen(s) > 2048)
+		return (0);
+	if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "socks5h://", 10) == 0)
+		host = s + 10;
+	else
+		return (0);
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '?' || *p == '#' || *p == '\\')
+			return (0);
+	}
+
+	if ((end = strchr(host, '/')) != NULL && end[1] != '\0')
+		return (0);
+	if (end == NULL)
+		end = host + strlen(host);
+	if ((at = memchr(host, '@', (size_t)(end - host))) != NULL) {
+		if (at == host || memchr(at + 1, '@', (size_t)(end - at - 1)))
+			return (0);
+		host = at + 1;
+	}
+
+	if (*host == '[') {
+		if ((p = memchr(host, ']', (size_t)(end - host))) == NULL ||
+		    p == host + 1)
+			return (0);
+		p++;
+	} else {
+		for (p = host; p < end && (isalnum((unsigned char)*p) ||
+		    *p == '.' || *p == '-' || *p == '_'); p++)
+			;
+		if (p == host)
+			return (0);
+	}
+	if (p == end)
+		return (1);
+	if (*p != ':' || p + 1 == end || end - p > 6)
+		return (0);
+	for (port = 0, p++; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return (0);
+		port = port * 10 + (*p - '0');
+	}
+
+	return (port >= 1 && port <= 65535);
+}
+
+/*
+ * A header an operator may add to a provider's requests: an HTTP token
+ * of 1 to 64 characters, and none of those the gateway sets itself (the
+ * key headers of every provider type, and the message's framing).
+ */
+int
+validate_header_name(const char *s)
+{
+	static const char	*ours[] = { "authorization", "x-api-key",
+				    "x-goog-api-key", "proxy-authorization",
+				    "anthropic-version", "host",
+				    "content-length", "content-type",
+				    "transfer-encoding", "connection",
+				    "expect", "te", "upgrade", NULL };
+	size_t			 i, len;
+
+	len = strlen(s);
+	if (len == 0 || len > 64)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", s[i]) == NULL)
+			return (0);
+	}
+	for (i = 0; ours[i] != NULL; i++) {
+		if (strcasecmp(s, ours[i]) == 0)
+			return (0);
+	}
+
+	return (1);
+}
+
+/* A header's value: up to 4096 bytes of printable ASCII, tab or space. */
+int
+validate_header_value(const char *s)
+{
+	size_t	len;
+
+	if ((len = strlen(s)) > 4096)
+		return (0);
+	for (; *s != '\0'; s++) {
+		if (*s != '\t' && ((unsigned char)*s < 0x20 ||
+		    (unsigned char)*s >= 0x7f))
+			return (0);
+	}
+
+	return (1);
 }

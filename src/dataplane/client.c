@@ -193,7 +193,7 @@ client_route(struct proxy *px)
 		return (KORE_RESULT_OK);
 	}
 
-	px->path = p + 3;
+	px->path = p + strlen(px->ops->prefix);
 	if (strcmp(px->path, "/messages") == 0 ||
 	    strcmp(px->path, "/messages/count_tokens") == 0) {
 		px->client_fmt = XF_ANTHROPIC;

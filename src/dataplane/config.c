@@ -41,7 +41,9 @@ static void	*arena_alloc(size_t);
 static char	*arena_strdup(const char *);
 static void	 arena_free(struct arena_block *);
 static void	*array_parse(const char *, size_t *, int);
-static void	 aliases_parse(struct cfg_provider *, const char *);
+static size_t	 map_parse(const char *, char ***, char ***);
+static void	 overrides_parse(struct cfg_provider *, const char *);
+static char	*secret_open(sqlite3_stmt *, int);
 static int	 config_load(void);
 
 static void *
@@ -130,12 +132,63 @@ array_parse(const char *json, size_t *n, int ids)
 	return (names);
 }
 
+/*
+ * The members of JSON object obj into arena memory: names in *from,
+ * values in *to (strings as they are, unless as_json; other values as
+ * JSON text). Returns the number of members.
+ */
+static size_t
+map_items(const struct kore_json_item *obj, char ***from, char ***to,
+    int as_json)
+{
+	struct kore_json_item	*it;
+	struct kore_buf		 v;
+	size_t			 n;
+
+	n = 0;
+	TAILQ_FOREACH(it, &obj->data.items, list)
+		n++;
+	*from = arena_alloc(sizeof(char *) * (n + 1));
+	*to = arena_alloc(sizeof(char *) * (n + 1));
+	n = 0;
+	kore_buf_init(&v, 64);
+	TAILQ_FOREACH(it, &obj->data.items, list) {
+		kore_buf_reset(&v);
+		if (it->type == KORE_JSON_TYPE_STRING && !as_json)
+			kore_buf_appendf(&v, "%s", it->data.string);
+		else
+			json_value(&v, it);
+		(*from)[n] = arena_strdup(it->name);
+		(*to)[n++] = arena_strdup(kore_buf_stringify(&v, NULL));
+	}
+	kore_buf_cleanup(&v);
+
+	return (n);
+}
+
+/* Our own canonical JSON object of names, as admin.c wrote it. */
+static size_t
+map_parse(const char *json, char ***from, char ***to)
+{
+	struct kore_json	j;
+	size_t			n;
+
+	n = 0;
+	kore_json_init(&j, json, strlen(json));
+	if (kore_json_parse(&j) && j.root->type == KORE_JSON_TYPE_OBJECT)
+		n = map_items(j.root, from, to, 0);
+	kore_json_cleanup(&j);
+
+	return (n);
+}
+
+/* body_overrides: {"set": {...}, "remove": [...]}, as admin.c wrote it. */
 static void
-aliases_parse(struct cfg_provider *p, const char *json)
+overrides_parse(struct cfg_provider *p, const char *json)
 {
 	struct kore_json	 j;
-	struct kore_json_item	*it;
-	size_t			 count;
+	struct kore_json_item	*set, *remove, *it;
+	size_t			 n;
 
 	kore_json_init(&j, json, strlen(json));
 	if (!kore_json_parse(&j) || j.root->type != KORE_JSON_TYPE_OBJECT) {
@@ -143,20 +196,43 @@ aliases_parse(struct cfg_provider *p, const char *json)
 		return;
 	}
 
-	count = 0;
-	TAILQ_FOREACH(it, &j.root->data.items, list)
-		count++;
-	p->alias_from = arena_alloc(sizeof(char *) * (count + 1));
-	p->alias_to = arena_alloc(sizeof(char *) * (count + 1));
-	TAILQ_FOREACH(it, &j.root->data.items, list) {
-		if (it->type != KORE_JSON_TYPE_STRING)
-			continue;
-		p->alias_from[p->naliases] = arena_strdup(it->name);
-		p->alias_to[p->naliases] = arena_strdup(it->data.string);
-		p->naliases++;
+	if ((set = json_get(j.root, "set")) != NULL &&
+	    set->type == KORE_JSON_TYPE_OBJECT)
+		p->nset = map_items(set, &p->set_names, &p->set_values, 1);
+	if ((remove = json_get(j.root, "remove")) != NULL &&
+	    remove->type == KORE_JSON_TYPE_ARRAY) {
+		n = 0;
+		TAILQ_FOREACH(it, &remove->data.items, list)
+			n++;
+		p->remove_names = arena_alloc(sizeof(char *) * (n + 1));
+		TAILQ_FOREACH(it, &remove->data.items, list) {
+			if (it->type == KORE_JSON_TYPE_STRING)
+				p->remove_names[p->nremove++] =
+				    arena_strdup(it->data.string);
+		}
 	}
-
 	kore_json_cleanup(&j);
+}
+
+/*
+ * The secret sealed in column col of st, decrypted into arena memory
+ * (wiped with it), or NULL when there is none or it cannot be opened.
+ */
+static char *
+secret_open(sqlite3_stmt *st, int col)
+{
+	char	*plain, *copy;
+
+	if (sqlite3_column_bytes(st, col) == 0)
+		return (NULL);
+	if ((plain = secrets_open(sqlite3_column_blob(st, col),
+	    (size_t)sqlite3_column_bytes(st, col))) == NULL)
+		return (NULL);
+	copy = arena_strdup(plain);
+	sodium_memzero(plain, strlen(plain));
+	kore_free(plain);
+
+	return (copy);
 }
 
 static int
@@ -168,8 +244,6 @@ config_load(void)
 	struct cfg_client	*cl;
 	sqlite3_stmt		*st;
 	size_t			 i, j, n;
-	char			*secret;
-	const void		*blob;
 	int64_t			 gid;
 
 	arena = NULL;
@@ -178,7 +252,9 @@ config_load(void)
 	n = (size_t)store_count("SELECT count(*) FROM groups");
 	c->groups = arena_alloc(sizeof(*c->groups) * (n + 1));
 	if ((st = store_prepare("SELECT id, name, priority, enabled, "
-	    "strategy = 'weighted' FROM groups ORDER BY id")) == NULL)
+	    "CASE strategy WHEN 'weighted' THEN 1 WHEN 'least_latency' "
+	    "THEN 2 ELSE 0 END, affinity = 'session', "
+	    "latency_half_life_seconds FROM groups ORDER BY id")) == NULL)
 		return (KORE_RESULT_ERROR);
 	while (sqlite3_step(st) == SQLITE_ROW && c->ngroups < n) {
 		c->groups[c->ngroups].id = sqlite3_column_int64(st, 0);
@@ -186,7 +262,10 @@ config_load(void)
 		    (const char *)sqlite3_column_text(st, 1));
 		c->groups[c->ngroups].priority = sqlite3_column_int64(st, 2);
 		c->groups[c->ngroups].enabled = sqlite3_column_int(st, 3);
-		c->groups[c->ngroups].weighted = sqlite3_column_int(st, 4);
+		c->groups[c->ngroups].strategy = sqlite3_column_int(st, 4);
+		c->groups[c->ngroups].affinity = sqlite3_column_int(st, 5);
+		c->groups[c->ngroups].half_life_ms =
+		    sqlite3_column_int64(st, 6) * 1000;
 		c->ngroups++;
 	}
 	sqlite3_finalize(st);
@@ -195,7 +274,10 @@ config_load(void)
 	c->providers = arena_alloc(sizeof(*c->providers) * (n + 1));
 	if ((st = store_prepare("SELECT p.id, p.group_id, p.name, p.base_url, "
 	    "p.models, p.model_aliases, p.weight, p.enabled, p.timeout_ms, "
-	    "p.tls_verify, p.ca_cert, p.type, p.responses_api FROM providers p "
+	    "p.tls_verify, p.ca_cert, p.type, p.responses_api, p.proxy_secret, "
+	    "p.extra_headers, p.body_overrides, p.failover_statuses, "
+	    "p.no_cooldown_statuses, p.probe_interval_seconds, "
+	    "p.probe_disabled FROM providers p "
 	    "JOIN groups g ON g.id = p.group_id "
 	    "ORDER BY g.priority DESC, p.id")) == NULL)
 		return (KORE_RESULT_ERROR);
@@ -214,7 +296,8 @@ config_load(void)
 		    (const char *)sqlite3_column_text(st, 3));
 		p->models = array_parse((const char *)sqlite3_column_text(st, 4),
 		    &p->nmodels, 0);
-		aliases_parse(p, (const char *)sqlite3_column_text(st, 5));
+		p->naliases = map_parse((const char *)sqlite3_column_text(st,
+		    5), &p->alias_from, &p->alias_to);
 		p->weight = sqlite3_column_int64(st, 6);
 		p->enabled = sqlite3_column_int(st, 7);
 		p->timeout_ms = sqlite3_column_int64(st, 8);
@@ -225,6 +308,16 @@ config_load(void)
 		    (const char *)sqlite3_column_text(st, 11))) == -1)
 			p->fmt = XF_OPENAI;
 		p->responses_api = sqlite3_column_int(st, 12);
+		p->proxy_url = secret_open(st, 13);
+		p->nheaders = map_parse((const char *)sqlite3_column_text(st,
+		    14), &p->header_names, &p->header_values);
+		overrides_parse(p, (const char *)sqlite3_column_text(st, 15));
+		p->policy.failover = array_parse((const char *)
+		    sqlite3_column_text(st, 16), &p->policy.nfailover, 1);
+		p->policy.no_cooldown = array_parse((const char *)
+		    sqlite3_column_text(st, 17), &p->policy.nno_cooldown, 1);
+		p->probe_interval = sqlite3_column_int64(st, 18);
+		p->probe_disabled = sqlite3_column_int(st, 19);
 		c->nproviders++;
 	}
 	sqlite3_finalize(st);
@@ -243,23 +336,13 @@ config_load(void)
 			if (c->providers[i].id == gid)
 				k->provider = &c->providers[i];
 		}
-		blob = sqlite3_column_blob(st, 2);
-		secret = secrets_open(blob, (size_t)sqlite3_column_bytes(st, 2));
-		if (k->provider == NULL || secret == NULL) {
-			if (secret == NULL && k->provider != NULL) {
-				kore_log(LOG_ERR, "upstream key %lld cannot be "
-				    "decrypted: wrong master key?",
-				    (long long)k->id);
-			}
-			if (secret != NULL) {
-				sodium_memzero(secret, strlen(secret));
-				kore_free(secret);
-			}
+		if (k->provider == NULL)
+			continue;
+		if ((k->secret = secret_open(st, 2)) == NULL) {
+			kore_log(LOG_ERR, "upstream key %lld cannot be "
+			    "decrypted: wrong master key?", (long long)k->id);
 			continue;
 		}
-		k->secret = arena_strdup(secret);
-		sodium_memzero(secret, strlen(secret));
-		kore_free(secret);
 		k->masked = arena_strdup((const char *)sqlite3_column_text(st, 3));
 		k->enabled = sqlite3_column_int(st, 4);
 		if (strcmp((const char *)sqlite3_column_text(st, 5),
@@ -376,6 +459,19 @@ config_client(struct cfg *c, const char *hash)
 		if (sodium_memcmp(c->clients[i].hash, hash,
 		    SECRET_HASH_HEX - 1) == 0)
 			return (&c->clients[i]);
+	}
+
+	return (NULL);
+}
+
+struct cfg_provider *
+config_provider(struct cfg *c, int64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nproviders; i++) {
+		if (c->providers[i].id == id)
+			return (&c->providers[i]);
 	}
 
 	return (NULL);

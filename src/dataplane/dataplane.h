@@ -3,9 +3,11 @@
  * (request.c), the client key and what it may use (client.c), the
  * routing configuration each worker serves from memory (config.c), the
  * counters all workers share (counters.c), the order candidates are tried
- * in (router.c), what a failed attempt means (failover.c), upstream key
- * health (health.c), the upstream transfer (upstream.c), relaying
- * streams (relay.c) and the request log (reqlog.c).
+ * in (router.c, with the strategies' arithmetic in strategy.c and the
+ * latencies all workers share in latency.c), what a failed attempt means
+ * (failover.c), upstream key health (health.c), the upstream transfer
+ * (upstream.c), relaying streams (relay.c) and the request log
+ * (reqlog.c).
  */
 
 #ifndef __H_DATAPLANE_H
@@ -26,16 +28,36 @@
 #define KEY_ACTIVE		0
 #define KEY_COOLDOWN		1
 #define KEY_DISABLED		2
+struct otel_ctx;
 
 struct arena_block;
-struct otel_ctx;
+struct proxy;
+
+/* How a tier chooses among its providers (a group's strategy). */
+#define ROUTE_ROUND_ROBIN	0
+#define ROUTE_WEIGHTED		1
+#define ROUTE_LEAST_LATENCY	2
 
 struct cfg_group {
 	int64_t			 id;
 	char			*name;
 	int64_t			 priority;
 	int			 enabled;
-	int			 weighted;
+	int			 strategy;	/* ROUTE_* */
+	int			 affinity;	/* sessions stick */
+	int64_t			 half_life_ms;	/* of the latency average */
+};
+
+/*
+ * A provider's own failover rules (failover.c): statuses that fail over
+ * beyond the defaults, and statuses that fail over without cooling the
+ * key down.
+ */
+struct failover_policy {
+	int64_t			*failover;
+	size_t			 nfailover;
+	int64_t			*no_cooldown;
+	size_t			 nno_cooldown;
 };
 
 struct cfg_key {
@@ -66,6 +88,18 @@ struct cfg_provider {
 	int			 tls_verify;
 	int			 responses_api;	/* openai: has /responses */
 	char			*ca_cert;	/* PEM, or "" */
+	char			*proxy_url;	/* decrypted, or NULL; wiped */
+	char			**header_names;	/* extra_headers */
+	char			**header_values;
+	size_t			 nheaders;
+	char			**set_names;	/* body_overrides */
+	char			**set_values;	/* JSON text */
+	size_t			 nset;
+	char			**remove_names;
+	size_t			 nremove;
+	struct failover_policy	 policy;
+	int64_t			 probe_interval;	/* seconds; 0: off */
+	int			 probe_disabled;
 	struct cfg_key		**keys;
 	size_t			 nkeys;
 };
@@ -105,6 +139,7 @@ struct cfg		*config_acquire(void);
 void			 config_release(struct cfg *);
 void			 config_invalidate(void);
 struct cfg_client	*config_client(struct cfg *, const char *);
+struct cfg_provider	*config_provider(struct cfg *, int64_t);
 struct cfg_key		*config_key(struct cfg *, int64_t);
 
 /* counters.c: shared memory set up by the parent before the fork. */
@@ -116,22 +151,63 @@ void		counters_config_bump(void);
 
 /* router.c: the order in which candidates are tried. Pure. */
 #define ROUTER_MAX		64
+#define ROUTER_SESSION_MAX	256
 
 struct router_pick {
 	struct cfg_provider	*provider;
 	struct cfg_key		*key;		/* NULL: skipped */
 	const char		*skip_reason;
+	const char		*strategy;	/* what chose it, for the trace */
 	int			 disabled;	/* by an operator */
+};
+
+/*
+ * What the plan of one request stands on: rotating positions shared by
+ * all workers, the latency score of a provider (lower is better; NULL
+ * when no tier needs it) and the request's session key ("" for none).
+ */
+struct router_env {
+	u_int64_t	(*next)(const char *, int64_t);
+	u_int64_t	(*score)(const struct cfg_provider *);
+	char		  session[ROUTER_SESSION_MAX];
 };
 
 int		router_plan(struct cfg *, const struct cfg_client *,
 		    const char *, int64_t, struct router_pick *, int,
-		    u_int64_t (*)(const char *, int64_t));
+		    const struct router_env *);
 int		router_key_usable(const struct cfg_key *, int64_t);
 const char	*router_upstream_model(const struct cfg_provider *,
 		    const char *);
 int		router_client_allows(const struct cfg_client *, const char *,
 		    const struct cfg_group *);
+
+/*
+ * strategy.c: the arithmetic of the strategies, pure and unit tested.
+ * Rendezvous hashing of a session over candidates (stable everywhere:
+ * a fixed hash, no seed), the least-latency score, the decaying average
+ * of latencies, and the session key of a request body.
+ */
+#define STRATEGY_EXPLORE_PCT	5	/* least_latency: tries off the best */
+#define STRATEGY_P2C_MIN	16	/* tiers from here on: two choices */
+
+u_int64_t	strategy_hash(const char *, int64_t);
+double		strategy_rendezvous(const char *, int64_t, int64_t);
+u_int64_t	strategy_latency_score(u_int64_t, u_int32_t, int64_t);
+u_int64_t	strategy_ewma(u_int64_t, u_int64_t, u_int64_t, u_int64_t);
+int		strategy_session(const void *, const struct json_member *,
+		    int, const char *, char *, size_t);
+
+/*
+ * latency.c: time to first byte per provider, an average that forgets
+ * with its group's half-life, and the attempts in flight, in memory
+ * shared by every worker (set up by the parent before the fork).
+ */
+void		latency_init(void);
+void		latency_worker_init(void);
+void		latency_begin(const struct cfg_provider *);
+void		latency_settle(const struct proxy *, int);
+u_int64_t	latency_score(const struct cfg_provider *);
+u_int64_t	latency_ewma_us(const struct cfg_provider *);
 
 /*
  * failover.c: what the end of an attempt means for the request and for
@@ -152,6 +228,7 @@ struct attempt_end {
 					   the first byte stands for, or 0 */
 	int		complete;	/* the answer or stream is whole */
 	int		client_gone;
+	const struct failover_policy *policy;	/* the provider's, or NULL */
 };
 
 #define FO_ANSWER		1	/* success: the client has the answer */
@@ -200,6 +277,7 @@ struct log_entry {
 	int64_t		 ttfb_ms;
 	int64_t		 prompt_tokens;
 	int64_t		 completion_tokens;
+	int64_t		 admin_user_id;	/* a playground request's admin */
 	int64_t		 cached_tokens;
 	int64_t		 cache_write_tokens;
 	int64_t		 reasoning_tokens;
@@ -293,17 +371,26 @@ struct proxy;
 
 /*
  * What is particular to one kind of request the data plane runs: /v1
- * requests, and the admin's provider test. begin reads the request and
+ * requests, the admin's playground, provider and key tests, model
+ * syncs and the background probes of keys. begin reads the request and
  * makes the plan (KORE_RESULT_ERROR once it has answered); settle, when
  * set, takes over at the end of every attempt instead of the failover
  * rules; log, when set, records the finished request; health says
- * whether attempts change the health of their keys.
+ * whether attempts change the health of their keys and the latencies
+ * of their providers. For proxy_begin, the /v1 begin: prefix is the
+ * path before the API's own, and client says who asks (the client key,
+ * or an admin's session) and answers when nobody may. url, when set,
+ * makes every attempt a GET of the URL it writes (a model list) instead
+ * of the client's request.
  */
 struct proxy_ops {
 	int	(*begin)(struct http_request *, struct proxy *);
 	void	(*settle)(struct proxy *, CURLcode, int64_t);
 	void	(*log)(struct log_entry *);
 	int	  health;
+	const char *prefix;
+	int	(*client)(struct proxy *);
+	void	(*url)(struct proxy *, struct kore_buf *);
 };
 
 struct proxy {
@@ -380,6 +467,8 @@ struct proxy {
 	struct log_entry	 log;
 	int			 logged;
 	struct otel_ctx		*otel;		/* trace context, or NULL */
+	void			*arg;		/* the ops' own state, freed
+						   with the request */
 
 	LIST_ENTRY(proxy)	 list;
 };
@@ -393,8 +482,24 @@ proxy_usage(struct proxy *px, const struct xlate_usage *u)
 
 /* request.c: the life of a request, from its route to its log entry. */
 int	proxy_v1(struct http_request *);
+int	proxy_begin(struct http_request *, struct proxy *);
+int	proxy_client(struct proxy *);
 int	proxy_run(struct http_request *, const struct proxy_ops *);
 int	proxy_scan(struct proxy *);
+void	proxy_drive(struct proxy *);
+void	proxy_error_reply(struct proxy *, int, const char *, const char *,
+	    const char *);
+void	proxy_finish(struct proxy *, const char *);
+void	proxy_trace(struct proxy *, const struct router_pick *,
+	    const char *, const char *, const char *, int, int64_t);
+
+/* inflight.c: the requests in flight, and those without a client. */
+void	proxy_init(struct proxy *, struct http_request *,
+	    const struct proxy_ops *);
+void	proxy_detached(const struct proxy_ops *, void *);
+void	proxy_wake(struct kore_curl *, void *);
+void	proxy_onfree(struct http_request *);
+void	proxy_free(struct proxy *);
 void	proxy_shutdown(void);
 
 /* client.c: the client key of a request, and what it may use. */
@@ -414,6 +519,8 @@ int	client_multipart(struct proxy *, char *, size_t);
 
 /* upstream.c: one attempt's transfer, in the provider's own API. */
 void	upstream_load_ca(void);
+void	upstream_models_url(const struct cfg_provider *, const char *,
+	    struct kore_buf *);
 int	upstream_serves(const struct proxy *, const struct cfg_provider *);
 int	upstream_start(struct proxy *, const char *, char *, size_t);
 int	upstream_answer(struct proxy *);

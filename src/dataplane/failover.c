@@ -12,9 +12,29 @@
  * allow) skips the rest of that provider. 400, 404, 413, 422 and the
  * other 4xx but 408 and 429 are the client's mistakes: another
  * candidate would answer the same.
+ *
+ * A provider may say otherwise (struct failover_policy): its failover
+ * statuses move to the next provider, cooling the key as a 5xx does;
+ * its no-cooldown statuses fail over without cooling the key (a 503
+ * "overloaded" says nothing of the key).
  */
 
 #include "dataplane/dataplane.h"
+
+static int	status_listed(const int64_t *, size_t, long);
+
+static int
+status_listed(const int64_t *list, size_t n, long status)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (list[i] == status)
+			return (1);
+	}
+
+	return (0);
+}
 
 /* Is an upstream status the client's mistake, to be passed on as is? */
 int
@@ -77,19 +97,30 @@ failover_decide(const struct attempt_end *e, struct failover *out)
 		return;
 	}
 
-	if (failover_client_status(status)) {
-		out->action = FO_PASS_ERROR;
-		return;
-	}
-
 	if (status == 401 || status == 403) {
 		out->action = FO_NEXT_KEY;
 		out->cooldown = COOL_DISABLE;
 	} else if (status == 429) {
 		out->action = FO_NEXT_KEY;
 		out->cooldown = COOL_RATE;
+	} else if (failover_client_status(status)) {
+		out->action = FO_PASS_ERROR;
 	} else {
 		out->action = FO_NEXT_PROVIDER;
 		out->cooldown = COOL_BACKOFF;
+	}
+
+	if (e->policy == NULL)
+		return;
+	if (out->action == FO_PASS_ERROR && status_listed(e->policy->failover,
+	    e->policy->nfailover, status)) {
+		out->action = FO_NEXT_PROVIDER;
+		out->cooldown = COOL_BACKOFF;
+	}
+	if (status_listed(e->policy->no_cooldown, e->policy->nno_cooldown,
+	    status)) {
+		if (out->action == FO_PASS_ERROR)
+			out->action = FO_NEXT_PROVIDER;
+		out->cooldown = COOL_NONE;
 	}
 }

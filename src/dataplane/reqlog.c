@@ -425,8 +425,9 @@ usage_write(struct usage_batch *b)
 	    "group_id, provider_id, upstream_key_id, key_masked, path, status, "
 	    "stream, attempts, latency_ms, ttfb_ms, prompt_tokens, "
 	    "completion_tokens, outcome, error, trace, cached_tokens, "
-	    "cache_write_tokens, reasoning_tokens, usage_estimated) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	    "cache_write_tokens, reasoning_tokens, usage_estimated, "
+	    "admin_user_id) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
 	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
 	    "WHERE id = ?");
@@ -475,6 +476,10 @@ usage_write(struct usage_batch *b)
 		sqlite3_bind_int64(ins, 22, e->cache_write_tokens);
 		sqlite3_bind_int64(ins, 23, e->reasoning_tokens);
 		sqlite3_bind_int(ins, 24, e->usage_estimated);
+		if (e->admin_user_id)
+			sqlite3_bind_int64(ins, 25, e->admin_user_id);
+		else
+			sqlite3_bind_null(ins, 25);
 		ok = (sqlite3_step(ins) == SQLITE_DONE);
 		sqlite3_reset(ins);
 

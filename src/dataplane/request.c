@@ -7,8 +7,11 @@
  * or the next candidate; and the log entry, written once
  * (proxy_finish).
  *
- * The admin's provider test runs through the same machinery with its own
- * begin and settle (struct proxy_ops): this file never knows of it.
+ * The admin's playground, provider and key tests, model syncs and the
+ * background probes of keys run through the same machinery with their
+ * own begin, settle or client (struct proxy_ops): this file never knows
+ * of them. A probe has no client request at all (proxy_detached): its
+ * transfer wakes it through a curl callback instead.
  */
 
 #include <inttypes.h>
@@ -27,32 +30,21 @@
  */
 typedef char proxy_fits_block[sizeof(struct proxy) <= 4096 ? 1 : -1];
 
-static LIST_HEAD(, proxy)	inflight = LIST_HEAD_INITIALIZER(inflight);
-static struct kore_timer	*watchdog = NULL;
-
-static int	proxy_begin(struct http_request *, struct proxy *);
 static int	proxy_models(struct proxy *);
-static int	proxy_client(struct proxy *);
 static void	proxy_attempt(struct proxy *);
 static void	proxy_settle(struct proxy *);
 static void	proxy_fail_final(struct proxy *);
 static void	proxy_pass_answer(struct proxy *, const char *);
 static void	proxy_error(struct proxy *, int, const char *, const char *,
 		    const char *, ...) __attribute__((format(printf, 5, 6)));
-static void	proxy_error_reply(struct proxy *, int, const char *,
-		    const char *, const char *);
-static void	proxy_finish(struct proxy *, const char *);
-static void	proxy_trace(struct proxy *, const struct router_pick *,
-		    const char *, const char *, const char *, int, int64_t);
-static void	proxy_watchdog(void *, u_int64_t);
-static void	proxy_onfree(struct http_request *);
-static void	request_id(char *, size_t);
 
 static const struct proxy_ops	v1_ops = {
 	.begin = proxy_begin,
 	.settle = NULL,
 	.log = reqlog_add,
 	.health = 1,
+	.prefix = "/v1",
+	.client = proxy_client,
 };
 
 int
@@ -71,85 +63,47 @@ proxy_run(struct http_request *req, const struct proxy_ops *ops)
 {
 	struct proxy	*px;
 
-	if (watchdog == NULL) {
-		watchdog = kore_timer_add(proxy_watchdog, PROXY_WATCHDOG_MS,
-		    NULL, 0);
-	}
-
 	if (!http_state_exists(req)) {
 		px = http_state_create(req, sizeof(*px), proxy_onfree);
-		px->req = req;
-		px->ops = ops;
-		px->start = kore_time_ms();
-		px->trace = kore_buf_alloc(512);
-		kore_buf_appendf(px->trace, "[");
-		request_id(px->log.request_id, sizeof(px->log.request_id));
-		xlate_usage_init(&px->usage);
-		px->log.created_at = store_now();
-		sse_init(&px->sse);
-		LIST_INSERT_HEAD(&inflight, px, list);
+		proxy_init(px, req, ops);
 		if (ops->begin(req, px) != KORE_RESULT_OK)
 			return (KORE_RESULT_OK);
 	} else {
 		px = http_state_get(req);
-		if (px->phase == PHASE_RUNNING) {
-			/* Still running: a spurious wake-up. */
-			if (px->curl_live && px->curl.handle != NULL)
-				return (KORE_RESULT_RETRY);
-			proxy_settle(px);
-		}
+		/* Still running: a spurious wake-up. */
+		if (px->phase == PHASE_RUNNING && px->curl_live &&
+		    px->curl.handle != NULL)
+			return (KORE_RESULT_RETRY);
 	}
 
-	while (px->phase == PHASE_NEXT)
-		proxy_attempt(px);
-
+	proxy_drive(px);
 	return (px->phase == PHASE_RUNNING ? KORE_RESULT_RETRY :
 	    KORE_RESULT_OK);
 }
 
-/*
- * "req_" and 24 hex digits: the wall-clock time in milliseconds, then six
- * random bytes. Ids that grow with time make the request_log index on
- * them grow at its end, instead of dirtying a random page per entry. The
- * random bytes come from a pool refilled 4 KB at a time, not from a
- * system call per request.
- */
-static void
-request_id(char *out, size_t len)
+/* Settle an attempt that ended, then start attempts until one runs. */
+void
+proxy_drive(struct proxy *px)
 {
-	static u_int8_t	pool[4096];
-	static size_t	left = 0;
-	struct timespec	ts;
-	u_int8_t	raw[12];
-	u_int64_t	ms;
-	int		i;
-
-	if (left < 6) {
-		randombytes_buf(pool, sizeof(pool));
-		left = sizeof(pool);
-	}
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (u_int64_t)ts.tv_sec * 1000 + (u_int64_t)ts.tv_nsec / 1000000;
-	for (i = 0; i < 6; i++)
-		raw[i] = (u_int8_t)(ms >> (8 * (5 - i)));
-	memcpy(raw + 6, pool + sizeof(pool) - left, 6);
-	left -= 6;
-
-	(void)kore_strlcpy(out, "req_", len);
-	(void)sodium_bin2hex(out + 4, len - 4, raw, sizeof(raw));
+	if (px->phase == PHASE_RUNNING)
+		proxy_settle(px);
+	while (px->phase == PHASE_NEXT)
+		proxy_attempt(px);
 }
 
 /*
- * Everything before the first upstream attempt: client key, body, limits,
- * the plan. Returns KORE_RESULT_ERROR once the request is answered.
+ * Everything before the first upstream attempt: who asks (ops->client),
+ * body, limits, the plan. Returns KORE_RESULT_ERROR once the request is
+ * answered.
  */
-static int
+int
 proxy_begin(struct http_request *req, struct proxy *px)
 {
 	const struct json_member	*m, *so, *iu;
+	const char			*hdr = NULL;
 	struct json_member		 sub[16];
 	struct router_pick		 plan[ROUTER_MAX];
+	struct router_env		 env;
 	size_t				 sub_end;
 	int64_t				 wait, used, now;
 	char				 retry[32], why[128];
@@ -165,7 +119,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (proxy_client(px) != KORE_RESULT_OK)
+	if (px->ops->client(px) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
 	if (req->method == HTTP_METHOD_GET &&
@@ -254,8 +208,13 @@ plan:
 	}
 
 	now = store_now();
+	env.next = counters_next;
+	env.score = latency_score;
+	(void)http_request_header(req, "x-session-id", &hdr);
+	(void)strategy_session(px->body, px->members, px->nmembers, hdr,
+	    env.session, sizeof(env.session));
 	px->npicks = router_plan(px->cfg, px->client, px->model, now,
-	    plan, ROUTER_MAX, counters_next);
+	    plan, ROUTER_MAX, &env);
 	if (px->npicks > 0) {
 		px->picks = kore_calloc(px->npicks, sizeof(*px->picks));
 		memcpy(px->picks, plan, px->npicks * sizeof(*px->picks));
@@ -294,7 +253,7 @@ plan:
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (px->client->rpm_limit > 0 &&
+	if (px->client != NULL && px->client->rpm_limit > 0 &&
 	    (wait = counters_rpm_hit(px->client->id, px->client->rpm_limit,
 	    &used)) > 0) {
 		(void)snprintf(retry, sizeof(retry), "%" PRId64, wait);
@@ -305,7 +264,7 @@ plan:
 		return (KORE_RESULT_ERROR);
 	}
 
-	if (px->client->token_quota > 0 &&
+	if (px->client != NULL && px->client->token_quota > 0 &&
 	    px->client->tokens_used >= px->client->token_quota) {
 		proxy_error(px, 429, "insufficient_quota", "insufficient_quota",
 		    "You exceeded your token quota of %" PRId64 " tokens",
@@ -353,7 +312,7 @@ proxy_models(struct proxy *px)
  * The client key of the request, found and checked (client.c); a key
  * that cannot be served is answered here, in the client's API.
  */
-static int
+int
 proxy_client(struct proxy *px)
 {
 	switch (client_find(px->cfg, px->req, &px->client)) {
@@ -446,7 +405,8 @@ proxy_attempt(struct proxy *px)
 			    "the provider just failed", 0, 0);
 			continue;
 		}
-		if (!router_key_usable(pk->key, store_now())) {
+		if (px->ops->health &&
+		    !router_key_usable(pk->key, store_now())) {
 			proxy_trace(px, pk, "skipped", "skipped",
 			    "the key failed earlier in this request", 0, 0);
 			continue;
@@ -479,6 +439,8 @@ proxy_attempt(struct proxy *px)
 	switch (upstream_start(px, upstream_model, why, sizeof(why))) {
 	case KORE_RESULT_OK:
 		px->phase = PHASE_RUNNING;
+		if (px->ops->health)
+			latency_begin(pk->provider);
 		break;
 	case KORE_RESULT_ERROR:
 		/* The client's request cannot be said in this API. */
@@ -522,6 +484,8 @@ proxy_settle(struct proxy *px)
 	if (px->up.status >= 400 && px->resp != NULL)
 		px->up.status = xlate_error_status(px->up_fmt,
 		    (int)px->up.status, px->resp->data, px->resp->offset);
+	if (px->ops->health)
+		latency_settle(px, px->req->owner != NULL);
 
 	if (px->ops->settle != NULL) {
 		px->ops->settle(px, result, latency);
@@ -537,6 +501,7 @@ proxy_settle(struct proxy *px)
 	e.event_status = px->committed ? 0 : px->event_status;
 	e.stopped = px->aborted && !px->upstream_broke;
 	e.client_gone = (px->req->owner == NULL);
+	e.policy = &pk->provider->policy;
 	if (px->committed) {
 		e.complete = px->done_seen && !e.transport && !e.timed_out &&
 		    !px->aborted && relay_close(px) == KORE_RESULT_OK;
@@ -647,7 +612,9 @@ proxy_settle(struct proxy *px)
 		    "(rate limited): %s", msg);
 	else
 		(void)kore_strlcpy(reason, why, sizeof(reason));
-	health_failure(pk->key, fo.cooldown, px->up.retry_after, reason);
+	if (fo.cooldown != COOL_NONE)
+		health_failure(pk->key, fo.cooldown, px->up.retry_after,
+		    reason);
 	proxy_trace(px, pk, "tried", "error", why, px->last_status, latency);
 	if (fo.action == FO_NEXT_PROVIDER)
 		px->skip_provider = pk->provider->id;
@@ -711,7 +678,7 @@ proxy_fail_final(struct proxy *px)
  * An error answer in the client's format (OpenAI's shape, or Anthropic's
  * for /v1/messages), recorded for the log.
  */
-static void
+void
 proxy_error_reply(struct proxy *px, int status, const char *type,
     const char *code, const char *msg)
 {
@@ -719,6 +686,8 @@ proxy_error_reply(struct proxy *px, int status, const char *type,
 
 	px->log.status = status;
 	(void)kore_strlcpy(px->log.error, msg, sizeof(px->log.error));
+	if (px->req == NULL)
+		return;
 	http_response_header(px->req, "x-fusion-request-id",
 	    px->log.request_id);
 	buf = kore_buf_alloc(256);
@@ -746,7 +715,7 @@ proxy_error(struct proxy *px, int status, const char *type, const char *code,
  * The request is over: its log entry goes to ops->log, exactly once.
  * outcome is "ok", "error" or "cancelled".
  */
-static void
+void
 proxy_finish(struct proxy *px, const char *outcome)
 {
 	struct log_entry	*e;
@@ -774,7 +743,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 }
 
 /* Add one candidate to the routing trace. */
-static void
+void
 proxy_trace(struct proxy *px, const struct router_pick *pk,
     const char *action, const char *outcome, const char *reason, int status,
     int64_t latency)
@@ -789,123 +758,11 @@ proxy_trace(struct proxy *px, const struct router_pick *pk,
 	json_kv_str(px->trace, "action", action, 0);
 	json_kv_str(px->trace, "outcome", outcome, 0);
 	json_kv_str(px->trace, "reason", reason, 0);
+	if (pk->strategy != NULL)
+		json_kv_str(px->trace, "strategy", pk->strategy, 0);
 	json_kv_int(px->trace, "status", status, 0);
 	json_kv_int(px->trace, "latency_ms", latency, 0);
 	kore_buf_appendf(px->trace, "}");
 
 	observe_attempt_end(px, pk, action, outcome, status);
-}
-
-/*
- * The worker is stopping and the grace period is over: end what is still
- * in flight with an explicit error (an error event in a stream that has
- * begun, 503 otherwise), stop the upstream transfers and log them.
- */
-void
-proxy_shutdown(void)
-{
-	struct proxy		*px;
-	const char		*why = "the gateway is shutting down";
-
-	LIST_FOREACH(px, &inflight, list) {
-		if (px->phase == PHASE_DONE || px->logged)
-			continue;
-		if (px->curl_live) {
-			kore_curl_cleanup(&px->curl);
-			px->curl_live = 0;
-		}
-		if (px->req->owner == NULL) {
-			proxy_finish(px, "cancelled");
-			continue;
-		}
-		if (px->committed) {
-			relay_error(px, why);
-		} else {
-			proxy_error_reply(px, 503, "server_error",
-			    "shutting_down", "the gateway is shutting down; "
-			    "retry the request");
-		}
-		(void)glue_stream_flush(px->req);
-		(void)kore_strlcpy(px->log.error, why, sizeof(px->log.error));
-		px->phase = PHASE_DONE;
-		proxy_finish(px, "error");
-	}
-}
-
-/*
- * Every PROXY_WATCHDOG_MS: stop transfers that have been silent for
- * longer than their provider's timeout, or that passed the deadline.
- */
-static void
-proxy_watchdog(void *arg, u_int64_t now)
-{
-	struct proxy	*px, *next;
-	int64_t		 limit;
-
-	for (px = LIST_FIRST(&inflight); px != NULL; px = next) {
-		next = LIST_NEXT(px, list);
-		if (px->phase != PHASE_RUNNING || !px->curl_live ||
-		    px->curl.handle == NULL)
-			continue;
-		limit = px->cur->provider->timeout_ms;
-		if ((int64_t)(now - px->last_activity) < limit &&
-		    now - px->start < fusion_cfg.deadline_ms)
-			continue;
-
-		px->timed_out = 1;
-		if (now - px->start >= fusion_cfg.deadline_ms) {
-			(void)snprintf(px->abort_reason,
-			    sizeof(px->abort_reason), "the request passed its "
-			    "deadline of %u ms", fusion_cfg.deadline_ms);
-		}
-		kore_curl_cleanup(&px->curl);
-		px->curl.result = CURLE_OPERATION_TIMEDOUT;
-		px->curl_live = 0;
-		http_request_wakeup(px->req);
-	}
-}
-
-/* Kore frees the request: the client went away, or it was answered. */
-static void
-proxy_onfree(struct http_request *req)
-{
-	struct proxy	*px = http_state_get(req);
-
-	if (px->curl_live) {
-		kore_curl_cleanup(&px->curl);
-		px->curl_live = 0;
-	}
-
-	if (!px->logged && px->trace != NULL) {
-		if (px->cur != NULL)
-			proxy_trace(px, px->cur, "tried", "cancelled",
-			    "the client went away", 0,
-			    (int64_t)(kore_time_ms() - px->attempt_start));
-		(void)kore_strlcpy(px->log.error, "the client went away",
-		    sizeof(px->log.error));
-		if (px->log.status == 0)
-			px->log.status = 499;
-		proxy_finish(px, "cancelled");
-	}
-
-	LIST_REMOVE(px, list);
-	sse_free(&px->sse);
-	xlate_stream_free(&px->xs);
-	if (px->xout != NULL)
-		kore_buf_free(px->xout);
-	if (px->hold != NULL)
-		kore_buf_free(px->hold);
-	if (px->own_body != NULL)
-		kore_buf_free(px->own_body);
-	if (px->upbody != NULL)
-		kore_buf_free(px->upbody);
-	if (px->resp != NULL)
-		kore_buf_free(px->resp);
-	if (px->trace != NULL)
-		kore_buf_free(px->trace);
-	if (px->cfg != NULL)
-		config_release(px->cfg);
-	if (px->members != NULL && px->members != px->members_inline)
-		kore_free(px->members);
-	kore_free(px->picks);
 }

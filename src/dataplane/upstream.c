@@ -3,7 +3,10 @@
  * the key header and the body (the client's bytes when both sides speak
  * the same API, a translation otherwise), the curl transfer with Kore's
  * async curl and its callbacks (a stream's bytes go to relay.c), and the
- * whole answer put back into the client's format.
+ * whole answer put back into the client's format. The provider's own
+ * transport and rewrites apply to every attempt: its forward proxy, the
+ * headers it adds, the overrides of its JSON body. A request of the
+ * gateway's own (ops->url: a model list) is a GET of the URL it names.
  */
 
 #include <stdio.h>
@@ -25,6 +28,9 @@ static void		 upstream_url(struct proxy *, const char *,
 			    struct kore_buf *);
 static void		 upstream_headers(struct proxy *);
 static void		 upstream_tls(struct proxy *);
+static void		 upstream_proxy(struct proxy *);
+static void		 upstream_override(struct proxy *, const void **,
+			    size_t *);
 static size_t		 upstream_header_cb(char *, size_t, size_t, void *);
 static size_t		 upstream_write_cb(char *, size_t, size_t, void *);
 
@@ -187,12 +193,20 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 		    !px->client_usage);
 	}
 
-	if (upstream_request(px, upstream_model, why, whylen, &upload,
-	    &upload_len) == -1)
-		return (KORE_RESULT_ERROR);
-
+	upload = NULL;
+	upload_len = 0;
 	kore_buf_init(&url, 256);
-	upstream_url(px, upstream_model, &url);
+	if (px->ops->url != NULL) {
+		px->ops->url(px, &url);
+	} else {
+		if (upstream_request(px, upstream_model, why, whylen, &upload,
+		    &upload_len) == -1) {
+			kore_buf_cleanup(&url);
+			return (KORE_RESULT_ERROR);
+		}
+		upstream_override(px, &upload, &upload_len);
+		upstream_url(px, upstream_model, &url);
+	}
 	if (!kore_curl_init(&px->curl, kore_buf_stringify(&url, NULL),
 	    KORE_CURL_ASYNC)) {
 		kore_buf_cleanup(&url);
@@ -206,10 +220,14 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 	 * The body goes from our buffer as it is (Kore's own setup would
 	 * copy it once more), and with the headers in one send when small.
 	 */
-	kore_curl_http_setup(&px->curl, HTTP_METHOD_POST, NULL, 0);
-	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDS, upload);
-	curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)upload_len);
+	if (upload != NULL) {
+		kore_curl_http_setup(&px->curl, HTTP_METHOD_POST, NULL, 0);
+		curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDS, upload);
+		curl_easy_setopt(px->curl.handle, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)upload_len);
+	} else {
+		kore_curl_http_setup(&px->curl, HTTP_METHOD_GET, NULL, 0);
+	}
 	upstream_headers(px);
 	observe_attempt(px);
 
@@ -229,12 +247,93 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 	curl_easy_setopt(px->curl.handle, CURLOPT_WRITEDATA, px);
 	curl_easy_setopt(px->curl.handle, CURLOPT_PROTOCOLS_STR, "http,https");
 	upstream_tls(px);
+	upstream_proxy(px);
 
 	px->attempt_start = kore_time_ms();
 	px->last_activity = px->attempt_start;
-	kore_curl_bind_request(&px->curl, px->req);
+	if (px->req != NULL)
+		kore_curl_bind_request(&px->curl, px->req);
+	else
+		kore_curl_bind_callback(&px->curl, proxy_wake, px);
 	kore_curl_run(&px->curl);
 	return (KORE_RESULT_OK);
+}
+
+/*
+ * The provider's forward proxy, when it has one: http://, https:// or
+ * socks5h:// as libcurl reads the URL, credentials included. A TLS
+ * proxy is trusted as the provider's upstream is (tls_verify, ca_cert).
+ */
+static void
+upstream_proxy(struct proxy *px)
+{
+	const struct cfg_provider	*p = px->cur->provider;
+	struct curl_blob		 blob;
+
+	if (p->proxy_url == NULL)
+		return;
+
+	curl_easy_setopt(px->curl.handle, CURLOPT_PROXY, p->proxy_url);
+	if (strncmp(p->proxy_url, "https:", 6) != 0)
+		return;
+	if (!p->tls_verify) {
+		curl_easy_setopt(px->curl.handle, CURLOPT_PROXY_SSL_VERIFYPEER,
+		    0L);
+		curl_easy_setopt(px->curl.handle, CURLOPT_PROXY_SSL_VERIFYHOST,
+		    0L);
+		return;
+	}
+	blob.data = p->ca_cert[0] != '\0' ? p->ca_cert : ca_bundle;
+	blob.len = p->ca_cert[0] != '\0' ? strlen(p->ca_cert) : ca_bundle_len;
+	blob.flags = p->ca_cert[0] != '\0' ? CURL_BLOB_COPY : CURL_BLOB_NOCOPY;
+	if (blob.data != NULL)
+		curl_easy_setopt(px->curl.handle, CURLOPT_PROXY_CAINFO_BLOB,
+		    &blob);
+}
+
+/*
+ * The provider's body_overrides on the body about to go out (*body,
+ * *len): its members set and removed, in px->upbody. A body that is no
+ * JSON object goes as it is.
+ */
+static void
+upstream_override(struct proxy *px, const void **body, size_t *len)
+{
+	const struct cfg_provider	*p = px->cur->provider;
+	struct kore_buf			*out;
+
+	if (p->nset == 0 && p->nremove == 0)
+		return;
+
+	out = kore_buf_alloc(*len + 256);
+	if (json_override(*body, *len, p->set_names, p->set_values, p->nset,
+	    p->remove_names, p->nremove, out) == -1) {
+		kore_buf_free(out);
+		return;
+	}
+	if (px->upbody != NULL)
+		kore_buf_free(px->upbody);
+	px->upbody = out;
+	*body = out->data;
+	*len = out->offset;
+}
+
+/*
+ * The URL of provider p's list of models, with query (or NULL): each
+ * API has it under its base URL.
+ */
+void
+upstream_models_url(const struct cfg_provider *p, const char *query,
+    struct kore_buf *url)
+{
+	size_t	blen;
+
+	blen = strlen(p->base_url);
+	while (blen > 0 && p->base_url[blen - 1] == '/')
+		blen--;
+	kore_buf_append(url, p->base_url, blen);
+	kore_buf_appendf(url, "/models%s%s", query != NULL ? "?" : "",
+	    query != NULL ? query : "");
 }
 
 /*
@@ -296,7 +395,7 @@ upstream_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	len = size * nmemb;
 	px->last_activity = kore_time_ms();
 
-	if (px->req->owner == NULL) {
+	if (px->req != NULL && px->req->owner == NULL) {
 		px->aborted = 1;
 		return (0);
 	}
@@ -379,11 +478,14 @@ upstream_error_message(struct proxy *px, char *out, size_t outlen)
 /*
  * Whether provider p's API has the client's endpoint: OpenAI-compatible
  * providers serve every /v1 path but token counting, the others chats
- * only (/chat/completions and /messages, translated).
+ * only (/chat/completions and /messages, translated). Every API has a
+ * list of models (ops->url).
  */
 int
 upstream_serves(const struct proxy *px, const struct cfg_provider *p)
 {
+	if (px->ops->url != NULL)
+		return (1);
 	if (p->fmt == XF_OPENAI)
 		return (!px->count_tokens && (px->client_fmt == XF_OPENAI ||
 		    px->chat));
@@ -483,24 +585,30 @@ upstream_url(struct proxy *px, const char *upstream_model,
 }
 
 /*
- * The upstream key in the header its API reads, and the version headers
- * an Anthropic client sent (or the version this gateway speaks).
+ * The upstream key in the header its API reads, the version headers an
+ * Anthropic client sent (or the version this gateway speaks), and the
+ * provider's extra headers, which never replace the gateway's own.
  */
 static void
 upstream_headers(struct proxy *px)
 {
-	const char	*hdr, *secret;
-	char		 auth[4200];
+	const struct cfg_provider	*p = px->cur->provider;
+	const char			*hdr, *secret;
+	char				 auth[4200];
+	size_t				 i;
+	int				 own;
 
+	/* A request of the gateway's own forwards no client header. */
+	own = (px->ops->url != NULL || px->req == NULL);
 	secret = px->cur->key->secret;
 	switch (px->up_fmt) {
 	case XF_ANTHROPIC:
 		kore_curl_http_set_header(&px->curl, "x-api-key", secret);
-		if (px->client_fmt != XF_ANTHROPIC ||
+		if (own || px->client_fmt != XF_ANTHROPIC ||
 		    !http_request_header(px->req, "anthropic-version", &hdr))
 			hdr = ANTHROPIC_VERSION;
 		kore_curl_http_set_header(&px->curl, "anthropic-version", hdr);
-		if (px->client_fmt == XF_ANTHROPIC &&
+		if (!own && px->client_fmt == XF_ANTHROPIC &&
 		    http_request_header(px->req, "anthropic-beta", &hdr))
 			kore_curl_http_set_header(&px->curl, "anthropic-beta",
 			    hdr);
@@ -512,17 +620,25 @@ upstream_headers(struct proxy *px)
 		(void)snprintf(auth, sizeof(auth), "Bearer %s", secret);
 		kore_curl_http_set_header(&px->curl, "authorization", auth);
 		sodium_memzero(auth, sizeof(auth));
-		if (px->client_fmt == px->up_fmt &&
+		if (!own && px->client_fmt == px->up_fmt &&
 		    http_request_header(px->req, "openai-beta", &hdr))
 			kore_curl_http_set_header(&px->curl, "openai-beta",
 			    hdr);
 		break;
 	}
 
-	if (!px->multipart ||
-	    !http_request_header(px->req, "content-type", &hdr))
-		hdr = "application/json";
-	kore_curl_http_set_header(&px->curl, "content-type", hdr);
+	for (i = 0; i < p->nheaders; i++) {
+		if (validate_header_name(p->header_names[i]))
+			kore_curl_http_set_header(&px->curl,
+			    p->header_names[i], p->header_values[i]);
+	}
+
+	if (px->ops->url == NULL) {
+		if (!px->multipart ||
+		    !http_request_header(px->req, "content-type", &hdr))
+			hdr = "application/json";
+		kore_curl_http_set_header(&px->curl, "content-type", hdr);
+	}
 	kore_curl_http_set_header(&px->curl, "accept", px->stream ?
 	    "text/event-stream" : "application/json");
 }

@@ -76,6 +76,22 @@ void	json_sep(struct kore_buf *, int *);
 void	json_double(struct kore_buf *, double);
 void	json_value(struct kore_buf *, const struct kore_json_item *);
 
+/* override.c: a provider's body_overrides on a JSON object body. */
+int	json_override(const void *, size_t, char *const *, char *const *,
+	    size_t, char *const *, size_t, struct kore_buf *);
+
+/*
+ * models.c: an upstream's list of models, in format fmt, its names
+ * appended to out as a JSON array's members (a comma before each but
+ * the first, counted in *n); what to ask for the next page goes to
+ * next ("" when there is none). Gemini's models that cannot
+ * generateContent are left out; out NULL only counts them. Returns 0,
+ * or -1 when the body is no such list.
+ */
+int	models_list_parse(int, const void *, size_t, struct kore_buf *,
+	    int *, char *, size_t);
+void	models_list_query(int, int, const char *, char *, size_t);
+
 /* The largest token count believed; larger or negative is unreported. */
 #define JSON_TOKENS_MAX		1000000000000LL
 

@@ -146,35 +146,86 @@ static const char *migrations[] = {
 	"  NOT NULL DEFAULT 0;"
 	"ALTER TABLE request_log ADD COLUMN usage_estimated INTEGER"
 	"  NOT NULL DEFAULT 0;",
+
+	/*
+	 * Routing (issue 18): groups gain strategy least_latency (the CHECK
+	 * constraint can only change with the table, rebuilt as SQLite's
+	 * ALTER TABLE documentation says, with foreign keys off around the
+	 * migrations: store_migrate), session affinity and the half-life of
+	 * the latency average; providers gain probes, a proxy (its URL
+	 * sealed, shown masked), extra headers, body overrides and their own
+	 * failover statuses; the request log names the admin of a playground
+	 * request.
+	 */
+	"CREATE TABLE groups_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  priority INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  strategy TEXT NOT NULL DEFAULT 'round_robin'"
+	"    CHECK (strategy IN ('round_robin', 'weighted', 'least_latency')),"
+	"  affinity TEXT NOT NULL DEFAULT 'none'"
+	"    CHECK (affinity IN ('none', 'session')),"
+	"  latency_half_life_seconds INTEGER NOT NULL DEFAULT 10,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"INSERT INTO groups_new (id, name, priority, enabled, strategy,"
+	"  created_at, updated_at) SELECT id, name, priority, enabled, strategy,"
+	"  created_at, updated_at FROM groups;"
+	"DROP TABLE groups;"
+	"ALTER TABLE groups_new RENAME TO groups;"
+	"ALTER TABLE providers ADD COLUMN probe_interval_seconds INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE providers ADD COLUMN probe_disabled INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE providers ADD COLUMN proxy_url TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE providers ADD COLUMN proxy_secret BLOB;"
+	"ALTER TABLE providers ADD COLUMN extra_headers TEXT"
+	"  NOT NULL DEFAULT '{}';"
+	"ALTER TABLE providers ADD COLUMN body_overrides TEXT"
+	"  NOT NULL DEFAULT '{}';"
+	"ALTER TABLE providers ADD COLUMN failover_statuses TEXT"
+	"  NOT NULL DEFAULT '[]';"
+	"ALTER TABLE providers ADD COLUMN no_cooldown_statuses TEXT"
+	"  NOT NULL DEFAULT '[]';"
+	"ALTER TABLE request_log ADD COLUMN admin_user_id INTEGER;",
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
+static int	pragma_step(sqlite3 *, const char *, int *);
+
 /*
- * Bring the schema of handle to STORE_SCHEMA_VERSION, each step in its own
- * transaction. A schema newer than this binary knows is refused, with the
- * reason written to err. Works on any handle so that tests can drive it.
+ * Run PRAGMA sql on handle once: the step's result code, with the first
+ * column of a row in *value; SQLITE_ERROR when it does not prepare.
+ */
+static int
+pragma_step(sqlite3 *handle, const char *sql, int *value)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(handle, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return (SQLITE_ERROR);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*value = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+
+	return (rc);
+}
+
+/*
+ * Bring the schema of handle to the newest version this binary knows.
+ * A schema newer than that is refused, with the reason written to err.
+ * Works on any handle so that tests can drive it.
  */
 int
 store_migrate(sqlite3 *handle, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	char		*msg, sql[64];
-	int		 version;
-	size_t		 i;
+	int	version;
 
-	if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1,
-	    &stmt, NULL) != SQLITE_OK) {
-		(void)snprintf(err, errlen, "%s", sqlite3_errmsg(handle));
-		return (KORE_RESULT_ERROR);
-	}
-
-	version = -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-
-	if (version < 0) {
+	if (pragma_step(handle, "PRAGMA user_version", &version) !=
+	    SQLITE_ROW || version < 0) {
 		(void)snprintf(err, errlen, "cannot read schema version");
 		return (KORE_RESULT_ERROR);
 	}
@@ -186,7 +237,32 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 		return (KORE_RESULT_ERROR);
 	}
 
-	for (i = (size_t)version; i < MIGRATION_COUNT; i++) {
+	return (store_migrate_upto(handle, MIGRATION_COUNT, err, errlen));
+}
+
+/*
+ * Bring the schema of handle up to version target (at most the newest),
+ * each step in its own transaction. Foreign keys are off meanwhile, so
+ * that a migration may rebuild a table others refer to (dropping it
+ * would cascade to them); each step must leave them whole.
+ */
+int
+store_migrate_upto(sqlite3 *handle, size_t target, char *err, size_t errlen)
+{
+	char		*msg, sql[64];
+	int		 version, rc, row;
+	size_t		 i;
+
+	if (pragma_step(handle, "PRAGMA user_version", &version) !=
+	    SQLITE_ROW || version < 0 || target > MIGRATION_COUNT) {
+		(void)snprintf(err, errlen, "cannot read schema version");
+		return (KORE_RESULT_ERROR);
+	}
+
+	(void)sqlite3_exec(handle, "PRAGMA foreign_keys = OFF", NULL, NULL,
+	    NULL);
+	rc = KORE_RESULT_OK;
+	for (i = (size_t)version; rc == KORE_RESULT_OK && i < target; i++) {
 		msg = NULL;
 		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
 		    i + 1);
@@ -195,16 +271,21 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 		    &msg) != SQLITE_OK ||
 		    sqlite3_exec(handle, migrations[i], NULL, NULL,
 		    &msg) != SQLITE_OK ||
+		    pragma_step(handle, "PRAGMA foreign_key_check", &row) !=
+		    SQLITE_DONE ||
 		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
 		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
 		    &msg) != SQLITE_OK) {
 			(void)snprintf(err, errlen, "migration %zu: %s", i + 1,
-			    msg ? msg : sqlite3_errmsg(handle));
+			    msg ? msg : "it leaves rows referring to rows "
+			    "that do not exist");
 			sqlite3_free(msg);
 			(void)sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
-			return (KORE_RESULT_ERROR);
+			rc = KORE_RESULT_ERROR;
 		}
 	}
+	(void)sqlite3_exec(handle, "PRAGMA foreign_keys = ON", NULL, NULL,
+	    NULL);
 
-	return (KORE_RESULT_OK);
+	return (rc);
 }

@@ -37,5 +37,6 @@ int64_t		store_now(void);
 
 /* migrations.c */
 int		store_migrate(sqlite3 *, char *, size_t);
+int		store_migrate_upto(sqlite3 *, size_t, char *, size_t);
 
 #endif

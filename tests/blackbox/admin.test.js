@@ -28,7 +28,7 @@ test("the product description's group payload works as written", async (t) => {
   const r = await call('POST', '/api/admin/groups', { Name: 'new-group', Priority: 10, Enabled: true });
   assert.equal(r.status, 201, r.text);
   assert.deepEqual(Object.keys(r.json).sort(),
-    ['created_at', 'enabled', 'id', 'name', 'priority', 'strategy', 'updated_at']);
+    ['affinity', 'created_at', 'enabled', 'id', 'latency_half_life_seconds', 'name', 'priority', 'strategy', 'updated_at']);
   assert.equal(r.json.name, 'new-group');
   assert.equal(r.json.priority, 10);
   assert.equal(r.json.enabled, true);
@@ -136,7 +136,8 @@ test('providers: fields, model lists and aliases, filters, paging', async (t) =>
       id: r.json.id, group_id: g1.id, name: 'openai-main', type: 'openai',
       base_url: 'https://api.openai.com/v1', models: ['gpt-4o', 'gpt-4o-mini'],
       model_aliases: { fast: 'gpt-4o-mini' }, weight: 3, enabled: true, timeout_ms: 30000,
-      tls_verify: true, ca_cert: '', responses_api: true,
+      tls_verify: true, ca_cert: '', responses_api: true, proxy_url: '', extra_headers: {}, body_overrides: {},
+      failover_statuses: [], no_cooldown_statuses: [], probe_interval_seconds: 0, probe_disabled: false,
     });
 
   for (const [body, field] of [

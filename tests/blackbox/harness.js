@@ -160,6 +160,15 @@ export class Gateway {
     return this.exitCode;
   }
 
+  // Stop and start again on the same database (new ports); the log of
+  // both runs is kept.
+  async restart() {
+    const code = await this.stop();
+    if (code !== 0) throw new Error(`gateway exited with ${code} on SIGTERM`);
+    this.exitCode = undefined;
+    return this.start();
+  }
+
   // Problems the log shows: crashes, sandbox kills, sanitizer reports.
   problems() {
     const found = [];

@@ -16,6 +16,11 @@
 //   up.reset()                  forget requests and behaviours
 //   up.close()                  stop listening and drop every connection
 //
+// startMockUpstream({ models, name, defaultContent, flavor, modelsPageMax }):
+// models is what GET /models lists (and, for OpenAI, the default model);
+// modelsPageMax caps a page of Anthropic's and Gemini's paged lists below
+// what the client asked for, so that a client has to follow the pages.
+//
 // A behaviour is a name, an object { type, ...options }, an array (used one
 // per request in order; the last one then repeats) or a function
 // (record) => behaviour. Types:
@@ -135,7 +140,8 @@ function promptText(body) {
   return '';
 }
 
-export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', defaultContent = 'Hello from the mock upstream.', flavor = 'openai' } = {}) {
+export async function startMockUpstream({ models: givenModels, name = 'mock', defaultContent = 'Hello from the mock upstream.', flavor = 'openai', modelsPageMax = 1000 } = {}) {
+  const models = givenModels ?? (flavor === 'anthropic' ? ['claude-sonnet-4-5-20250929', 'claude-3-5-haiku-20241022'] : ['gpt-4o']);
   const requests = [];
   const behaviours = new Map();
   const sockets = new Set();
@@ -206,8 +212,8 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     if (b.delayMs) await later(b.delayMs);
     if (res.destroyed) return;
     if (b.type === 'hang') return;
-    if (flavor === 'anthropic') return anthropicAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent });
-    if (flavor === 'gemini') return geminiAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent, models });
+    if (flavor === 'anthropic') return anthropicAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent, models, modelsPageMax });
+    if (flavor === 'gemini') return geminiAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent, models, modelsPageMax });
 
     const model = body && typeof body === 'object' && typeof body.model === 'string' ? body.model : models[0];
     const common = {
@@ -261,6 +267,10 @@ export async function startMockUpstream({ models = ['gpt-4o'], name = 'mock', de
     const p = url.pathname;
 
     if (req.method === 'GET' && p === '/v1/models') {
+      if (!rec.key) {
+        sendJson(401, { error: { message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.", type: 'invalid_request_error', param: null, code: null } });
+        return;
+      }
       sendJson(200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1715367049, owned_by: 'system' })) });
       return;
     }
@@ -853,7 +863,7 @@ function anthropicPromptText(body) {
   return parts.join('\n');
 }
 
-async function anthropicAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent }) {
+async function anthropicAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent, models, modelsPageMax }) {
   const p = url.pathname;
   const common = {
     'request-id': `req_011C${rnd(20)}`, 'anthropic-organization-id': '5d0e7c1a-0000-4000-8000-00000000m0ck',
@@ -894,9 +904,19 @@ async function anthropicAnswer({ req, res, rec, b, body, url, later, destroy, de
     return;
   }
 
+  // GET /v1/models: a key and a version, pages of ?limit= (1 to 1000,
+  // default 20) after ?after_id=; newest first as the API lists them.
   if (req.method === 'GET' && p === '/v1/models') {
-    const data = [model, 'claude-3-5-haiku-20241022'].map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-02-19T00:00:00Z' }));
-    sendJson(200, { data, has_more: false, first_id: data[0].id, last_id: data.at(-1).id });
+    if (!rec.key) { sendJson(401, anthropicErrorBody(401, 'x-api-key header is required')); return; }
+    if (!req.headers['anthropic-version']) { sendJson(400, anthropicErrorBody(400, 'anthropic-version: header is required')); return; }
+    const limit = Number(url.searchParams.get('limit') ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) { sendJson(400, anthropicErrorBody(400, 'limit: Input should be less than or equal to 1000')); return; }
+    const after = url.searchParams.get('after_id');
+    const start = after === null ? 0 : models.indexOf(after) + 1;
+    if (after !== null && start === 0) { sendJson(404, anthropicErrorBody(404, `model: ${after}`)); return; }
+    const page = models.slice(start, start + Math.min(limit, modelsPageMax));
+    const data = page.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-02-19T00:00:00Z' }));
+    sendJson(200, { data, has_more: start + page.length < models.length, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
     return;
   }
   if (req.method !== 'POST' || (p !== '/v1/messages' && p !== '/v1/messages/count_tokens')) {
@@ -1168,7 +1188,7 @@ function geminiPromptText(body) {
   return parts.join('\n');
 }
 
-async function geminiAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent, models }) {
+async function geminiAnswer({ req, res, rec, b, body, url, later, destroy, defaultContent, models, modelsPageMax }) {
   const p = url.pathname;
   const common = { vary: 'Origin, X-Origin, Referer', server: 'scaffolding on HTTPServer2', 'x-xss-protection': '0', 'x-content-type-options': 'nosniff', ...(b.headers || {}) };
   const sendJson = (status, obj, extra = {}) => {
@@ -1203,8 +1223,17 @@ async function geminiAnswer({ req, res, rec, b, body, url, later, destroy, defau
     return;
   }
 
+  // GET /v1beta/models: a key, pages of ?pageSize= (default 50, at most
+  // 1000) from ?pageToken=; embedding models only embed.
   if (req.method === 'GET' && p === '/v1beta/models') {
-    sendJson(200, { models: models.map((m) => ({ name: `models/${m}`, version: '001', displayName: m, inputTokenLimit: 1048576, outputTokenLimit: 8192, supportedGenerationMethods: ['generateContent', 'countTokens'] })) });
+    if (!rec.key) { sendJson(403, geminiErrorBody(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", 'PERMISSION_DENIED')); return; }
+    const size = Math.min(Number(url.searchParams.get('pageSize') ?? 50), 1000, modelsPageMax);
+    const start = Number(url.searchParams.get('pageToken') ? Buffer.from(url.searchParams.get('pageToken'), 'base64url').toString() : 0);
+    const page = models.slice(start, start + size);
+    const methods = (m) => (/embedding/.test(m) ? ['embedContent'] : ['generateContent', 'countTokens']);
+    const out = { models: page.map((m) => ({ name: `models/${m}`, version: '001', displayName: m, inputTokenLimit: 1048576, outputTokenLimit: 8192, supportedGenerationMethods: methods(m) })) };
+    if (start + size < models.length) out.nextPageToken = Buffer.from(String(start + size)).toString('base64url');
+    sendJson(200, out);
     return;
   }
   const m = p.match(/^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/);

@@ -21,12 +21,14 @@ import { Gateway, ROOT, NEW_PASSWORD, freePort } from '../blackbox/harness.js';
 const SHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MODEL = 'gpt-e2e';
+const NEW_MODEL = 'gpt-e2e-next';
 const UPSTREAM_KEY = 'sk-upstream-e2e-0123456789abcdef';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const STEP = { timeout: 60000 };
 
-// A tiny OpenAI-compatible upstream that records what it was sent.
+// A tiny OpenAI-compatible upstream that records what it was sent: its
+// list of models (with a key), and chats, streamed when asked.
 function mockUpstream() {
   const seen = [];
   const server = http.createServer((req, res) => {
@@ -34,13 +36,28 @@ function mockUpstream() {
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+      if (req.method === 'GET' && req.url === '/v1/models' && req.headers.authorization) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [MODEL, NEW_MODEL].map((id) => ({ id, object: 'model', created: 1, owned_by: 'e2e' })) }));
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
         return;
       }
       let model = MODEL;
-      try { model = JSON.parse(body).model || MODEL; } catch { /* keep default */ }
+      let stream = false;
+      try { ({ model = MODEL, stream = false } = JSON.parse(body)); } catch { /* keep defaults */ }
+      if (stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunk = (delta, extra = {}) => `data: ${JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+        res.write(chunk({ role: 'assistant', content: '' }));
+        for (const piece of ['Hello ', 'from the ', 'mock.']) res.write(chunk({ content: piece }));
+        res.write(`data: ${JSON.stringify({ id: 'chatcmpl-e2e', object: 'chat.completion.chunk', created: 1, model, choices: [], usage: { prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 } })}\n\n`);
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({
         id: 'chatcmpl-e2e',
@@ -360,6 +377,72 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     violations.length = 0;
     cspConsole.length = 0;
     await page.reload();
+  });
+
+  it('edits a provider\'s transport and probes, and syncs its models from the upstream', STEP, async () => {
+    await go('/providers');
+    const card = page.getByTestId('provider-mock');
+    await card.getByRole('button', { name: 'Edit' }).click();
+    let dlg = page.getByRole('dialog');
+    await dlg.getByText('Transport, failover and probes').click();
+    await dlg.getByRole('textbox', { name: /^Extra headers/ }).fill('X-E2E: yes');
+    await dlg.getByRole('spinbutton', { name: /^Probe interval/ }).fill('30');
+    await dlg.getByRole('textbox', { name: /^Fail over without cooldown on/ }).fill('503');
+    await page.screenshot({ path: path.join(SHOTS, 'provider-advanced-light-desktop.png') });
+    await dlg.getByRole('button', { name: 'Save' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    await card.getByText('every 30 s').waitFor();
+
+    await card.getByRole('button', { name: 'Sync models' }).click();
+    dlg = page.getByRole('dialog', { name: 'Sync models of mock' });
+    await dlg.getByTestId('sync-added').getByText(`+ ${NEW_MODEL}`).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'models-sync-light-desktop.png') });
+    await dlg.getByRole('button', { name: 'Apply' }).click();
+    await dlg.getByTestId('sync-applied').waitFor();
+    await dlg.getByRole('button', { name: 'Close' }).click();
+    await card.getByText(NEW_MODEL, { exact: true }).waitFor();
+    const sync = upstream.seen.filter((s) => s.method === 'GET' && s.url === '/v1/models');
+    assert.equal(sync.at(-1).headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+    assert.equal(sync.at(-1).headers['x-e2e'], 'yes');
+  });
+
+  it('tests an upstream key from its row', STEP, async () => {
+    await go('/keys');
+    const row = page.getByTestId('key-row').first();
+    await row.getByRole('button', { name: 'Test' }).click();
+    const result = row.getByTestId('key-test-result');
+    await result.waitFor();
+    assert.match(await result.innerText(), /^OK: HTTP 200/);
+  });
+
+  it('chats in the playground through the gateway, with the request\'s detail', STEP, async () => {
+    await go('/playground');
+    await page.getByRole('heading', { name: 'Playground' }).waitFor();
+    await page.getByLabel('Model').selectOption(MODEL);
+    await page.getByLabel('Message').fill('Hello from the browser');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const answer = page.getByTestId('playground-answer');
+    await answer.waitFor();
+    assert.equal((await answer.innerText()).trim(), 'Hello from the mock.');
+    const detail = page.getByTestId('playground-detail');
+    await detail.waitFor();
+    const text = await detail.innerText();
+    assert.match(text, /mock/);
+    assert.match(text, /sk-\.\.\.cdef/);
+    assert.ok(!text.includes(UPSTREAM_KEY));
+    assert.match(text, /11 \+ 5/);
+    assert.match(text, /Admin: admin/);
+    await detail.getByTestId('log-trace').waitFor();
+    const call = upstream.seen.filter((s) => s.url === '/v1/chat/completions').at(-1);
+    assert.equal(JSON.parse(call.body).stream, true);
+    assert.equal(call.headers.authorization, `Bearer ${UPSTREAM_KEY}`);
+    assert.equal(call.headers['x-e2e'], 'yes');
+    await page.screenshot({ path: path.join(SHOTS, 'playground-chat-light-desktop.png'), fullPage: true });
+    await shots('playground');
+    await page.getByLabel('Language').first().selectOption('zh-CN');
+    await page.getByRole('heading', { name: '演练场' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'playground-zh-light-desktop.png'), fullPage: true });
+    await page.getByLabel('语言').first().selectOption('en');
   });
 
   it('switches to Simplified Chinese and back; settings page', STEP, async () => {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/core.h"
@@ -202,7 +203,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    strstr(s, "-----END CERTIFICATE-----") != NULL));
 
 	CHECK(validate_strategy(s) == (strcmp(s, "round_robin") == 0 ||
-	    strcmp(s, "weighted") == 0));
+	    strcmp(s, "weighted") == 0 || strcmp(s, "least_latency") == 0));
+	CHECK(validate_affinity(s) == (strcmp(s, "none") == 0 ||
+	    strcmp(s, "session") == 0));
+
+	/* A proxy: one of three schemes, printable, no query, a port. */
+	if (validate_proxy_url(s)) {
+		CHECK(strncmp(s, "http://", 7) == 0 ||
+		    strncmp(s, "https://", 8) == 0 ||
+		    strncmp(s, "socks5h://", 10) == 0);
+		CHECK(n <= 2048 && strpbrk(s, " ?#\\") == NULL);
+		for (const char *p = s; *p != '\0'; p++)
+			CHECK((unsigned char)*p > 0x20 &&
+			    (unsigned char)*p < 0x7f);
+		CHECK(strstr(s, "://")[3] != '\0');
+	}
+
+	/* A header of the operator's: a token, never one of ours. */
+	if (validate_header_name(s)) {
+		CHECK(n >= 1 && n <= 64);
+		CHECK(strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+		    "TUVWXYZ0123456789!#$%&'*+-.^_`|~") == n);
+		CHECK(strcasecmp(s, "authorization") != 0 &&
+		    strcasecmp(s, "x-api-key") != 0 &&
+		    strcasecmp(s, "x-goog-api-key") != 0);
+	}
+	if (validate_header_value(s))
+		CHECK(n <= 4096 && strpbrk(s, "\r\n") == NULL);
 	CHECK(validate_provider_type(s) == (strcmp(s, "openai") == 0 ||
 	    strcmp(s, "anthropic") == 0 || strcmp(s, "gemini") == 0));
 

@@ -160,10 +160,12 @@ fake_next(const char *name, int64_t n)
 	return (fake_counter);
 }
 
+static const struct router_env	fake_env = { fake_next, NULL, "" };
+
 TEST(router_orders_tiers_rotates_and_skips)
 {
 	struct cfg_group	 g[2] = {
-		{ 1, "high", 10, 1, 0 }, { 2, "low", 0, 1, 0 },
+		{ 1, "high", 10, 1, 0, 0, 0 }, { 2, "low", 0, 1, 0, 0, 0 },
 	};
 	char			*models[] = { "gpt-4o", NULL };
 	struct cfg_provider	 p[3];
@@ -195,14 +197,14 @@ TEST(router_orders_tiers_rotates_and_skips)
 	c.nproviders = 3;
 
 	fake_counter = 0;
-	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, fake_next);
+	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, &fake_env);
 	ASSERT_INT_EQ(n, 3);
 	ASSERT_INT_EQ(out[0].provider->id, 1);
 	ASSERT_INT_EQ(out[1].provider->id, 2);
 	ASSERT_INT_EQ(out[2].provider->id, 3);
 
 	fake_counter = 1;
-	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, fake_next);
+	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, &fake_env);
 	ASSERT_INT_EQ(out[0].provider->id, 2);
 	ASSERT_INT_EQ(out[1].provider->id, 1);
 	ASSERT_INT_EQ(out[2].provider->id, 3);
@@ -210,7 +212,7 @@ TEST(router_orders_tiers_rotates_and_skips)
 	/* A cooling key makes its provider a skipped candidate. */
 	k[1].status = KEY_COOLDOWN;
 	k[1].cooldown_until = 200;
-	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, fake_next);
+	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, &fake_env);
 	ASSERT_INT_EQ(n, 3);
 	ASSERT_INT_EQ(out[0].provider->id, 2);
 	ASSERT(out[0].key == NULL && out[0].skip_reason != NULL);
@@ -219,16 +221,16 @@ TEST(router_orders_tiers_rotates_and_skips)
 
 	/* Disabled groups are listed as skipped; unknown models give none. */
 	g[0].enabled = 0;
-	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, fake_next);
+	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, &fake_env);
 	ASSERT_INT_EQ(n, 3);
 	ASSERT(out[0].key == NULL && out[1].key == NULL);
 	ASSERT_INT_EQ(out[2].provider->id, 3);
-	ASSERT_INT_EQ(router_plan(&c, NULL, "other", 100, out, 8, fake_next), 0);
+	ASSERT_INT_EQ(router_plan(&c, NULL, "other", 100, out, 8, &fake_env), 0);
 }
 
 TEST(router_weights_pick_in_proportion)
 {
-	struct cfg_group	 g = { 1, "g", 0, 1, 1 };
+	struct cfg_group	 g = { 1, "g", 0, 1, 1, 0, 0 };
 	char			*models[] = { "m", NULL };
 	struct cfg_provider	 p[2];
 	struct cfg_key		 k[2], *pk[2][1];
@@ -257,7 +259,7 @@ TEST(router_weights_pick_in_proportion)
 
 	memset(first, 0, sizeof(first));
 	for (fake_counter = 0; fake_counter < 400; fake_counter++) {
-		ASSERT_INT_EQ(router_plan(&c, NULL, "m", 0, out, 4, fake_next), 2);
+		ASSERT_INT_EQ(router_plan(&c, NULL, "m", 0, out, 4, &fake_env), 2);
 		first[out[0].provider->id]++;
 		ASSERT(out[1].provider != out[0].provider);
 	}
@@ -267,7 +269,7 @@ TEST(router_weights_pick_in_proportion)
 
 TEST(router_aliases_and_client_allowlists)
 {
-	struct cfg_group	 g = { 7, "g", 0, 1, 0 };
+	struct cfg_group	 g = { 7, "g", 0, 1, 0, 0, 0 };
 	char			*models[] = { "gpt-4o" }, *from[] = { "fast" };
 	char			*to[] = { "gpt-4o-mini" }, *allowed[] = { "fast" };
 	int64_t			 groups[] = { 8 };

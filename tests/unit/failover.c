@@ -131,6 +131,61 @@ TEST(failover_table)
 	}
 }
 
+/*
+ * A provider's own statuses: 404 and 422 listed as failover move to the
+ * next provider and cool the key; 503 listed as no-cooldown fails over
+ * and leaves the key alone, as 429 then does (to the next key); 400,
+ * not listed, is still passed on; a stream that has begun is as before.
+ */
+TEST(failover_policy_extends_the_table)
+{
+	static const int64_t	 fail[] = { 404, 422 }, calm[] = { 503, 429, 409 };
+	struct failover_policy	 pol = { (int64_t *)fail, 2, (int64_t *)calm,
+				    3 };
+	static const struct {
+		int	phase;
+		long	status;
+		int	action, cooldown;
+	} cases[] = {
+		{ H, 404, FO_NEXT_PROVIDER, COOL_BACKOFF },
+		{ H, 422, FO_NEXT_PROVIDER, COOL_BACKOFF },
+		{ H, 400, FO_PASS_ERROR, COOL_NONE },
+		{ H, 503, FO_NEXT_PROVIDER, COOL_NONE },
+		{ H, 500, FO_NEXT_PROVIDER, COOL_BACKOFF },
+		{ H, 429, FO_NEXT_KEY, COOL_NONE },
+		{ H, 401, FO_NEXT_KEY, COOL_DISABLE },
+		{ H, 409, FO_NEXT_PROVIDER, COOL_NONE },
+		{ H, 200, FO_ANSWER, COOL_NONE },
+		{ S, 200, FO_STREAM_ERROR, COOL_BACKOFF },
+	};
+	struct attempt_end	 e;
+	struct failover		 fo;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		e.phase = cases[i].phase;
+		e.status = cases[i].status;
+		e.complete = (cases[i].action == FO_ANSWER);
+		e.policy = &pol;
+		failover_decide(&e, &fo);
+		if (fo.action != cases[i].action ||
+		    fo.cooldown != cases[i].cooldown)
+			FAIL("%ld: action %d cooldown %d, want %d %d",
+			    cases[i].status, fo.action, fo.cooldown,
+			    cases[i].action, cases[i].cooldown);
+	}
+
+	/* No policy: 404 is the client's, 503 cools the key. */
+	memset(&e, 0, sizeof(e));
+	e.status = 404;
+	failover_decide(&e, &fo);
+	ASSERT_INT_EQ(fo.action, FO_PASS_ERROR);
+	e.status = 503;
+	failover_decide(&e, &fo);
+	ASSERT_INT_EQ(fo.cooldown, COOL_BACKOFF);
+}
+
 TEST(failover_client_statuses)
 {
 	long	s;
@@ -149,5 +204,6 @@ void
 run_failover_tests(int *passed, int *failed)
 {
 	RUN(failover_table);
+	RUN(failover_policy_extends_the_table);
 	RUN(failover_client_statuses);
 }

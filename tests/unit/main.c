@@ -27,6 +27,8 @@ void		run_xlate_tests(int *, int *);
 void		run_dataplane_tests(int *, int *);
 void		run_xlate_gemini_tests(int *, int *);
 void		run_failover_tests(int *, int *);
+void		run_strategy_tests(int *, int *);
+void		run_models_tests(int *, int *);
 
 TEST(name_accepts_utf8_and_rejects_junk)
 {
@@ -102,6 +104,48 @@ TEST(traceparent_w3c_shape_only)
 	ASSERT(!validate_traceparent("00-4bf92f3577b34da6a3ce929d0e0e473-"
 	    "600f067aa0ba902b7-01", tr, sp, &fl));
 	ASSERT(!validate_traceparent("", tr, sp, &fl));
+}
+
+TEST(proxy_urls_and_extra_headers)
+{
+	char	masked[128];
+
+	ASSERT(validate_proxy_url("http://127.0.0.1:3128"));
+	ASSERT(validate_proxy_url("https://proxy.example/"));
+	ASSERT(validate_proxy_url("socks5h://u:p%40ss@[::1]:1080"));
+	ASSERT(!validate_proxy_url("socks5://x:1080"));
+	ASSERT(!validate_proxy_url("ftp://x"));
+	ASSERT(!validate_proxy_url("http://"));
+	ASSERT(!validate_proxy_url("http://x:0"));
+	ASSERT(!validate_proxy_url("http://x:65536"));
+	ASSERT(!validate_proxy_url("http://x:1a"));
+	ASSERT(!validate_proxy_url("http://x/y"));
+	ASSERT(!validate_proxy_url("http://@x"));
+	ASSERT(!validate_proxy_url("http://a@b@x"));
+	ASSERT(!validate_proxy_url("http://x y"));
+	ASSERT(!validate_proxy_url("http://[::1"));
+
+	secrets_mask_url("http://alice:secret-password@proxy:3128", masked,
+	    sizeof(masked));
+	ASSERT_STR_EQ(masked, "http://ali...word@proxy:3128");
+	secrets_mask_url("socks5h://tok@p:1", masked, sizeof(masked));
+	ASSERT_STR_EQ(masked, "socks5h://****@p:1");
+	secrets_mask_url("http://proxy:3128", masked, sizeof(masked));
+	ASSERT_STR_EQ(masked, "http://proxy:3128");
+
+	ASSERT(validate_header_name("X-Org"));
+	ASSERT(validate_header_name("OpenAI-Project"));
+	ASSERT(!validate_header_name("Authorization"));
+	ASSERT(!validate_header_name("X-API-KEY"));
+	ASSERT(!validate_header_name("x-goog-api-key"));
+	ASSERT(!validate_header_name("content-length"));
+	ASSERT(!validate_header_name("bad header"));
+	ASSERT(!validate_header_name(""));
+	ASSERT(validate_header_value("a b\tc"));
+	ASSERT(!validate_header_value("a\r\nb: c"));
+	ASSERT(validate_affinity("session"));
+	ASSERT(!validate_affinity("sticky"));
+	ASSERT(validate_strategy("least_latency"));
 }
 
 TEST(time_parses_rfc3339_utc_only)
@@ -225,7 +269,7 @@ query_int(const char *sql)
 TEST(migrations_create_schema_and_are_idempotent)
 {
 	char	path[128], err[256];
-	int	version;
+	int64_t	version;
 
 	(void)snprintf(path, sizeof(path), "%s/m.db", tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
@@ -274,6 +318,48 @@ TEST(deleting_a_group_cascades_to_providers_and_keys)
 	store_close();
 }
 
+/*
+ * A database made by the first release keeps its groups, providers and
+ * keys through every later migration, the rebuilt groups table among
+ * them (dropping it with foreign keys on would delete its providers).
+ */
+TEST(upgrade_keeps_groups_providers_and_keys)
+{
+	char	path[128], err[256];
+
+	(void)snprintf(path, sizeof(path), "%s/u.db", tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_migrate_upto(store_db(), 1, err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_exec("INSERT INTO groups (name, priority, "
+	    "strategy, created_at, updated_at) VALUES ('g', 5, 'weighted', 0,"
+	    " 0); INSERT INTO providers (group_id, name, base_url, created_at,"
+	    " updated_at) VALUES (1, 'p', 'http://x', 0, 0); INSERT INTO "
+	    "upstream_keys (provider_id, secret, secret_hash, key_masked, "
+	    "created_at, updated_at) VALUES (1, x'00', 'h', 'm', 0, 0)"),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM groups WHERE name = 'g'"
+	    " AND priority = 5 AND strategy = 'weighted' AND affinity = "
+	    "'none'"), 1);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM providers WHERE "
+	    "group_id = 1 AND probe_interval_seconds = 0"), 1);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM upstream_keys"), 1);
+	ASSERT_INT_EQ(query_int("PRAGMA foreign_keys"), 1);
+
+	/* The new strategy is allowed, others still are not. */
+	ASSERT_INT_EQ(store_exec("UPDATE groups SET strategy = "
+	    "'least_latency'"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_exec("UPDATE groups SET strategy = 'random'"),
+	    KORE_RESULT_ERROR);
+
+	/* The groups table still cascades. */
+	ASSERT_INT_EQ(store_exec("DELETE FROM groups"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM upstream_keys"), 0);
+	store_close();
+}
+
 TEST(newer_schema_is_refused_with_a_reason)
 {
 	char	path[128], err[256];
@@ -295,6 +381,7 @@ run_store_tests(int *passed, int *failed)
 	RUN(name_accepts_utf8_and_rejects_junk);
 	RUN(base_url_only_plain_http_and_https);
 	RUN(strategy_type_and_label);
+	RUN(proxy_urls_and_extra_headers);
 	RUN(time_parses_rfc3339_utc_only);
 	RUN(traceparent_w3c_shape_only);
 	RUN(master_key_file_created_private_and_reused);
@@ -304,6 +391,7 @@ run_store_tests(int *passed, int *failed)
 	RUN(passwords_hash_with_argon2id);
 	RUN(migrations_create_schema_and_are_idempotent);
 	RUN(deleting_a_group_cascades_to_providers_and_keys);
+	RUN(upgrade_keeps_groups_providers_and_keys);
 	RUN(newer_schema_is_refused_with_a_reason);
 }
 
@@ -324,6 +412,8 @@ main(void)
 	run_dataplane_tests(&passed, &failed);
 	run_xlate_gemini_tests(&passed, &failed);
 	run_failover_tests(&passed, &failed);
+	run_strategy_tests(&passed, &failed);
+	run_models_tests(&passed, &failed);
 
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	(void)system(cmd);

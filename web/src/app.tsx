@@ -28,6 +28,7 @@ const GroupsPage = lazy(() => import('./routes/groups'));
 const KeysPage = lazy(() => import('./routes/keys'));
 const LoginPage = lazy(() => import('./routes/login'));
 const LogsPage = lazy(() => import('./routes/logs'));
+const PlaygroundPage = lazy(() => import('./routes/playground'));
 const ProvidersPage = lazy(() => import('./routes/providers'));
 const SettingsPage = lazy(() => import('./routes/settings'));
 
@@ -99,6 +100,7 @@ export function AppRoutes() {
           <Route path="/keys" element={<KeysPage />} />
           <Route path="/client-keys" element={<ClientKeysPage />} />
           <Route path="/logs" element={<LogsPage />} />
+          <Route path="/playground" element={<PlaygroundPage />} />
           <Route path="/settings" element={<SettingsPage />} />
           <Route path="*" element={<NotFound />} />
         </Route>

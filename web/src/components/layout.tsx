@@ -17,6 +17,7 @@ const NAV: { to: string; key: MessageKey }[] = [
   { to: '/keys', key: 'nav.keys' },
   { to: '/client-keys', key: 'nav.clientKeys' },
   { to: '/logs', key: 'nav.logs' },
+  { to: '/playground', key: 'nav.playground' },
   { to: '/settings', key: 'nav.settings' },
 ];
 

@@ -81,12 +81,16 @@ export interface User {
   must_change_password: boolean;
 }
 
+export type Strategy = 'round_robin' | 'weighted' | 'least_latency';
+
 export interface Group {
   id: number;
   name: string;
   priority: number;
   enabled: boolean;
-  strategy: 'round_robin' | 'weighted';
+  strategy: Strategy;
+  affinity?: 'none' | 'session';
+  latency_half_life_seconds?: number;
   created_at?: string;
   updated_at?: string;
 }
@@ -103,6 +107,14 @@ export interface Provider {
   enabled: boolean;
   timeout_ms: number;
   responses_api?: boolean;
+  // The proxy is shown masked and written whole; omitted, it stays.
+  proxy_url?: string;
+  extra_headers?: Record<string, string>;
+  body_overrides?: { set?: Record<string, unknown>; remove?: string[] };
+  failover_statuses?: number[];
+  no_cooldown_statuses?: number[];
+  probe_interval_seconds?: number;
+  probe_disabled?: boolean;
 }
 
 export interface UpstreamKey {
@@ -177,6 +189,7 @@ export interface TraceStep {
   reason: string | null;
   status: number | null;
   latency_ms: number | null;
+  strategy?: string;
 }
 
 export interface LogEntry {
@@ -205,6 +218,7 @@ export interface LogEntry {
   outcome: 'ok' | 'error' | 'cancelled';
   error: string | null;
   trace: TraceStep[];
+  admin_user?: string | null;
 }
 
 export interface ProviderTest {
@@ -213,6 +227,23 @@ export interface ProviderTest {
   latency_ms: number;
   model: string;
   message: string;
+}
+
+export interface KeyTest {
+  ok: boolean;
+  status: number;
+  latency_ms: number;
+  message: string;
+  key_status: UpstreamKey['status'];
+}
+
+export interface ModelsSync {
+  provider_id: number;
+  upstream: string[];
+  added: string[];
+  removed: string[];
+  applied: boolean;
+  models: string[];
 }
 
 function qs(params: Record<string, string | number | undefined | null>): string {
@@ -249,6 +280,8 @@ export const api = {
   deleteProvider: (id: number) => request<unknown>('DELETE', `/api/admin/providers/${id}`),
   testProvider: (id: number, model?: string) =>
     request<ProviderTest>('POST', `/api/admin/providers/${id}/test`, model ? { model } : {}),
+  syncModels: (id: number, apply: boolean) =>
+    request<ModelsSync>('POST', `/api/admin/providers/${id}/models/sync${apply ? '?apply=true' : ''}`),
 
   keys: (provider_id?: number, o?: Read) =>
     request<List<UpstreamKey>>('GET', `/api/admin/keys${qs({ limit: 1000, provider_id })}`, undefined, o),
@@ -259,6 +292,7 @@ export const api = {
   updateKey: (id: number, k: Partial<UpstreamKey> & { status?: string }) =>
     request<UpstreamKey>('PATCH', `/api/admin/keys/${id}`, k),
   deleteKey: (id: number) => request<unknown>('DELETE', `/api/admin/keys/${id}`),
+  testKey: (id: number) => request<KeyTest>('POST', `/api/admin/keys/${id}/test`),
 
   clientKeys: (o?: Read) => request<List<ClientKey>>('GET', '/api/admin/client-keys?limit=1000', undefined, o),
   createClientKey: (k: Partial<ClientKey>) => request<ClientKey>('POST', '/api/admin/client-keys', k),
@@ -273,6 +307,7 @@ export interface LogFilter {
   limit?: number;
   offset?: number;
   model?: string;
+  request_id?: string;
   provider_id?: number | string;
   client_key_id?: number | string;
   status?: number | string;

@@ -97,6 +97,11 @@ export const changes = {
   clientKey: [['client-keys'], ['stats']],
   // A provider test is a real request: key health, logs and stats move.
   providerTest: [['keys'], ['logs'], ['stats'], ['timeseries']],
+  // A key test sets the key's health; a sync may change the models.
+  keyTest: [['keys'], ['stats']],
+  modelsSync: [['providers']],
+  // A playground chat is traffic like any other.
+  playground: [['keys'], ['logs'], ['stats'], ['timeseries']],
 } satisfies Record<string, QueryKey[]>;
 
 // A write through the admin API. When it settles, done or failed, the

@@ -11,8 +11,17 @@ import { api, Group } from '../lib/api';
 import { useI18n } from '../lib/i18n';
 import { changes, useGroups, useWrite } from '../lib/queries';
 
-type Draft = { name: string; priority: string; enabled: boolean; strategy: Group['strategy'] };
-const blank: Draft = { name: '', priority: '0', enabled: true, strategy: 'round_robin' };
+type Draft = {
+  name: string;
+  priority: string;
+  enabled: boolean;
+  strategy: Group['strategy'];
+  affinity: NonNullable<Group['affinity']>;
+  half_life: string;
+};
+const blank: Draft = { name: '', priority: '0', enabled: true, strategy: 'round_robin', affinity: 'none', half_life: '10' };
+
+const STRATEGY_LABEL = { round_robin: 'groups.round_robin', weighted: 'groups.weighted', least_latency: 'groups.least_latency' } as const;
 
 export function GroupDialog({
   group,
@@ -27,13 +36,25 @@ export function GroupDialog({
 }) {
   const { t } = useI18n();
   const [d, setD] = useState<Draft>(
-    group ? { name: group.name, priority: String(group.priority), enabled: group.enabled, strategy: group.strategy } : blank,
+    group
+      ? {
+          name: group.name,
+          priority: String(group.priority),
+          enabled: group.enabled,
+          strategy: group.strategy,
+          affinity: group.affinity ?? 'none',
+          half_life: String(group.latency_half_life_seconds ?? 10),
+        }
+      : blank,
   );
   const save = useWrite((body: Partial<Group>) => (group ? api.updateGroup(group.id, body) : api.createGroup(body)), changes.group);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const body = { name: d.name.trim(), priority: Number(d.priority) || 0, enabled: d.enabled, strategy: d.strategy };
+    const body: Partial<Group> = { name: d.name.trim(), priority: Number(d.priority) || 0, enabled: d.enabled, strategy: d.strategy };
+    // Only what differs from the defaults or was set before is sent.
+    if (group || d.affinity !== 'none') body.affinity = d.affinity;
+    if (group || d.strategy === 'least_latency') body.latency_half_life_seconds = Number(d.half_life) || 10;
     save.mutate(body, { onSuccess: onSaved });
   };
 
@@ -64,6 +85,25 @@ export function GroupDialog({
           <Select name="strategy" value={d.strategy} onChange={(e) => setD({ ...d, strategy: e.target.value as Group['strategy'] })}>
             <option value="round_robin">{t('groups.round_robin')}</option>
             <option value="weighted">{t('groups.weighted')}</option>
+            <option value="least_latency">{t('groups.least_latency')}</option>
+          </Select>
+        </Field>
+        {d.strategy === 'least_latency' && (
+          <Field label={t('groups.halfLife')} hint={t('groups.halfLifeHint')}>
+            <Input
+              name="latency_half_life_seconds"
+              type="number"
+              min={1}
+              max={3600}
+              value={d.half_life}
+              onChange={(e) => setD({ ...d, half_life: e.target.value })}
+            />
+          </Field>
+        )}
+        <Field label={t('groups.affinity')} hint={t('groups.affinityHint')}>
+          <Select name="affinity" value={d.affinity} onChange={(e) => setD({ ...d, affinity: e.target.value as Draft['affinity'] })}>
+            <option value="none">{t('groups.affinity.none')}</option>
+            <option value="session">{t('groups.affinity.session')}</option>
           </Select>
         </Field>
         <div className="flex items-center gap-3 text-sm">
@@ -110,7 +150,14 @@ export default function GroupsPage() {
               <tr key={g.id} data-testid={`group-${g.name}`}>
                 <Td className="font-medium">{g.name}</Td>
                 <Td>{g.priority}</Td>
-                <Td>{t(g.strategy === 'weighted' ? 'groups.weighted' : 'groups.round_robin')}</Td>
+                <Td>
+                  {t(STRATEGY_LABEL[g.strategy] ?? 'groups.round_robin')}
+                  {g.affinity === 'session' && (
+                    <span className="ml-2">
+                      <Badge tone="indigo">{t('groups.affinity.session')}</Badge>
+                    </span>
+                  )}
+                </Td>
                 <Td>
                   <div className="flex items-center gap-2">
                     <Switch

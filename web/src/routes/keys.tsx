@@ -1,5 +1,6 @@
 // Upstream keys of a provider: add one or paste many, always masked,
-// health with reason and countdown, enable, disable, reset, delete.
+// health with reason and countdown, test one now (the provider's list of
+// models with that key), enable, disable, reset, delete.
 import { FormEvent, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { Button } from '../components/ui/button';
@@ -8,7 +9,7 @@ import { ConfirmDialog, Dialog } from '../components/ui/dialog';
 import { Field, Input, Select, Switch, Textarea } from '../components/ui/form';
 import { Empty, ErrorBox, Notice, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
-import { api, UpstreamKey } from '../lib/api';
+import { api, KeyTest, UpstreamKey } from '../lib/api';
 import { fmtCountdown, fmtTime } from '../lib/format';
 import { useI18n } from '../lib/i18n';
 import { changes, useGroups, useKeys, useProviders, useWrite } from '../lib/queries';
@@ -28,6 +29,34 @@ export function HealthBadge({ k, now }: { k: UpstreamKey; now: number }) {
   }
   if (k.status === 'disabled') return <Badge tone="red">{t('keys.disabled')}</Badge>;
   return <Badge tone="green">{t('keys.active')}</Badge>;
+}
+
+// Test one key now: its result, and the key's state after it.
+function KeyTestButton({ k }: { k: UpstreamKey }) {
+  const { t } = useI18n();
+  const test = useWrite((id: number) => api.testKey(id), changes.keyTest);
+  const r: KeyTest | undefined = test.data;
+  return (
+    <span className="inline-flex items-center gap-1">
+      <Button size="sm" variant="ghost" onClick={() => test.mutate(k.id)} disabled={test.isPending}>
+        {test.isPending ? t('prov.testing') : t('prov.test')}
+      </Button>
+      {r && (
+        <span
+          data-testid="key-test-result"
+          title={r.message}
+          className={`max-w-[14rem] truncate text-xs ${r.ok ? 'text-emerald-700 dark:text-emerald-400' : 'text-red-700 dark:text-red-400'}`}
+        >
+          {r.ok ? t('keys.testOk', { status: r.status, ms: r.latency_ms }) : t('keys.testFail', { message: r.message || `HTTP ${r.status}` })}
+        </span>
+      )}
+      {test.error && (
+        <span data-testid="key-test-result" className="text-xs text-red-700 dark:text-red-400">
+          {(test.error as Error).message}
+        </span>
+      )}
+    </span>
+  );
 }
 
 function AddKeysDialog({ providerId, onClose, onSaved }: { providerId: number; onClose: () => void; onSaved: (n: number) => void }) {
@@ -169,6 +198,7 @@ export default function KeysPage() {
                 <Td className="text-xs">{fmtTime(k.last_used_at, lang)}</Td>
                 <Td className="text-right">
                   <div className="flex items-center justify-end gap-1">
+                    <KeyTestButton k={k} />
                     <Switch
                       checked={k.enabled}
                       label={k.enabled ? t('common.disable') : t('common.enable')}

@@ -7,9 +7,9 @@ import { Dialog } from '../components/ui/dialog';
 import { Input, Select } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
-import { LogEntry } from '../lib/api';
+import { LogEntry, TraceStep } from '../lib/api';
 import { fmtMs, fmtNumber, fmtTime } from '../lib/format';
-import { useI18n } from '../lib/i18n';
+import { T, useI18n } from '../lib/i18n';
 import { useClientKeys, useLogs, useProviders } from '../lib/queries';
 
 const PAGE = 50;
@@ -23,6 +23,59 @@ function statusTone(s: number | null) {
   return s < 300 ? 'green' : s < 500 ? 'amber' : 'red';
 }
 
+// A request's facts, a name and a value a row.
+export function DetailList({ rows }: { rows: [string, React.ReactNode][] }) {
+  return (
+    <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
+      {rows.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="text-slate-500 dark:text-slate-400">{k}</dt>
+          <dd className="min-w-0 break-words">{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+// Who sent a request: its client key, or the admin of a playground chat.
+export function clientOf(entry: LogEntry, t: T): string {
+  if (entry.client_key_name) return entry.client_key_name;
+  if (entry.client_key_id) return `#${entry.client_key_id}`;
+  if (entry.admin_user) return t('logs.admin', { name: entry.admin_user });
+  return '–';
+}
+
+// The candidates a request tried or skipped, and how each was chosen.
+export function TraceList({ trace }: { trace: TraceStep[] }) {
+  const { t } = useI18n();
+  if (trace.length === 0) return <p className="text-sm text-slate-500">{t('logs.noTrace')}</p>;
+  return (
+    <ol className="space-y-2" data-testid="log-trace">
+      {trace.map((s, i) => (
+        <li key={i} className="rounded-md border border-slate-200 px-3 py-2 text-sm dark:border-slate-700">
+          <div className="flex flex-wrap items-center gap-2">
+            <span className="text-xs text-slate-400">{i + 1}.</span>
+            <span className="font-medium">{s.provider}</span>
+            <Badge tone={s.action === 'tried' ? 'indigo' : 'slate'}>{s.action}</Badge>
+            <Badge tone={s.outcome === 'ok' ? 'green' : s.action === 'skipped' ? 'slate' : 'red'}>{s.outcome}</Badge>
+            {s.strategy && <span className="text-xs text-slate-500">{t('logs.via', { strategy: s.strategy })}</span>}
+            {s.status ? <span className="text-xs text-slate-500">HTTP {s.status}</span> : null}
+            {s.latency_ms !== null && s.latency_ms !== undefined && (
+              <span className="text-xs text-slate-500">{fmtMs(s.latency_ms)}</span>
+            )}
+          </div>
+          {(s.key_masked || s.reason) && (
+            <div className="mt-1 text-xs text-slate-500 dark:text-slate-400">
+              {s.key_masked && <span className="mr-2 font-mono">{s.key_masked}</span>}
+              {s.reason}
+            </div>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => void }) {
   const { t, lang } = useI18n();
   const rows: [string, React.ReactNode][] = [
@@ -30,7 +83,7 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
     [t('logs.path'), <span className="font-mono text-xs">{entry.path}</span>],
     [t('logs.model'), entry.model],
     [t('logs.upstreamModel'), entry.upstream_model ?? '–'],
-    [t('logs.client'), entry.client_key_name ?? (entry.client_key_id ? `#${entry.client_key_id}` : '–')],
+    [t('logs.client'), clientOf(entry, t)],
     [t('common.provider'), entry.provider_name ?? '–'],
     [t('logs.key'), <span className="font-mono text-xs">{entry.key_masked ?? '–'}</span>],
     [t('common.status'), <Badge tone={statusTone(entry.status)}>{entry.status}</Badge>],
@@ -66,46 +119,14 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
         </Button>
       }
     >
-      <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1.5 text-sm">
-        {rows.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="text-slate-500 dark:text-slate-400">{k}</dt>
-            <dd className="min-w-0 break-words">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <DetailList rows={rows} />
       {entry.error && (
         <div className="mt-3">
           <ErrorBox error={entry.error} />
         </div>
       )}
       <h3 className="mb-2 mt-5 text-sm font-semibold">{t('logs.trace')}</h3>
-      {(entry.trace ?? []).length === 0 ? (
-        <p className="text-sm text-slate-500">{t('logs.noTrace')}</p>
-      ) : (
-        <ol className="space-y-2" data-testid="log-trace">
-          {entry.trace.map((s, i) => (
-            <li key={i} className="rounded-md border border-slate-200 px-3 py-2 text-sm dark:border-slate-700">
-              <div className="flex flex-wrap items-center gap-2">
-                <span className="text-xs text-slate-400">{i + 1}.</span>
-                <span className="font-medium">{s.provider}</span>
-                <Badge tone={s.action === 'tried' ? 'indigo' : 'slate'}>{s.action}</Badge>
-                <Badge tone={s.outcome === 'ok' ? 'green' : s.action === 'skipped' ? 'slate' : 'red'}>{s.outcome}</Badge>
-                {s.status ? <span className="text-xs text-slate-500">HTTP {s.status}</span> : null}
-                {s.latency_ms !== null && s.latency_ms !== undefined && (
-                  <span className="text-xs text-slate-500">{fmtMs(s.latency_ms)}</span>
-                )}
-              </div>
-              {(s.key_masked || s.reason) && (
-                <div className="mt-1 text-xs text-slate-500 dark:text-slate-400">
-                  {s.key_masked && <span className="mr-2 font-mono">{s.key_masked}</span>}
-                  {s.reason}
-                </div>
-              )}
-            </li>
-          ))}
-        </ol>
-      )}
+      <TraceList trace={entry.trace ?? []} />
     </Dialog>
   );
 }
@@ -239,7 +260,7 @@ export default function LogsPage() {
                     {r.stream && <span className="ml-1 text-xs text-slate-400">SSE</span>}
                   </Td>
                   <Td>{r.provider_name ?? '–'}</Td>
-                  <Td>{r.client_key_name ?? '–'}</Td>
+                  <Td>{clientOf(r, t)}</Td>
                   <Td>
                     <div className="flex gap-1">
                       <Badge tone={statusTone(r.status)}>{r.status}</Badge>

@@ -1,13 +1,16 @@
 // Providers of a group: type, base URL, models, aliases, weight, timeout,
-// enabled, and a test button that sends a small request through one.
-import { FormEvent, useState } from 'react';
+// enabled; how the gateway reaches one (proxy, extra headers, body
+// overrides), its own failover statuses and key probes; a test button
+// that sends a small request through one, and "Sync models", which shows
+// the difference with the upstream's own list before applying it.
+import { FormEvent, useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { Button } from '../components/ui/button';
 import { Badge, Card, PageHeader } from '../components/ui/card';
 import { ConfirmDialog, Dialog } from '../components/ui/dialog';
 import { Field, Input, Select, Switch, Textarea } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
-import { api, Provider, ProviderTest } from '../lib/api';
+import { api, ModelsSync, Provider, ProviderTest } from '../lib/api';
 import { fmtMs, splitList } from '../lib/format';
 import { MessageKey, T, useI18n } from '../lib/i18n';
 import { changes, useGroups, useProviders, useWrite } from '../lib/queries';
@@ -22,6 +25,13 @@ interface Draft {
   timeout_ms: string;
   enabled: boolean;
   responses_api: boolean;
+  proxy_url: string;
+  extra_headers: string;
+  body_overrides: string;
+  failover_statuses: string;
+  no_cooldown_statuses: string;
+  probe_interval_seconds: string;
+  probe_disabled: boolean;
 }
 
 // The wire formats the gateway speaks upstream, and where each lives by
@@ -48,8 +58,31 @@ const TYPE_HINTS: Record<string, MessageKey> = {
   gemini: 'prov.typeHint.gemini',
 };
 
+const NO_TRANSPORT = {
+  proxy_url: '',
+  extra_headers: '',
+  body_overrides: '',
+  failover_statuses: '',
+  no_cooldown_statuses: '',
+  probe_interval_seconds: '0',
+  probe_disabled: false,
+};
+
 function toDraft(p: Provider | null): Draft {
-  if (!p) return { name: '', type: 'openai', base_url: DEFAULT_BASE_URLS.openai, models: '', aliases: '', weight: '1', timeout_ms: '60000', enabled: true, responses_api: true };
+  if (!p)
+    return {
+      name: '',
+      type: 'openai',
+      base_url: DEFAULT_BASE_URLS.openai,
+      models: '',
+      aliases: '',
+      weight: '1',
+      timeout_ms: '60000',
+      enabled: true,
+      responses_api: true,
+      ...NO_TRANSPORT,
+    };
+  const overrides = p.body_overrides ?? {};
   return {
     name: p.name,
     type: p.type,
@@ -62,7 +95,52 @@ function toDraft(p: Provider | null): Draft {
     timeout_ms: String(p.timeout_ms),
     enabled: p.enabled,
     responses_api: p.responses_api ?? true,
+    proxy_url: p.proxy_url ?? '',
+    extra_headers: Object.entries(p.extra_headers ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n'),
+    body_overrides: Object.keys(overrides).length ? JSON.stringify(overrides, null, 2) : '',
+    failover_statuses: (p.failover_statuses ?? []).join(', '),
+    no_cooldown_statuses: (p.no_cooldown_statuses ?? []).join(', '),
+    probe_interval_seconds: String(p.probe_interval_seconds ?? 0),
+    probe_disabled: p.probe_disabled ?? false,
   };
+}
+
+// "Name: value" lines.
+export function parseHeaders(s: string, t: T): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of s.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const i = line.indexOf(':');
+    if (i <= 0) throw new Error(t('prov.headerBad', { line }));
+    out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+// "429, 503" -> [429, 503].
+export function parseStatuses(s: string, t: T): number[] {
+  return s
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((x) => {
+      if (!/^\d{3}$/.test(x)) throw new Error(t('prov.statusBad', { value: x }));
+      return Number(x);
+    });
+}
+
+// {"set": {...}, "remove": [...]} as JSON text, or empty for none.
+export function parseOverrides(s: string, t: T): Provider['body_overrides'] {
+  if (!s.trim()) return {};
+  try {
+    const v = JSON.parse(s);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+  } catch {
+    /* said below */
+  }
+  throw new Error(t('prov.overridesBad'));
 }
 
 export function parseAliases(s: string, t: T): Record<string, string> {
@@ -93,6 +171,7 @@ function ProviderDialog({
   const [badAliases, setBadAliases] = useState<unknown>();
   const save = useWrite((body: Partial<Provider>) => (provider ? api.updateProvider(provider.id, body) : api.createProvider(body)), changes.provider);
   const set = (k: keyof Draft) => (e: { target: { value: string } }) => setD({ ...d, [k]: e.target.value });
+  const initialProxy = provider?.proxy_url ?? '';
   const error = badAliases ?? save.error;
 
   const submit = (e: FormEvent) => {
@@ -112,7 +191,15 @@ function ProviderDialog({
         timeout_ms: Number(d.timeout_ms) || 60000,
         enabled: d.enabled,
         responses_api: d.responses_api,
+        extra_headers: parseHeaders(d.extra_headers, t),
+        body_overrides: parseOverrides(d.body_overrides, t),
+        failover_statuses: parseStatuses(d.failover_statuses, t),
+        no_cooldown_statuses: parseStatuses(d.no_cooldown_statuses, t),
+        probe_interval_seconds: Number(d.probe_interval_seconds) || 0,
+        probe_disabled: d.probe_disabled,
       };
+      // The proxy is shown masked: sent only when the operator changed it.
+      if (d.proxy_url.trim() !== initialProxy) body.proxy_url = d.proxy_url.trim();
     } catch (err) {
       setBadAliases(err);
       return;
@@ -193,12 +280,128 @@ function ProviderDialog({
             </span>
           </div>
         )}
+        <details className="sm:col-span-2" open={initialTransport(provider)}>
+          <summary className="cursor-pointer text-sm font-medium text-slate-700 dark:text-slate-300">{t('prov.advanced')}</summary>
+          <div className="mt-3 grid gap-4 sm:grid-cols-2">
+            <div className="sm:col-span-2">
+              <Field label={t('prov.proxy')} hint={t('prov.proxyHint')}>
+                <Input name="proxy_url" value={d.proxy_url} onChange={set('proxy_url')} autoComplete="off" spellCheck={false} />
+              </Field>
+            </div>
+            <div className="sm:col-span-2">
+              <Field label={t('prov.headers')} hint={t('prov.headersHint')}>
+                <Textarea name="extra_headers" rows={2} value={d.extra_headers} onChange={set('extra_headers')} spellCheck={false} />
+              </Field>
+            </div>
+            <div className="sm:col-span-2">
+              <Field label={t('prov.overrides')} hint={t('prov.overridesHint')}>
+                <Textarea name="body_overrides" rows={3} value={d.body_overrides} onChange={set('body_overrides')} spellCheck={false} />
+              </Field>
+            </div>
+            <Field label={t('prov.failoverStatuses')} hint={t('prov.failoverStatusesHint')}>
+              <Input name="failover_statuses" value={d.failover_statuses} onChange={set('failover_statuses')} />
+            </Field>
+            <Field label={t('prov.noCooldown')} hint={t('prov.noCooldownHint')}>
+              <Input name="no_cooldown_statuses" value={d.no_cooldown_statuses} onChange={set('no_cooldown_statuses')} />
+            </Field>
+            <Field label={t('prov.probeInterval')} hint={t('prov.probeIntervalHint')}>
+              <Input
+                name="probe_interval_seconds"
+                type="number"
+                min={0}
+                max={86400}
+                value={d.probe_interval_seconds}
+                onChange={set('probe_interval_seconds')}
+              />
+            </Field>
+            <div className="flex items-center gap-3 self-end pb-2 text-sm">
+              <Switch checked={d.probe_disabled} onChange={(v) => setD({ ...d, probe_disabled: v })} label={t('prov.probeDisabled')} />
+              {t('prov.probeDisabled')}
+            </div>
+          </div>
+        </details>
         {error != null && (
           <div className="sm:col-span-2">
             <ErrorBox error={error} />
           </div>
         )}
       </form>
+    </Dialog>
+  );
+}
+
+// Open the advanced section when the provider uses any of it.
+function initialTransport(p: Provider | null): boolean {
+  if (!p) return false;
+  return Boolean(
+    p.proxy_url ||
+      Object.keys(p.extra_headers ?? {}).length ||
+      Object.keys(p.body_overrides ?? {}).length ||
+      (p.failover_statuses ?? []).length ||
+      (p.no_cooldown_statuses ?? []).length ||
+      p.probe_interval_seconds,
+  );
+}
+
+// "Sync models": the upstream's own list against the provider's, and
+// Apply to make them the same.
+export function SyncDialog({ provider, onClose }: { provider: Provider; onClose: () => void }) {
+  const { t } = useI18n();
+  const preview = useWrite((p: Provider) => api.syncModels(p.id, false), []);
+  const apply = useWrite((p: Provider) => api.syncModels(p.id, true), changes.modelsSync);
+  const { mutate } = preview;
+  useEffect(() => mutate(provider), [mutate, provider]);
+  const diff: ModelsSync | undefined = apply.data ?? preview.data;
+  const same = diff && diff.added.length === 0 && diff.removed.length === 0;
+  return (
+    <Dialog
+      title={t('prov.syncTitle', { name: provider.name })}
+      open
+      onClose={onClose}
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            {apply.data ? t('common.close') : t('common.cancel')}
+          </Button>
+          {!apply.data && (
+            <Button onClick={() => apply.mutate(provider)} disabled={!diff || same || apply.isPending}>
+              {t('prov.syncApply')}
+            </Button>
+          )}
+        </>
+      }
+    >
+      <div className="space-y-3 text-sm" data-testid="sync-result">
+        {preview.isPending && <p className="text-slate-500">{t('prov.syncing')}</p>}
+        {(preview.error || apply.error) && <ErrorBox error={preview.error ?? apply.error} />}
+        {diff && same && <p>{t('prov.syncSame', { n: diff.upstream.length })}</p>}
+        {diff && !same && (
+          <>
+            <div>
+              <div className="mb-1 font-medium">{t('prov.syncAdded', { n: diff.added.length })}</div>
+              <div className="flex flex-wrap gap-1" data-testid="sync-added">
+                {diff.added.map((m) => (
+                  <Badge key={m} tone="green">
+                    + {m}
+                  </Badge>
+                ))}
+              </div>
+            </div>
+            <div>
+              <div className="mb-1 font-medium">{t('prov.syncRemoved', { n: diff.removed.length })}</div>
+              <div className="flex flex-wrap gap-1" data-testid="sync-removed">
+                {diff.removed.map((m) => (
+                  <Badge key={m} tone="red">
+                    − {m}
+                  </Badge>
+                ))}
+              </div>
+            </div>
+            <p className="text-xs text-slate-500">{t('prov.syncAliases')}</p>
+          </>
+        )}
+        {apply.data && <p data-testid="sync-applied">{t('prov.syncDone', { n: apply.data.models.length })}</p>}
+      </div>
     </Dialog>
   );
 }
@@ -244,6 +447,7 @@ export default function ProvidersPage() {
   const list = useProviders(groupId);
   const [editing, setEditing] = useState<Provider | null | undefined>(undefined);
   const [deleting, setDeleting] = useState<Provider | null>(null);
+  const [syncing, setSyncing] = useState<Provider | null>(null);
   const act = useWrite((fn: () => Promise<unknown>) => fn(), changes.provider);
 
   const providers = list.data?.data ?? [];
@@ -334,10 +538,25 @@ export default function ProvidersPage() {
                     <dd>{p.responses_api === false ? t('prov.responsesTranslated') : t('common.yes')}</dd>
                   </div>
                 )}
+                <div>
+                  <dt className="text-slate-500">{t('prov.probes')}</dt>
+                  <dd>{p.probe_interval_seconds ? t('prov.every', { s: p.probe_interval_seconds }) : t('common.none')}</dd>
+                </div>
+                {p.proxy_url && (
+                  <div className="col-span-3">
+                    <dt className="text-slate-500">{t('prov.proxy')}</dt>
+                    <dd className="break-all font-mono" data-testid="provider-proxy">
+                      {p.proxy_url}
+                    </dd>
+                  </div>
+                )}
               </dl>
               <div className="flex flex-wrap items-start justify-between gap-2 border-t border-slate-100 pt-3 dark:border-slate-800">
                 <TestButton provider={p} />
                 <div className="flex gap-1">
+                  <Button size="sm" variant="ghost" onClick={() => setSyncing(p)}>
+                    {t('prov.sync')}
+                  </Button>
                   <Link
                     to={`/keys?provider=${p.id}`}
                     className="rounded-md px-2.5 py-1 text-xs font-medium text-indigo-600 hover:bg-slate-100 dark:text-indigo-400 dark:hover:bg-slate-800"
@@ -365,6 +584,7 @@ export default function ProvidersPage() {
           onSaved={() => setEditing(undefined)}
         />
       )}
+      {syncing && <SyncDialog provider={syncing} onClose={() => setSyncing(null)} />}
       <ConfirmDialog
         open={deleting !== null}
         message={t('common.confirmDelete', { name: deleting?.name ?? '' })}
