@@ -1,7 +1,12 @@
 /*
  * The schema, as numbered migrations: the version lives in PRAGMA
  * user_version, each step runs in its own transaction, and a file from a
- * newer release is refused.
+ * newer release is refused. A step is SQL and, where the data must be
+ * carried over, a C function run after it in the same transaction.
+ *
+ * The file frees the pages retention empties (auto_vacuum incremental,
+ * retention.c): a new file is made so, an older one is converted once
+ * with VACUUM, which rewrites it whole and needs as much free disk.
  */
 
 #include <kore/kore.h>
@@ -14,9 +19,12 @@
  * Each migration takes the schema from version i to i + 1. Never edit a
  * released one: add another.
  */
-static const char *migrations[] = {
+static const struct {
+	const char	*sql;
+	int		(*carry)(sqlite3 *, char *, size_t);
+} migrations[] = {
 	/* 0 -> 1: the first schema. */
-	"CREATE TABLE users ("
+	{ "CREATE TABLE users ("
 	"  id INTEGER PRIMARY KEY,"
 	"  username TEXT NOT NULL UNIQUE,"
 	"  password_hash TEXT NOT NULL,"
@@ -128,36 +136,98 @@ static const char *migrations[] = {
 	"  action TEXT NOT NULL,"
 	"  target TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX audit_log_time ON audit_log(created_at);",
+	"CREATE INDEX audit_log_time ON audit_log(created_at);", NULL },
+
+	/*
+	 * 1 -> 2: an index for each filter of the logs page, each in the
+	 * order pages are read (newest first) within its value.
+	 */
+	{ "CREATE INDEX request_log_model ON request_log(model, created_at);"
+	"CREATE INDEX request_log_provider ON "
+	"  request_log(provider_id, created_at);"
+	"CREATE INDEX request_log_client ON "
+	"  request_log(client_key_id, created_at);"
+	"CREATE INDEX request_log_status ON request_log(status, created_at);",
+	NULL },
+
+	/* 2 -> 3: rollups (rollup.c), with the rows already logged. */
+	{ "CREATE TABLE rollups ("
+	"  dim INTEGER NOT NULL,"
+	"  span INTEGER NOT NULL,"
+	"  t INTEGER NOT NULL,"
+	"  provider_id INTEGER NOT NULL DEFAULT 0,"
+	"  upstream_key_id INTEGER NOT NULL DEFAULT 0,"
+	"  client_key_id INTEGER NOT NULL DEFAULT 0,"
+	"  model TEXT NOT NULL DEFAULT '',"
+	"  status_class INTEGER NOT NULL DEFAULT 0,"
+	"  requests INTEGER NOT NULL DEFAULT 0,"
+	"  errors INTEGER NOT NULL DEFAULT 0,"
+	"  cancelled INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  latency_ms_sum INTEGER NOT NULL DEFAULT 0,"
+	"  latency_hist BLOB NOT NULL DEFAULT x'',"
+	"  PRIMARY KEY (dim, span, t, provider_id, upstream_key_id,"
+	"    client_key_id, model, status_class)) WITHOUT ROWID;",
+	rollup_migrate },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
+static int	vacuum_incremental(sqlite3 *, int, char *, size_t);
+
 /*
- * Bring the schema of handle to STORE_SCHEMA_VERSION, each step in its own
+ * auto_vacuum = INCREMENTAL (2), so that pruned pages can be given back.
+ * In WAL mode only VACUUM makes the setting take, even in a new file
+ * (where it costs nothing).
+ */
+static int
+vacuum_incremental(sqlite3 *handle, int version, char *err, size_t errlen)
+{
+	char	*msg;
+
+	if (store_count_on(handle, "PRAGMA auto_vacuum") == 2)
+		return (KORE_RESULT_OK);
+
+	if (version > 0) {
+		kore_log(LOG_NOTICE, "converting the database to incremental "
+		    "vacuum (once; VACUUM rewrites the whole file)");
+	}
+
+	msg = NULL;
+	if (sqlite3_exec(handle, "PRAGMA auto_vacuum = INCREMENTAL", NULL,
+	    NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(handle, "VACUUM", NULL, NULL, &msg) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "auto_vacuum: %s",
+		    msg ? msg : sqlite3_errmsg(handle));
+		sqlite3_free(msg);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Bring the schema of handle to the newest version, each step in its own
  * transaction. A schema newer than this binary knows is refused, with the
  * reason written to err. Works on any handle so that tests can drive it.
  */
 int
 store_migrate(sqlite3 *handle, char *err, size_t errlen)
 {
-	sqlite3_stmt	*stmt;
-	char		*msg, sql[64];
-	int		 version;
+	return (store_migrate_to(handle, (int)MIGRATION_COUNT, err, errlen));
+}
+
+/* The same up to version target (tests start from an older schema). */
+int
+store_migrate_to(sqlite3 *handle, int target, char *err, size_t errlen)
+{
+	char		*msg, sql[64], why[256];
+	int		 version, ok;
 	size_t		 i;
 
-	if (sqlite3_prepare_v2(handle, "PRAGMA user_version", -1,
-	    &stmt, NULL) != SQLITE_OK) {
-		(void)snprintf(err, errlen, "%s", sqlite3_errmsg(handle));
-		return (KORE_RESULT_ERROR);
-	}
-
-	version = -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		version = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-
-	if (version < 0) {
+	if ((version = (int)store_count_on(handle, "PRAGMA user_version")) <
+	    0) {
 		(void)snprintf(err, errlen, "cannot read schema version");
 		return (KORE_RESULT_ERROR);
 	}
@@ -169,20 +239,31 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 		return (KORE_RESULT_ERROR);
 	}
 
-	for (i = (size_t)version; i < MIGRATION_COUNT; i++) {
+	if (vacuum_incremental(handle, version, err, errlen) !=
+	    KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+
+	for (i = (size_t)version; i < (size_t)target && i < MIGRATION_COUNT;
+	    i++) {
 		msg = NULL;
+		why[0] = '\0';
 		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
 		    i + 1);
 
-		if (sqlite3_exec(handle, "BEGIN IMMEDIATE", NULL, NULL,
-		    &msg) != SQLITE_OK ||
-		    sqlite3_exec(handle, migrations[i], NULL, NULL,
-		    &msg) != SQLITE_OK ||
-		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
-		    &msg) != SQLITE_OK) {
+		ok = (sqlite3_exec(handle, "BEGIN IMMEDIATE", NULL, NULL,
+		    &msg) == SQLITE_OK &&
+		    sqlite3_exec(handle, migrations[i].sql, NULL, NULL,
+		    &msg) == SQLITE_OK);
+		if (ok && migrations[i].carry != NULL)
+			ok = (migrations[i].carry(handle, why, sizeof(why)) ==
+			    KORE_RESULT_OK);
+		if (ok)
+			ok = (sqlite3_exec(handle, sql, NULL, NULL,
+			    &msg) == SQLITE_OK && sqlite3_exec(handle,
+			    "COMMIT", NULL, NULL, &msg) == SQLITE_OK);
+		if (!ok) {
 			(void)snprintf(err, errlen, "migration %zu: %s", i + 1,
-			    msg ? msg : sqlite3_errmsg(handle));
+			    why[0] ? why : msg ? msg : sqlite3_errmsg(handle));
 			sqlite3_free(msg);
 			(void)sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
 			return (KORE_RESULT_ERROR);

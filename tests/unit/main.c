@@ -21,11 +21,12 @@
 int			test_failed;
 struct fusion_config	fusion_cfg;
 
-static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
+char		unit_tmpdir[] = "/tmp/fusion-unit-XXXXXX";
 
 void		run_xlate_tests(int *, int *);
 void		run_dataplane_tests(int *, int *);
 void		run_xlate_gemini_tests(int *, int *);
+void		run_scale_tests(int *, int *);
 
 TEST(name_accepts_utf8_and_rejects_junk)
 {
@@ -99,7 +100,7 @@ TEST(master_key_file_created_private_and_reused)
 	u_int8_t	*box;
 	size_t		 len;
 
-	(void)snprintf(path, sizeof(path), "%s/master.key", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/master.key", unit_tmpdir);
 	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_OK);
 	ASSERT_INT_EQ(stat(path, &st), 0);
 	ASSERT_INT_EQ(st.st_mode & 0777, 0600);
@@ -131,7 +132,7 @@ TEST(master_key_file_readable_by_others_is_refused)
 	char	path[128];
 	FILE	*fp;
 
-	(void)snprintf(path, sizeof(path), "%s/open.key", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/open.key", unit_tmpdir);
 	ASSERT((fp = fopen(path, "w")) != NULL);
 	fprintf(fp, "%064d\n", 0);
 	fclose(fp);
@@ -143,7 +144,7 @@ TEST(master_key_from_environment)
 {
 	char	path[128];
 
-	(void)snprintf(path, sizeof(path), "%s/unused.key", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/unused.key", unit_tmpdir);
 	setenv("FUSION_MASTER_KEY", "not hex", 1);
 	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_ERROR);
 	setenv("FUSION_MASTER_KEY",
@@ -196,11 +197,11 @@ TEST(migrations_create_schema_and_are_idempotent)
 {
 	char	path[128], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/m.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/m.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
-	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 1);
+	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 3);
 	ASSERT_INT_EQ(query_int("SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'table' AND name IN ('users', 'sessions', 'groups', "
 	    "'providers', 'upstream_keys', 'client_keys', 'request_log')"), 7);
@@ -208,7 +209,7 @@ TEST(migrations_create_schema_and_are_idempotent)
 	/* A second start changes nothing. */
 	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
-	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 1);
+	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 3);
 	store_close();
 
 	/* WAL and foreign keys hold on every connection. */
@@ -221,7 +222,7 @@ TEST(deleting_a_group_cascades_to_providers_and_keys)
 {
 	char	path[128], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/c.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/c.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
@@ -241,7 +242,7 @@ TEST(newer_schema_is_refused_with_a_reason)
 {
 	char	path[128], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/n.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/n.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_exec("PRAGMA user_version = 99"), KORE_RESULT_OK);
 	err[0] = '\0';
@@ -276,7 +277,7 @@ main(void)
 	char	cmd[128];
 
 	passed = failed = 0;
-	if (sodium_init() < 0 || mkdtemp(tmpdir) == NULL) {
+	if (sodium_init() < 0 || mkdtemp(unit_tmpdir) == NULL) {
 		fprintf(stderr, "cannot set up\n");
 		return (1);
 	}
@@ -285,8 +286,9 @@ main(void)
 	run_xlate_tests(&passed, &failed);
 	run_dataplane_tests(&passed, &failed);
 	run_xlate_gemini_tests(&passed, &failed);
+	run_scale_tests(&passed, &failed);
 
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", unit_tmpdir);
 	(void)system(cmd);
 
 	printf("%d passed, %d failed\n", passed, failed);

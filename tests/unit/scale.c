@@ -1,0 +1,483 @@
+/*
+ * Unit tests of what keeps the gateway fast at scale: the rollups'
+ * latency histogram, the cutting of windows into buckets, rollups that
+ * equal the raw rows they sum (after an upgrade and after the writer's
+ * batches), and retention.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+
+#include "core/core.h"
+#include "store/store.h"
+#include "test.h"
+
+void	run_scale_tests(int *, int *);
+
+static int64_t	query_int(const char *);
+static char	*query_text(const char *);
+static int64_t	exact_percentile(int64_t *, size_t, int);
+static int	cmp64(const void *, const void *);
+static void	raw_rows(int, int64_t, int64_t);
+
+static int64_t
+query_int(const char *sql)
+{
+	return (store_count(sql));
+}
+
+/* The first column of the first row, as text (owned by the caller). */
+static char *
+query_text(const char *sql)
+{
+	sqlite3_stmt	*st;
+	char		*out;
+
+	if ((st = store_prepare(sql)) == NULL)
+		return (kore_strdup("(bad sql)"));
+	out = kore_strdup(sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL ?
+	    (const char *)sqlite3_column_text(st, 0) : "");
+	sqlite3_finalize(st);
+	return (out);
+}
+
+static int
+cmp64(const void *a, const void *b)
+{
+	int64_t	x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return ((x > y) - (x < y));
+}
+
+static int64_t
+exact_percentile(int64_t *v, size_t n, int pct)
+{
+	size_t	rank;
+
+	qsort(v, n, sizeof(*v), cmp64);
+	rank = (n * (size_t)pct + 99) / 100;
+	return (v[rank ? rank - 1 : 0]);
+}
+
+TEST(histogram_buckets_are_within_3_percent)
+{
+	int64_t	v, mid;
+	int	b, prev;
+
+	prev = 0;
+	for (v = 0; v < (1 << 23); v += v < 100000 ? 1 : 97) {
+		b = rollup_bucket(v);
+		if (b < prev || b >= ROLLUP_HIST_BUCKETS)
+			FAIL("bucket(%lld) = %d after %d", (long long)v, b, prev);
+		prev = b;
+		mid = rollup_bucket_ms(b);
+		if (llabs(mid - v) * 32 > v)
+			FAIL("bucket(%lld) stands for %lld", (long long)v,
+			    (long long)mid);
+	}
+	ASSERT_INT_EQ(rollup_bucket(-5), 0);
+	ASSERT_INT_EQ(rollup_bucket(15), 15);
+	ASSERT_INT_EQ(rollup_bucket_ms(15), 15);
+	ASSERT_INT_EQ(rollup_bucket(1LL << 40), ROLLUP_HIST_BUCKETS - 1);
+}
+
+TEST(histogram_percentiles_and_encoding)
+{
+	struct rollup_hist	 h, back;
+	int64_t			*lat, copy[20000];
+	u_int8_t		 blob[4096];
+	size_t			 i, n, len;
+	int			 pcts[] = { 50, 95, 99 }, k;
+	int64_t			 want, got;
+
+	n = 20000;
+	lat = kore_calloc(n, sizeof(*lat));
+	memset(&h, 0, sizeof(h));
+	srandom(7);
+	for (i = 0; i < n; i++) {
+		/* Log-uniform from 1 ms to 100 s. */
+		lat[i] = (int64_t)exp(log(100000.0) * (double)random() /
+		    (double)RAND_MAX);
+		h.n[rollup_bucket(lat[i])]++;
+	}
+	for (k = 0; k < 3; k++) {
+		memcpy(copy, lat, n * sizeof(*lat));
+		want = exact_percentile(copy, n, pcts[k]);
+		got = rollup_percentile(&h, pcts[k]);
+		if (llabs(got - want) * 32 > want)
+			FAIL("p%d %lld, exactly %lld", pcts[k], (long long)got,
+			    (long long)want);
+	}
+	kore_free(lat);
+
+	len = rollup_hist_encode(&h, blob, sizeof(blob));
+	ASSERT(len > 0 && len < sizeof(blob));
+	memset(&back, 0, sizeof(back));
+	ASSERT_INT_EQ(rollup_hist_decode(blob, len, &back), 0);
+	ASSERT(memcmp(&h, &back, sizeof(h)) == 0);
+	/* Adding twice doubles. */
+	ASSERT_INT_EQ(rollup_hist_decode(blob, len, &back), 0);
+	ASSERT_INT_EQ(back.n[rollup_bucket(1)], 2 * h.n[rollup_bucket(1)]);
+	/* Not a histogram: cut short, or a bucket past the last. */
+	ASSERT_INT_EQ(rollup_hist_decode((const u_int8_t *)"\x05\x80", 2,
+	    &back), -1);
+	ASSERT_INT_EQ(rollup_hist_decode((const u_int8_t *)"\xc1\x02\x01", 3,
+	    &back), -1);
+	memset(&back, 0, sizeof(back));
+	ASSERT_INT_EQ(rollup_percentile(&back, 50), 0);
+}
+
+TEST(windows_are_cut_into_whole_buckets)
+{
+	struct rollup_range	r[ROLLUP_RANGES_MAX];
+	const int64_t		spans[] = { 86400, 3600, 60 };
+	int64_t			from, to, at;
+	int			i, n, trial;
+
+	ASSERT_INT_EQ(rollup_cover(0, 3 * 86400, spans, 3, r, 8), 1);
+	ASSERT_INT_EQ(r[0].span, 86400);
+	ASSERT_INT_EQ(rollup_cover(60, 120, spans, 3, r, 8), 1);
+	ASSERT_INT_EQ(r[0].span, 60);
+	ASSERT_INT_EQ(rollup_cover(120, 120, spans, 3, r, 8), 0);
+
+	srandom(11);
+	for (trial = 0; trial < 20000; trial++) {
+		from = (random() % (20 * 1440)) * 60;
+		to = from + (random() % (12 * 1440)) * 60 + 60;
+		n = rollup_cover(from, to, spans, 3, r, ROLLUP_RANGES_MAX);
+		if (n < 1 || n > 5)
+			FAIL("[%lld, %lld): %d ranges", (long long)from,
+			    (long long)to, n);
+		at = from;
+		for (i = 0; i < n; i++) {
+			if (r[i].from != at || r[i].to <= r[i].from ||
+			    r[i].from % r[i].span || r[i].to % r[i].span)
+				FAIL("[%lld, %lld): range %d is [%lld, %lld) "
+				    "of %lld", (long long)from, (long long)to,
+				    i, (long long)r[i].from,
+				    (long long)r[i].to, (long long)r[i].span);
+			/* Never a finer bucket where a coarser one fits. */
+			if (r[i].span < 86400 && (r[i].to - r[i].from) /
+			    (r[i].span == 60 ? 3600 : 86400) > 1)
+				FAIL("[%lld, %lld): range %d too fine",
+				    (long long)from, (long long)to, i);
+			at = r[i].to;
+		}
+		ASSERT_INT_EQ(at, to);
+	}
+	ASSERT_INT_EQ(rollup_cover(60, 86400 * 2 + 120, spans, 3, r, 2), -1);
+}
+
+/* n random raw rows created in [t0, t0 + span). */
+static void
+raw_rows(int n, int64_t t0, int64_t span)
+{
+	sqlite3_stmt	*st;
+	const char	*outcomes[] = { "ok", "ok", "ok", "error", "cancelled" };
+	const char	*models[] = { "gpt-4o", "fast", "claude" };
+	int		 i, status, o;
+	int64_t		 provider;
+
+	st = store_prepare("INSERT INTO request_log (request_id, created_at, "
+	    "client_key_id, model, provider_id, upstream_key_id, status, "
+	    "latency_ms, prompt_tokens, completion_tokens, outcome) "
+	    "VALUES ('r', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	for (i = 0; i < n; i++) {
+		o = (int)(random() % 5);
+		status = o == 0 || o == 1 || o == 2 ? 200 : o == 3 ?
+		    (random() % 2 ? 502 : 401) : 499;
+		provider = random() % 6;
+		sqlite3_bind_int64(st, 1, t0 + random() % span);
+		if (random() % 8)
+			sqlite3_bind_int64(st, 2, 1 + random() % 5);
+		else
+			sqlite3_bind_null(st, 2);
+		sqlite3_bind_text(st, 3, models[random() % 3], -1,
+		    SQLITE_STATIC);
+		if (provider) {
+			sqlite3_bind_int64(st, 4, provider);
+			sqlite3_bind_int64(st, 5, provider * 10 + random() % 4);
+		} else {
+			sqlite3_bind_null(st, 4);
+			sqlite3_bind_null(st, 5);
+		}
+		sqlite3_bind_int(st, 6, status);
+		sqlite3_bind_int64(st, 7, random() % 30000);
+		sqlite3_bind_int64(st, 8, random() % 500);
+		sqlite3_bind_int64(st, 9, random() % 500);
+		sqlite3_bind_text(st, 10, outcomes[o], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			fprintf(stderr, "insert: %s\n",
+			    sqlite3_errmsg(store_db()));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
+/* What the raw rows sum to, and what a level of the rollups holds. */
+#define RAW_SUMS \
+	"count(*) || ',' || sum(outcome NOT IN ('ok', 'cancelled')) || ',' " \
+	"|| sum(outcome = 'cancelled') || ',' || sum(prompt_tokens) || ',' " \
+	"|| sum(completion_tokens) || ',' || sum(CASE WHEN provider_id " \
+	"IS NULL THEN 0 ELSE latency_ms END)"
+#define ROLLUP_SUMS \
+	"requests || ',' || errors || ',' || cancelled || ',' || " \
+	"prompt_tokens || ',' || completion_tokens || ',' || latency_ms_sum"
+
+static const struct {
+	const char	*raw;
+	const char	*rollup;
+} levels[] = {
+	{ "SELECT group_concat(x, ';') FROM (SELECT (created_at / 60 * 60) || "
+	  "'/' || coalesce(provider_id, 0) || '/' || "
+	  "coalesce(upstream_key_id, 0) || '/' || coalesce(client_key_id, 0) "
+	  "|| '/' || model || '/' || (status / 100) || '=' || " RAW_SUMS " AS x "
+	  "FROM request_log GROUP BY created_at / 60, provider_id, "
+	  "upstream_key_id, client_key_id, model, status / 100 ORDER BY x)",
+	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || provider_id "
+	  "|| '/' || upstream_key_id || '/' || client_key_id || '/' || model "
+	  "|| '/' || status_class || '=' || " ROLLUP_SUMS " AS x FROM rollups "
+	  "WHERE dim = 0 AND span = 60 ORDER BY x)" },
+	{ "SELECT group_concat(x, ';') FROM (SELECT (created_at / 3600 * 3600) "
+	  "|| '/' || (status / 100) || '=' || " RAW_SUMS " AS x FROM request_log "
+	  "GROUP BY created_at / 3600, status / 100 ORDER BY x)",
+	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || status_class "
+	  "|| '=' || " ROLLUP_SUMS " AS x FROM rollups WHERE dim = 1 AND "
+	  "span = 3600 ORDER BY x)" },
+	{ "SELECT group_concat(x, ';') FROM (SELECT (created_at / 86400 * 86400) "
+	  "|| '/' || coalesce(provider_id, 0) || '=' || " RAW_SUMS " AS x "
+	  "FROM request_log GROUP BY created_at / 86400, provider_id ORDER BY x)",
+	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || provider_id "
+	  "|| '=' || " ROLLUP_SUMS " AS x FROM rollups WHERE dim = 2 AND "
+	  "span = 86400 AND status_class = 0 ORDER BY x)" },
+	{ "SELECT group_concat(x, ';') FROM (SELECT (created_at / 3600 * 3600) "
+	  "|| '/' || coalesce(client_key_id, 0) || '=' || " RAW_SUMS " AS x "
+	  "FROM request_log GROUP BY created_at / 3600, client_key_id "
+	  "ORDER BY x)",
+	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || client_key_id "
+	  "|| '=' || " ROLLUP_SUMS " AS x FROM rollups WHERE dim = 3 AND "
+	  "span = 3600 AND status_class = 0 ORDER BY x)" },
+};
+
+struct pct_check {
+	struct rollup_figures	f;
+	int			rows;
+};
+
+static void
+keep_figures(void *arg, int64_t key, const struct rollup_figures *f)
+{
+	struct pct_check	*c = arg;
+
+	(void)key;
+	c->f = *f;
+	c->rows++;
+}
+
+/* Every level of the rollups equals the raw rows summed the same way. */
+static int
+rollups_match(void)
+{
+	char		*raw, *rolled;
+	size_t		 i;
+	int		 ok;
+
+	ok = 1;
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		raw = query_text(levels[i].raw);
+		rolled = query_text(levels[i].rollup);
+		if (strcmp(raw, rolled) != 0 || strlen(raw) < 10) {
+			fprintf(stderr, "  level %zu differs:\n  raw %.300s\n"
+			    "  rollups %.300s\n", i, raw, rolled);
+			ok = 0;
+		}
+		kore_free(raw);
+		kore_free(rolled);
+	}
+
+	return (ok);
+}
+
+TEST(rollups_equal_the_raw_rows_after_an_upgrade_and_batches)
+{
+	struct rollup_agg	*a;
+	struct rollup_event	 ev;
+	struct rollup_query	 q;
+	struct pct_check	 c;
+	const int64_t		 spans[] = { 86400, 3600, 60 };
+	char			 path[128], err[256];
+	int64_t			*lat, t0, from, to;
+	size_t			 n, i;
+	sqlite3_stmt		*st;
+	int			 pcts[] = { 50, 95, 99 }, k, batch;
+
+	(void)snprintf(path, sizeof(path), "%s/r.db", unit_tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	/* The schema of a release before rollups, with its rows. */
+	ASSERT_INT_EQ(store_migrate_to(store_db(), 2, err, sizeof(err)),
+	    KORE_RESULT_OK);
+	srandom(3);
+	t0 = 1700000000 - 1700000000 % 86400 - 3600 * 5 - 17;
+	raw_rows(6000, t0, 3 * 86400);
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("PRAGMA user_version"), 3);
+	ASSERT(rollups_match());
+
+	/* Then the writer's way: new rows, in batches that merge. */
+	a = rollup_agg_new();
+	for (batch = 0; batch < 3; batch++) {
+		ASSERT_INT_EQ(store_exec("BEGIN"), KORE_RESULT_OK);
+		i = (size_t)query_int("SELECT max(id) FROM request_log");
+		raw_rows(700, t0 + 86400, 2 * 86400);
+		st = store_prepare("SELECT " ROLLUP_LOG_COLUMNS
+		    " FROM request_log WHERE id > ?");
+		sqlite3_bind_int64(st, 1, (int64_t)i);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			rollup_event_row(st, &ev);
+			rollup_agg_add(a, &ev);
+		}
+		sqlite3_finalize(st);
+		ASSERT_INT_EQ(rollup_agg_flush(a, store_db()), KORE_RESULT_OK);
+		ASSERT_INT_EQ(rollup_agg_rows(a), 0);
+		ASSERT_INT_EQ(store_exec("COMMIT"), KORE_RESULT_OK);
+	}
+	rollup_agg_free(a);
+	ASSERT(rollups_match());
+
+	/* A window read from the rollups: totals and percentiles. */
+	from = t0 + 3600 * 2 + 60 * 7;
+	from -= from % 60;
+	to = from + 86400 + 3600 * 3 + 60 * 11;
+	memset(&q, 0, sizeof(q));
+	q.dim = ROLLUP_TOTAL;
+	q.nranges = rollup_cover(from, to, spans, 3, q.ranges,
+	    ROLLUP_RANGES_MAX);
+	ASSERT(q.nranges >= 3);
+	memset(&c, 0, sizeof(c));
+	ASSERT_INT_EQ(rollup_query(store_db(), &q, keep_figures, &c),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(c.rows, 1);
+	st = store_prepare("SELECT count(*), sum(outcome = 'cancelled') "
+	    "FROM request_log WHERE created_at >= ? AND created_at < ?");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	ASSERT_INT_EQ(sqlite3_step(st), SQLITE_ROW);
+	ASSERT_INT_EQ(c.f.sums[RS_REQUESTS], sqlite3_column_int64(st, 0));
+	ASSERT_INT_EQ(c.f.sums[RS_CANCELLED], sqlite3_column_int64(st, 1));
+	sqlite3_finalize(st);
+
+	st = store_prepare("SELECT latency_ms FROM request_log WHERE "
+	    "created_at >= ? AND created_at < ? AND provider_id IS NOT NULL");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	lat = kore_calloc(20000, sizeof(*lat));
+	for (n = 0; n < 20000 && sqlite3_step(st) == SQLITE_ROW; n++)
+		lat[n] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	ASSERT(n > 100);
+	for (k = 0; k < 3; k++) {
+		int64_t	want = exact_percentile(lat, n, pcts[k]);
+		int64_t	got = rollup_percentile(&c.f.hist, pcts[k]);
+
+		if (llabs(got - want) * 32 > want)
+			FAIL("p%d %lld, exactly %lld", pcts[k], (long long)got,
+			    (long long)want);
+	}
+	kore_free(lat);
+
+	/* Per provider (not "no provider"), the busiest first. */
+	q.dim = ROLLUP_PROVIDER;
+	q.column = "provider_id";
+	q.limit = -1;
+	memset(&c, 0, sizeof(c));
+	ASSERT_INT_EQ(rollup_query(store_db(), &q, keep_figures, &c),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(c.rows, 5);
+	q.limit = 2;
+	memset(&c, 0, sizeof(c));
+	ASSERT_INT_EQ(rollup_query(store_db(), &q, keep_figures, &c),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(c.rows, 2);
+	store_close();
+}
+
+TEST(retention_prunes_what_is_old_and_nothing_else)
+{
+	struct store_retention	 r;
+	char			 path[128], err[256];
+	int64_t			 now, pages, kept, newest, minute;
+	int			 rc, rounds;
+
+	(void)snprintf(path, sizeof(path), "%s/p.db", unit_tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_migrate_to(store_db(), 2, err, sizeof(err)),
+	    KORE_RESULT_OK);
+	now = 1800000000;
+	srandom(5);
+	raw_rows(30000, now - 40 * 86400, 40 * 86400);
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("PRAGMA auto_vacuum"), 2);
+	kept = query_int("SELECT count(*) FROM request_log WHERE "
+	    "created_at >= 1800000000 - 30 * 86400");
+	minute = query_int("SELECT count(*) FROM rollups WHERE span = 60 AND "
+	    "t >= 1800000000 - 30 * 86400");
+	pages = query_int("PRAGMA page_count");
+
+	memset(&r, 0, sizeof(r));
+	r.log_before = r.minute_before = now - 30 * 86400;
+	r.rollup_before = now - 35 * 86400;
+	for (rounds = 0; (rc = store_prune(store_db(), &r, 5)) == 1 &&
+	    rounds < 10000; rounds++)
+		;
+	ASSERT_INT_EQ(rc, 0);
+	ASSERT(rounds >= 1);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM request_log WHERE "
+	    "created_at < 1800000000 - 30 * 86400"), 0);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM request_log"), kept);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM rollups WHERE span = 60 "
+	    "AND t < 1800000000 - 30 * 86400"), 0);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM rollups WHERE span = 60"),
+	    minute);
+	/* Hours and days are kept longer, and go at their own age. */
+	ASSERT(query_int("SELECT count(*) FROM rollups WHERE span = 3600 AND "
+	    "t < 1800000000 - 30 * 86400") > 0);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM rollups WHERE span > 60 "
+	    "AND t < 1800000000 - 35 * 86400 - 86400"), 0);
+	ASSERT(query_int("PRAGMA page_count") < pages);
+	ASSERT(query_int("PRAGMA freelist_count") < 256);
+
+	/* A size limit: the oldest go first, the newest stay. */
+	newest = query_int("SELECT count(*) FROM request_log WHERE "
+	    "created_at >= 1800000000 - 86400");
+	memset(&r, 0, sizeof(r));
+	r.max_bytes = query_int("PRAGMA page_count") * 4096 * 8 / 10;
+	while ((rc = store_prune(store_db(), &r, 50)) == 1)
+		;
+	ASSERT_INT_EQ(rc, 0);
+	ASSERT((query_int("PRAGMA page_count") -
+	    query_int("PRAGMA freelist_count")) * 4096 <= r.max_bytes);
+	ASSERT(query_int("SELECT count(*) FROM request_log") < kept);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM request_log WHERE "
+	    "created_at >= 1800000000 - 86400"), newest);
+	/* The minute rollups follow the raw rows they sum. */
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM rollups WHERE span = 60 "
+	    "AND t < (SELECT min(created_at) / 60 * 60 FROM request_log)"), 0);
+	store_close();
+}
+
+void
+run_scale_tests(int *passed, int *failed)
+{
+	RUN(histogram_buckets_are_within_3_percent);
+	RUN(histogram_percentiles_and_encoding);
+	RUN(windows_are_cut_into_whole_buckets);
+	RUN(rollups_equal_the_raw_rows_after_an_upgrade_and_batches);
+	RUN(retention_prunes_what_is_old_and_nothing_else);
+}
