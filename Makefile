@@ -129,7 +129,8 @@ UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/rollup.c src/store/rollup_read.c \
 		   src/store/retention.c \
 		   $(filter-out src/formats/kore_glue.c,$(wildcard src/formats/*.c)) \
-		   src/dataplane/router.c
+		   src/dataplane/router.c src/dataplane/counters.c \
+		   src/dataplane/health.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

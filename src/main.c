@@ -238,6 +238,8 @@ store_prepare_parent(const char *db_path)
 
 	if (store_migrate(store_db(), err, sizeof(err)) != KORE_RESULT_OK)
 		fatal("database %s: %s", db_path, err);
+	/* A migration may leave a long WAL: into the file, and cut. */
+	(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)");
 
 	if ((p = getenv("FUSION_MASTER_KEY_FILE")) != NULL && *p != '\0') {
 		(void)kore_strlcpy(keyfile, p, sizeof(keyfile));
@@ -259,6 +261,7 @@ void
 kore_parent_configure(int argc, char **argv)
 {
 	const char	*db_path;
+	size_t		 nkeys, nclients;
 
 	kore_default_getopt(argc, argv);
 
@@ -283,9 +286,14 @@ kore_parent_configure(int argc, char **argv)
 	kore_pidfile = kore_strdup(settings_str("PID_FILE", "fusion.pid"));
 
 	listeners_create();
-	counters_init();
 	proxy_load_ca();
 	store_prepare_parent(db_path);
+
+	/* Key health and quota use as the last run left them. */
+	state_size(&nkeys, &nclients);
+	counters_init(nkeys, nclients);
+	if (state_load() != KORE_RESULT_OK)
+		fatal("cannot load key health and quota use");
 
 	/* No SQLite connection may cross the fork into the workers. */
 	store_close();

@@ -165,7 +165,6 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->prompt_tokens = px->prompt_tokens;
 	e->completion_tokens = px->completion_tokens;
 	e->client_key_id = px->client ? px->client->id : 0;
-	e->quota = px->client != NULL && px->client->token_quota > 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
 
 	kore_buf_appendf(px->trace, "]");
@@ -394,7 +393,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	}
 
 	if (px->client->token_quota > 0 &&
-	    px->client->tokens_used >= px->client->token_quota) {
+	    client_tokens(px->client) >= px->client->token_quota) {
 		proxy_error(px, 429, "insufficient_quota", "insufficient_quota",
 		    "You exceeded your token quota of %" PRId64 " tokens",
 		    px->client->token_quota);

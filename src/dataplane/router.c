@@ -4,7 +4,9 @@
  * (or by weight when the tier's groups are all weighted), with positions
  * shared by every worker; inside a provider its usable keys in rotation.
  * Disabled and cooling candidates are listed as skipped, never tried.
- * Pure C: positions come from the next() function passed in.
+ * A provider gives at most ROUTER_KEYS picks, so that a provider of many
+ * keys leaves room for the next ones. Pure C: positions come from the
+ * next() function passed in, key health from the keys' shared slots.
  */
 
 #include <stdio.h>
@@ -19,47 +21,49 @@ static int	add_provider(struct cfg_provider *, int64_t, struct router_pick *,
 int
 router_key_usable(const struct cfg_key *k, int64_t now)
 {
-	if (!k->enabled || k->status == KEY_DISABLED)
+	int	status;
+
+	if (!k->enabled)
 		return (0);
-	if (k->status == KEY_COOLDOWN && k->cooldown_until > now)
+	status = __atomic_load_n(&k->health->status, __ATOMIC_RELAXED);
+	if (status == KEY_DISABLED)
+		return (0);
+	if (status == KEY_COOLDOWN &&
+	    __atomic_load_n(&k->health->cooldown_until, __ATOMIC_RELAXED) > now)
 		return (0);
 	return (1);
 }
 
-/* The picks of one provider: its usable keys from a rotating start. */
+/*
+ * The picks of one provider: up to ROUTER_KEYS of its usable keys from a
+ * rotating start, or one skipped pick when none is usable.
+ */
 static int
 add_provider(struct cfg_provider *p, int64_t now, struct router_pick *out,
     int n, int max, u_int64_t (*next)(const char *, int64_t))
 {
-	size_t		i, start, usable;
+	struct cfg_key	*k;
+	size_t		 i, start;
+	int		 first;
 
-	usable = 0;
-	for (i = 0; i < p->nkeys; i++) {
-		if (router_key_usable(p->keys[i], now))
-			usable++;
-	}
-
-	if (usable == 0) {
-		if (n < max) {
-			out[n].provider = p;
-			out[n].key = NULL;
-			out[n].skip_reason = p->nkeys == 0 ? "no keys" :
-			    "every key is cooling down or disabled";
-			out[n].disabled = 0;
-			n++;
-		}
-		return (n);
-	}
-
-	start = (size_t)(next("key", p->id) % p->nkeys);
-	for (i = 0; i < p->nkeys && n < max; i++) {
-		struct cfg_key	*k = p->keys[(start + i) % p->nkeys];
-
+	first = n;
+	start = p->nkeys ? (size_t)(next("key", p->id) % p->nkeys) : 0;
+	for (i = 0; i < p->nkeys && n < max && n - first < ROUTER_KEYS; i++) {
+		k = p->keys[(start + i) % p->nkeys];
 		if (!router_key_usable(k, now))
 			continue;
 		out[n].provider = p;
 		out[n].key = k;
 		out[n].skip_reason = NULL;
+		out[n].disabled = 0;
+		n++;
+	}
+
+	if (n == first && n < max) {
+		out[n].provider = p;
+		out[n].key = NULL;
+		out[n].skip_reason = p->nkeys == 0 ? "no keys" :
+		    "every key is cooling down or disabled";
 		out[n].disabled = 0;
 		n++;
 	}

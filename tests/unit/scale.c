@@ -2,18 +2,23 @@
  * Unit tests of what keeps the gateway fast at scale: the rollups'
  * latency histogram, the cutting of windows into buckets, rollups that
  * equal the raw rows they sum (after an upgrade and after the writer's
- * batches), and retention.
+ * batches), retention, and key health and client usage in shared memory
+ * across processes.
  */
+
+#include <sys/wait.h>
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 
 #include "core/core.h"
 #include "store/store.h"
+#include "dataplane/dataplane.h"
 #include "test.h"
 
 void	run_scale_tests(int *, int *);
@@ -23,6 +28,7 @@ static char	*query_text(const char *);
 static int64_t	exact_percentile(int64_t *, size_t, int);
 static int	cmp64(const void *, const void *);
 static void	raw_rows(int, int64_t, int64_t);
+static void	shared_init(void);
 
 static int64_t
 query_int(const char *sql)
@@ -472,6 +478,210 @@ TEST(retention_prunes_what_is_old_and_nothing_else)
 	store_close();
 }
 
+static void
+shared_init(void)
+{
+	static int	done = 0;
+
+	if (!done)
+		counters_init(10, 10);
+	done = 1;
+}
+
+TEST(health_lives_in_shared_memory_across_processes)
+{
+	struct cfg_provider	p;
+	struct cfg_key		k;
+	struct key_health	v;
+	int64_t			now;
+	pid_t			pid;
+	int			status;
+
+	shared_init();
+	fusion_cfg.cooldown_429 = 60;
+	fusion_cfg.cooldown_base = 5;
+	fusion_cfg.cooldown_max = 300;
+	memset(&p, 0, sizeof(p));
+	memset(&k, 0, sizeof(k));
+	p.timeout_ms = 4000;
+	k.id = 4242;
+	k.provider = &p;
+	k.enabled = 1;
+	k.masked = "sk-...4242";
+	ASSERT(counters_key(4242, 0) == NULL);
+	ASSERT((k.health = counters_key(4242, 1)) != NULL);
+	ASSERT(counters_key(4242, 1) == k.health);
+	now = store_now();
+
+	/* Another process sees a 429 at once. */
+	if ((pid = fork()) == 0) {
+		health_failure(&k, 429, 30, "slow down");
+		_exit(0);
+	}
+	ASSERT(waitpid(pid, &status, 0) == pid && status == 0);
+	ASSERT_INT_EQ(health_view(4242, &v), 1);
+	ASSERT_INT_EQ(v.status, KEY_COOLDOWN);
+	ASSERT(v.cooldown_until >= now + 30 && v.cooldown_until <= now + 31);
+	ASSERT(strstr(v.reason, "429") != NULL);
+	ASSERT_INT_EQ(v.failures, 1);
+	ASSERT(v.version != v.stored);
+	ASSERT(!router_key_usable(&k, now));
+	ASSERT(router_key_usable(&k, now + 31));
+	ASSERT_INT_EQ(health_claim(&k), 0);
+
+	/* The cooldown passed: one trial, in one process only. */
+	k.health->cooldown_until = now - 1;
+	if ((pid = fork()) == 0)
+		_exit(health_claim(&k) ? 0 : 1);
+	ASSERT(waitpid(pid, &status, 0) == pid && WEXITSTATUS(status) == 0);
+	ASSERT_INT_EQ(health_claim(&k), 0);
+	ASSERT(!router_key_usable(&k, now));
+	health_success(&k);
+	ASSERT_INT_EQ(k.health->status, KEY_ACTIVE);
+	ASSERT_INT_EQ(health_claim(&k), 1);
+
+	/* 5xx: a cooldown that doubles; 401: disabled until a reset. */
+	health_failure(&k, 500, -1, "boom");
+	ASSERT_INT_EQ(k.health->cooldown_until - store_now(), 5);
+	health_failure(&k, 502, -1, "boom");
+	ASSERT_INT_EQ(k.health->cooldown_until - store_now(), 10);
+	health_failure(&k, 401, -1, "bad key");
+	ASSERT_INT_EQ(k.health->status, KEY_DISABLED);
+	k.health->cooldown_until = 0;
+	ASSERT_INT_EQ(health_claim(&k), 0);
+	ASSERT(!router_key_usable(&k, now + 100000));
+	health_reset(4242);
+	ASSERT_INT_EQ(k.health->status, KEY_ACTIVE);
+	ASSERT_INT_EQ(k.health->consecutive_failures, 0);
+	ASSERT_INT_EQ(k.health->version, k.health->stored);
+}
+
+TEST(shared_tables_find_make_and_count)
+{
+	struct key_health	*h;
+	int64_t			 id, used, seen;
+	size_t			 i, before;
+	pid_t			 pid;
+	int			 status;
+
+	shared_init();
+	for (before = 0; counters_key_at(before, &id) != NULL; before++)
+		;
+	for (id = 1; id <= 20000; id++) {
+		if (counters_key(100000 + id, 1) == NULL)
+			FAIL("no slot for %lld", (long long)id);
+	}
+	seen = 0;
+	for (i = 0; (h = counters_key_at(i, &id)) != NULL; i++) {
+		if (h != counters_key(id, 0))
+			FAIL("slot %zu is not that of %lld", i, (long long)id);
+		seen++;
+	}
+	ASSERT_INT_EQ(seen, before + 20000);
+
+	/* Tokens: added by any process, set by the operator. */
+	ASSERT_INT_EQ(counters_tokens_used(77), -1);
+	counters_tokens(77, 10, 1);
+	if ((pid = fork()) == 0) {
+		counters_tokens(77, 5, 1);
+		_exit(0);
+	}
+	ASSERT(waitpid(pid, &status, 0) == pid);
+	ASSERT_INT_EQ(counters_tokens_used(77), 15);
+	counters_tokens(77, 3, 0);
+	ASSERT_INT_EQ(counters_tokens_used(77), 3);
+
+	/* rpm: two a minute. */
+	ASSERT_INT_EQ(counters_rpm_hit(78, 2, &used), 0);
+	ASSERT_INT_EQ(counters_rpm_hit(78, 2, &used), 0);
+	ASSERT(counters_rpm_hit(78, 2, &used) > 0);
+	ASSERT_INT_EQ(used, 2);
+	ASSERT_INT_EQ(counters_rpm_hit(79, 2, &used), 0);
+
+	/* One claim per interval across processes. */
+	ASSERT_INT_EQ(counters_claim(CLAIM_PRUNE, 1000, 500), 1);
+	ASSERT_INT_EQ(counters_claim(CLAIM_PRUNE, 1200, 500), 0);
+	ASSERT_INT_EQ(counters_claim(CLAIM_PRUNE, 1500, 500), 1);
+	counters_unclaim(CLAIM_PRUNE);
+	ASSERT_INT_EQ(counters_claim(CLAIM_PRUNE, 1501, 500), 1);
+}
+
+static u_int64_t	rotation;
+
+static u_int64_t
+next_position(const char *name, int64_t n)
+{
+	(void)name;
+	(void)n;
+	return (rotation);
+}
+
+TEST(router_takes_a_few_usable_keys_of_a_large_provider)
+{
+	struct cfg_group	 g = { 1, "g", 0, 1, 0 };
+	char			*models[] = { "m" };
+	struct cfg_provider	 p[2];
+	struct cfg_key		*k, **pk[2];
+	struct key_health	*h;
+	struct cfg		 c;
+	struct router_pick	 out[ROUTER_MAX];
+	int			 i, j, n, nk;
+
+	nk = 5000;
+	k = kore_calloc((size_t)nk * 2, sizeof(*k));
+	h = kore_calloc((size_t)nk * 2, sizeof(*h));
+	memset(p, 0, sizeof(p));
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < 2; i++) {
+		p[i].id = i + 1;
+		p[i].group = &g;
+		p[i].models = models;
+		p[i].nmodels = 1;
+		p[i].enabled = 1;
+		p[i].weight = 1;
+		pk[i] = kore_calloc((size_t)nk, sizeof(*pk[i]));
+		for (j = 0; j < nk; j++) {
+			k[i * nk + j].id = i * nk + j + 1;
+			k[i * nk + j].provider = &p[i];
+			k[i * nk + j].enabled = 1;
+			k[i * nk + j].health = &h[i * nk + j];
+			/* Every other key of the first provider cools. */
+			if (i == 0 && j % 2 == 0) {
+				h[j].status = KEY_COOLDOWN;
+				h[j].cooldown_until = 1000;
+			}
+			pk[i][j] = &k[i * nk + j];
+		}
+		p[i].keys = pk[i];
+		p[i].nkeys = (size_t)nk;
+	}
+	c.providers = p;
+	c.nproviders = 2;
+
+	rotation = 0;
+	n = router_plan(&c, NULL, "m", 10, out, ROUTER_MAX, next_position);
+	ASSERT_INT_EQ(n, 2 * ROUTER_KEYS);
+	for (i = 0; i < ROUTER_KEYS; i++) {
+		ASSERT(out[i].provider == &p[0] && out[i].key != NULL);
+		ASSERT(router_key_usable(out[i].key, 10));
+	}
+	ASSERT(out[ROUTER_KEYS].provider == &p[1]);
+
+	/* Every key of a provider cooling: one skipped pick for it. */
+	for (j = 0; j < nk; j++) {
+		h[j].status = KEY_COOLDOWN;
+		h[j].cooldown_until = 1000;
+	}
+	n = router_plan(&c, NULL, "m", 10, out, ROUTER_MAX, next_position);
+	ASSERT_INT_EQ(n, 1 + ROUTER_KEYS);
+	ASSERT(out[0].key == NULL && out[0].skip_reason != NULL);
+
+	for (i = 0; i < 2; i++)
+		kore_free(pk[i]);
+	kore_free(k);
+	kore_free(h);
+}
+
 void
 run_scale_tests(int *passed, int *failed)
 {
@@ -480,4 +690,7 @@ run_scale_tests(int *passed, int *failed)
 	RUN(windows_are_cut_into_whole_buckets);
 	RUN(rollups_equal_the_raw_rows_after_an_upgrade_and_batches);
 	RUN(retention_prunes_what_is_old_and_nothing_else);
+	RUN(health_lives_in_shared_memory_across_processes);
+	RUN(shared_tables_find_make_and_count);
+	RUN(router_takes_a_few_usable_keys_of_a_large_provider);
 }
