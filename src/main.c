@@ -317,6 +317,7 @@ kore_worker_configure(void)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
 
 	usage_init();
+	reader_init();
 }
 
 /*
@@ -327,6 +328,7 @@ void
 kore_worker_teardown(void)
 {
 	proxy_shutdown();
+	reader_stop();
 	usage_stop();
 	store_close();
 }
