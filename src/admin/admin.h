@@ -199,6 +199,7 @@ int		admin_logs(struct http_request *);
 int		admin_provider_test(struct http_request *);
 int		admin_providers(struct http_request *);
 int		admin_provider(struct http_request *);
+int		admin_settings(struct http_request *);
 int		admin_stats(struct http_request *);
 int		admin_timeseries(struct http_request *);
 

@@ -14,6 +14,8 @@
  * hour ("clients_since"). Per-key figures are the keys' own counts since
  * they were made. config_reloads counts the routing configuration's
  * reloads by all workers since the start (a debug figure).
+ * GET /api/admin/settings: the settings an operator reads in the UI
+ * (retention), none of them secret.
  */
 
 #include <kore/kore.h>
@@ -554,4 +556,28 @@ int
 admin_timeseries(struct http_request *req)
 {
 	return (admin_read_get(req, series_params, series_run, kore_free));
+}
+
+/* GET /api/admin/settings */
+int
+admin_settings(struct http_request *req)
+{
+	struct admin_user	 user;
+	struct kore_buf		*b;
+
+	if (auth_admin(req, &user) != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+	if (api_method(req, HTTP_METHOD_GET, "GET") != KORE_RESULT_OK)
+		return (KORE_RESULT_OK);
+
+	b = kore_buf_alloc(256);
+	kore_buf_appendf(b, "{");
+	json_kv_int(b, "log_retention_days", fusion_cfg.log_retention_days, 1);
+	json_kv_int(b, "rollup_retention_days",
+	    fusion_cfg.rollup_retention_days, 0);
+	json_kv_int(b, "log_max_mb", fusion_cfg.log_max_mb, 0);
+	kore_buf_appendf(b, "}");
+	glue_reply_json(req, 200, b);
+
+	return (KORE_RESULT_OK);
 }

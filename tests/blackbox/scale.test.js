@@ -196,6 +196,9 @@ test('retention prunes what is old and nothing else, and the file shrinks', { ti
   const gw = new Gateway({ dir, env: { LOG_RETENTION_DAYS: '30', ROLLUP_RETENTION_DAYS: '45', LOG_FLUSH_MS: '100' } });
   await gw.start();
   t.after(() => gw.stop());
+  // What the UI's settings show.
+  const settings = await gw.api('GET', '/api/admin/settings', { token: await gw.login(NEW_PASSWORD) });
+  assert.deepEqual(settings.json, { log_retention_days: 30, rollup_retention_days: 45, log_max_mb: 0 });
   const oldRollups = Number(gw.sql(`SELECT count(*) FROM rollups WHERE span = 3600 AND t < strftime('%s', 'now') - 45 * ${day}`));
   assert.ok(oldRollups > 0, 'the upgrade rolled up the old rows too');
 
