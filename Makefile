@@ -127,10 +127,13 @@ bench: deps fusion
 # The pure parts and what they stand on; nothing here needs Kore running.
 UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/sqlite.c src/store/migrations.c \
+		   src/store/rollup.c src/store/rollup_read.c \
+		   src/store/retention.c \
 		   $(filter-out src/formats/kore_glue.c src/formats/kore_hooks.c,\
 		   $(wildcard src/formats/*.c)) \
 		   src/dataplane/router.c src/dataplane/failover.c \
-		   src/dataplane/strategy.c
+		   src/dataplane/strategy.c src/dataplane/counters.c \
+		   src/dataplane/health.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

@@ -240,6 +240,8 @@ store_prepare_parent(const char *db_path)
 
 	if (store_migrate(store_db(), err, sizeof(err)) != KORE_RESULT_OK)
 		fatal("database %s: %s", db_path, err);
+	/* A migration may leave a long WAL: into the file, and cut. */
+	(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)");
 
 	if ((p = getenv("FUSION_MASTER_KEY_FILE")) != NULL && *p != '\0') {
 		(void)kore_strlcpy(keyfile, p, sizeof(keyfile));
@@ -265,6 +267,7 @@ void
 kore_parent_configure(int argc, char **argv)
 {
 	const char	*db_path;
+	size_t		 nkeys, nclients;
 
 	kore_default_getopt(argc, argv);
 
@@ -290,11 +293,16 @@ kore_parent_configure(int argc, char **argv)
 
 	observe_configure();
 	listeners_create();
-	counters_init();
 	metrics_init();
 	latency_init();
 	upstream_load_ca();
 	store_prepare_parent(db_path);
+
+	/* Key health and quota use as the last run left them. */
+	state_size(&nkeys, &nclients);
+	counters_init(nkeys, nclients);
+	if (state_load() != KORE_RESULT_OK)
+		fatal("cannot load key health and quota use");
 
 	/* No SQLite connection may cross the fork into the workers. */
 	store_close();
@@ -318,6 +326,7 @@ kore_worker_configure(void)
 		fatal("worker cannot open database %s", fusion_cfg.db_path);
 
 	reqlog_init();
+	reader_init();
 	observe_worker_init();
 	latency_worker_init();
 	probe_init();
@@ -331,6 +340,7 @@ void
 kore_worker_teardown(void)
 {
 	proxy_shutdown();
+	reader_stop();
 	reqlog_stop();
 	observe_worker_stop();
 	store_close();

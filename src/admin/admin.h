@@ -2,8 +2,10 @@
  * admin: the control plane. The admin API's JSON in and out (api.c),
  * users, sessions and the admin guard (auth.c), the audit of changes
  * (audit.c), the engine behind every resource (crud.c) and one file per
- * resource, the provider test, stats and the request log's pages. It
- * reads the data plane's state and never changes how a request runs.
+ * resource, the provider test, stats from the rollups and the request
+ * log's pages (both on the admin reader, reader.c). It reads the data
+ * plane's state and never changes how a request runs; an operator's
+ * reset of a key's health or a client's token use is written to it.
  */
 
 #ifndef __H_ADMIN_H
@@ -50,11 +52,28 @@ int		api_paging(struct http_request *, int64_t, int64_t *,
 void		api_error(struct http_request *, int, const char *,
 		    const char *, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));
+void		api_error_body(struct kore_buf *, const char *, const char *,
+		    const char *);
 void		api_reply_list(struct http_request *, struct kore_buf *,
 		    int64_t);
 void		api_db_error(struct http_request *);
 
 void		json_column(struct kore_buf *, sqlite3_stmt *, int);
+
+/*
+ * reader.c: long reads off the event loop. A job writes the JSON answer
+ * into its buffer (it may use the store's functions on the connection it
+ * is given, kore_buf and the JSON writer, nothing of the request) and
+ * returns the HTTP status.
+ */
+typedef int	(*admin_read_fn)(sqlite3 *, void *, struct kore_buf *);
+
+void		reader_init(void);
+void		reader_stop(void);
+int		admin_read_get(struct http_request *,
+		    void *(*)(struct http_request *), admin_read_fn,
+		    void (*)(void *));
+int		admin_read_db_error(struct kore_buf *);
 
 /* auth.c: users, sessions, the admin guard. */
 struct admin_user {
@@ -130,6 +149,7 @@ struct admin_write {
 	struct admin_extra	extra[ADMIN_EXTRA_MAX];
 	int			nextra;
 	char			reveal[128];	/* secret shown once */
+	int			reset;		/* runtime state cleared */
 };
 
 struct admin_resource {
@@ -148,6 +168,11 @@ struct admin_resource {
 	/* AK_JSON fields: 1 when good, else 0 with "must ..." written */
 	int	(*check_json)(const char *, const struct kore_json_item *,
 		    char *, size_t);
+	/* After the commit: the runtime state follows the write. */
+	void	(*committed)(const struct admin_write *);
+	/* A field the runtime state holds: printed by it when it returns 1. */
+	int	(*field_out)(struct kore_buf *, const struct admin_field *,
+		    int64_t, sqlite3_stmt *, int);
 };
 
 int		admin_collection(struct http_request *,
@@ -231,10 +256,12 @@ int		admin_key(struct http_request *);
 int		admin_key_test(struct http_request *);
 int		admin_models_sync(struct http_request *);
 int		admin_playground(struct http_request *);
+int		admin_log(struct http_request *);
 int		admin_logs(struct http_request *);
 int		admin_provider_test(struct http_request *);
 int		admin_providers(struct http_request *);
 int		admin_provider(struct http_request *);
+int		admin_settings(struct http_request *);
 int		admin_stats(struct http_request *);
 int		admin_timeseries(struct http_request *);
 int		admin_export(struct http_request *);

@@ -480,13 +480,20 @@ api_error(struct http_request *req, int status, const char *type,
 	va_end(args);
 
 	buf = kore_buf_alloc(256);
+	api_error_body(buf, type, code, msg);
+	glue_reply_json(req, status, buf);
+}
+
+/* The body of such an error, into buf (any thread). */
+void
+api_error_body(struct kore_buf *buf, const char *type, const char *code,
+    const char *msg)
+{
 	kore_buf_appendf(buf, "{\"error\":{");
 	json_kv_str(buf, "message", msg, 1);
 	json_kv_str(buf, "type", type, 0);
 	json_kv_str(buf, "code", code, 0);
 	kore_buf_appendf(buf, "}}");
-
-	glue_reply_json(req, status, buf);
 }
 
 void

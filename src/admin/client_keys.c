@@ -1,7 +1,9 @@
 /*
  * /api/admin/client-keys: the keys applications use to call /v1. The key
  * is made here, shown whole once in the create response, and stored only
- * as a keyed hash; afterwards only its prefix is shown.
+ * as a keyed hash; afterwards only its prefix is shown. tokens_used is
+ * the count all workers share (dataplane/counters.c); an operator's
+ * value replaces it.
  */
 
 #include <kore/kore.h>
@@ -19,6 +21,9 @@ static int	client_key_prepare(struct http_request *, struct api_body *,
 		    struct admin_write *);
 static void	client_key_reveal(struct kore_buf *,
 		    const struct admin_write *);
+static void	client_key_committed(const struct admin_write *);
+static int	client_key_field(struct kore_buf *,
+		    const struct admin_field *, int64_t, sqlite3_stmt *, int);
 
 static const struct admin_field client_key_fields[] = {
 	{ "name", AK_STRING, AF_REQUIRED, 0, 0, validate_name,
@@ -46,6 +51,8 @@ const struct admin_resource admin_res_client_keys = {
 	.prepare = client_key_prepare,
 	.extra_out = client_key_reveal,
 	.accepts = client_key_accepts,
+	.committed = client_key_committed,
+	.field_out = client_key_field,
 };
 
 static int
@@ -58,6 +65,9 @@ client_key_prepare(struct http_request *req, struct api_body *body,
 		return (KORE_RESULT_ERROR);
 	}
 
+	/* PATCH sets the count only when it names it; the others always. */
+	w->reset = (w->mode != ADMIN_PATCH ||
+	    api_field(body, "tokens_used") != NULL);
 	if (w->mode == ADMIN_CREATE)
 		admin_client_key_make(w);
 
@@ -87,6 +97,28 @@ client_key_reveal(struct kore_buf *buf, const struct admin_write *w)
 {
 	if (w->reveal[0] != '\0')
 		json_kv_str(buf, "key", w->reveal, 0);
+}
+
+/* The count written is the count from now on. */
+static void
+client_key_committed(const struct admin_write *w)
+{
+	if (w->reset)
+		counters_tokens(w->id, w->vals[admin_field_index(&admin_res_client_keys,
+		    "tokens_used")].i, 0);
+}
+
+static int
+client_key_field(struct kore_buf *buf, const struct admin_field *f,
+    int64_t id, sqlite3_stmt *st, int col)
+{
+	int64_t	used;
+
+	if (strcmp(f->name, "tokens_used") != 0 ||
+	    (used = counters_tokens_used(id)) < 0)
+		return (0);
+	json_kv_int(buf, f->name, used, 1);
+	return (1);
 }
 
 int

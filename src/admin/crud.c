@@ -334,6 +334,9 @@ admin_print_fields(struct kore_buf *buf, const struct admin_resource *res,
 		if (!first)
 			kore_buf_appendf(buf, ",");
 		first = 0;
+		if (res->field_out != NULL && res->field_out(buf, f,
+		    sqlite3_column_int64(stmt, 0), stmt, col))
+			continue;
 		switch (f->kind) {
 		case AK_STRING:
 			json_kv_str(buf, f->name,
@@ -573,6 +576,8 @@ admin_write(struct http_request *req, const struct admin_resource *res,
 		api_db_error(req);
 		goto done;
 	}
+	if (res->committed != NULL)
+		res->committed(&w);
 	config_invalidate();
 	admin_audit(req, user, res, mode == ADMIN_CREATE ? "create" :
 	    mode == ADMIN_PUT ? "replace" : "update", w.id, &body);

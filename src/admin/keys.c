@@ -3,6 +3,8 @@
  * write-only: sealed with the master key at rest, shown masked. POST with
  * "keys": [...] adds many at once; PATCH {"status":"active"} clears the
  * key's health state. GET ?provider_id=N lists one provider's keys.
+ * Health, and the failed attempts not in the store yet, are shown as the
+ * workers' shared memory holds them (dataplane/health.c).
  */
 
 #include <kore/kore.h>
@@ -24,6 +26,9 @@ static int	key_prepare(struct http_request *, struct api_body *,
 		    struct admin_write *);
 static int	key_bulk(struct http_request *, struct api_body *,
 		    const struct admin_user *);
+static void	key_committed(const struct admin_write *);
+static int	key_field(struct kore_buf *, const struct admin_field *,
+		    int64_t, sqlite3_stmt *, int);
 
 static const struct admin_field key_fields[] = {
 	{ "provider_id", AK_INT, AF_REQUIRED, 1, INT64_MAX, NULL, NULL,
@@ -56,6 +61,8 @@ const struct admin_resource admin_res_keys = {
 	.fk_field = "provider_id",
 	.prepare = key_prepare,
 	.accepts = key_accepts,
+	.committed = key_committed,
+	.field_out = key_field,
 };
 
 /* 1 to 4096 printable ASCII characters without spaces. */
@@ -133,9 +140,53 @@ key_prepare(struct http_request *req, struct api_body *body,
 		admin_extra_text(w, "status_reason", "");
 		admin_extra_int(w, "cooldown_until", 0);
 		admin_extra_int(w, "consecutive_failures", 0);
+		w->reset = 1;
 	}
 
 	return (KORE_RESULT_OK);
+}
+
+/* A new key (its id may have been used before) or a reset one. */
+static void
+key_committed(const struct admin_write *w)
+{
+	if (w->mode == ADMIN_CREATE || w->reset)
+		health_reset(w->id);
+}
+
+/*
+ * The fields health holds, from shared memory: status and its reason,
+ * cooldown, and the counts with the failed attempts not stored yet.
+ */
+static int
+key_field(struct kore_buf *buf, const struct admin_field *f, int64_t id,
+    sqlite3_stmt *st, int col)
+{
+	struct key_health	h;
+	int64_t			v;
+
+	if (f->kind == AK_BOOL || !(f->flags & AF_READONLY) ||
+	    strcmp(f->name, "key_masked") == 0 || !health_view(id, &h))
+		return (0);
+
+	v = sqlite3_column_int64(st, col);
+	if (strcmp(f->name, "status") == 0)
+		json_kv_str(buf, f->name, health_status_name(h.status), 1);
+	else if (strcmp(f->name, "status_reason") == 0)
+		json_kv_str(buf, f->name, h.reason, 1);
+	else if (strcmp(f->name, "cooldown_until") == 0)
+		json_kv_time(buf, f->name, h.cooldown_until, 1);
+	else if (strcmp(f->name, "requests") == 0)
+		json_kv_int(buf, f->name, v + h.requests, 1);
+	else if (strcmp(f->name, "failures") == 0)
+		json_kv_int(buf, f->name, v + h.failures, 1);
+	else if (strcmp(f->name, "last_used_at") == 0)
+		json_kv_time(buf, f->name, v > h.last_failed ? v :
+		    h.last_failed, 1);
+	else
+		return (0);
+
+	return (1);
 }
 
 /*
@@ -232,6 +283,8 @@ key_bulk(struct http_request *req, struct api_body *body,
 		api_db_error(req);
 		return (KORE_RESULT_OK);
 	}
+	for (i = 0; i < created; i++)
+		health_reset(ids[i]);
 	config_invalidate();
 	{
 		char	detail[96];

@@ -46,7 +46,6 @@ static struct probe_due	*probe_due_get(int64_t, u_int64_t);
 static int	probe_begin(struct http_request *, struct proxy *);
 static int	key_test_begin(struct http_request *, struct proxy *);
 static void	probe_settle(struct proxy *, CURLcode, int64_t);
-static const char	*key_status_name(int);
 
 /* The background probes: no client, no log, health set by the result. */
 static const struct proxy_ops	probe_ops = {
@@ -148,25 +147,20 @@ probe_message(struct proxy *px, CURLcode result, char *msg, size_t len)
 	return (ok);
 }
 
-static const char *
-key_status_name(int status)
-{
-	return (status == KEY_DISABLED ? "disabled" :
-	    status == KEY_COOLDOWN ? "cooldown" : "active");
-}
-
 /* Does key k want a background probe now? */
 static int
 probe_wanted(const struct cfg_key *k)
 {
 	const struct cfg_provider	*p = k->provider;
+	int				 status;
 
 	/* Nothing goes to what an operator switched off. */
 	if (p->probe_interval <= 0 || !k->enabled || !p->enabled ||
 	    !p->group->enabled)
 		return (0);
-	return (k->status == KEY_COOLDOWN ||
-	    (k->status == KEY_DISABLED && p->probe_disabled));
+	status = __atomic_load_n(&k->health->status, __ATOMIC_RELAXED);
+	return (status == KEY_COOLDOWN ||
+	    (status == KEY_DISABLED && p->probe_disabled));
 }
 
 /* The entry of key id, made (due at first) when it has none. */
@@ -315,7 +309,7 @@ probe_settle(struct proxy *px, CURLcode result, int64_t latency)
 	struct cfg_key		*k;
 	const struct admin_user	*user;
 	char			 msg[256], detail[512], target[64], names[8];
-	int			 ok, before, n;
+	int			 ok, before, after, n;
 	size_t			 i;
 
 	px->phase = PHASE_DONE;
@@ -342,7 +336,7 @@ probe_settle(struct proxy *px, CURLcode result, int64_t latency)
 		    "no %s list of models", xlate_format_name(px->up_fmt));
 	}
 
-	before = k->status;
+	before = __atomic_load_n(&k->health->status, __ATOMIC_RELAXED);
 	memset(&e, 0, sizeof(e));
 	e.status = ok ? 200 : px->up.status;
 	e.complete = ok;
@@ -359,9 +353,10 @@ probe_settle(struct proxy *px, CURLcode result, int64_t latency)
 	}
 
 	(void)snprintf(target, sizeof(target), "key %" PRId64, k->id);
-	if (user != NULL || k->status != before) {
+	after = __atomic_load_n(&k->health->status, __ATOMIC_RELAXED);
+	if (user != NULL || after != before) {
 		(void)snprintf(detail, sizeof(detail), "%s -> %s: %s",
-		    key_status_name(before), key_status_name(k->status), msg);
+		    health_status_name(before), health_status_name(after), msg);
 		audit_record(px->req, user, user != NULL ? "test" : "probe",
 		    target, detail);
 	}
@@ -374,7 +369,7 @@ probe_settle(struct proxy *px, CURLcode result, int64_t latency)
 	json_kv_int(buf, "status", result == CURLE_OK ? px->up.status : 0, 0);
 	json_kv_int(buf, "latency_ms", latency, 0);
 	json_kv_str(buf, "message", msg, 0);
-	json_kv_str(buf, "key_status", key_status_name(k->status), 0);
+	json_kv_str(buf, "key_status", health_status_name(after), 0);
 	kore_buf_appendf(buf, "}");
 	glue_reply_json(px->req, 200, buf);
 }

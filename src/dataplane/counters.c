@@ -1,10 +1,18 @@
 /*
- * Counters shared by every worker process: round-robin positions, the
- * per-client request windows of the rpm limit, and the generation of the
- * routing configuration. One anonymous shared
- * mapping made by the parent before the workers fork; slots are found by
- * hashing, updated with atomic operations. A collision only makes two
- * tiers share a position or two client keys share a lock, never a count.
+ * What every worker process shares: round-robin positions, each upstream
+ * key's health (struct key_health), each client key's token use and rpm
+ * window (struct client_usage), the generation of the routing
+ * configuration and when the background jobs of the log writers last
+ * ran. One anonymous shared mapping made by the parent before the
+ * workers fork, sized from the keys in the store at start.
+ *
+ * Health and usage are runtime state, not configuration: they change in
+ * O(1) per event, under the slot's own spin lock, and reach the store in
+ * the background (state.c). A slot is found by its key's id through an
+ * open-addressing index; slots are handed out in order and never freed
+ * (a key made again under an id gets its slot reset), so lookups take no
+ * lock and only the first use of an id takes the insert lock. A
+ * round-robin position shared by two tiers is the only collision left.
  */
 
 #include <sys/mman.h>
@@ -16,38 +24,123 @@
 #include "dataplane/dataplane.h"
 
 #define RR_SLOTS	4096
-#define RPM_SLOTS	4096
-#define RPM_SECONDS	60
+#define KEYS_MIN	65536
+#define CLIENTS_MIN	16384
 
-struct rpm_slot {
-	volatile int	lock;
-	int64_t		client_id;
-	int64_t		second[RPM_SECONDS];
-	u_int32_t	count[RPM_SECONDS];
+struct index_entry {
+	int64_t		id;		/* 0: empty; set last, with release */
+	int64_t		slot;
 };
 
-struct shared_counters {
+/* One table of slots: its index (2 x cap entries) and its ids. */
+struct table {
+	struct index_entry	*index;
+	int64_t			*ids;
+	void			*slots;
+	size_t			 size;		/* of one slot */
+	size_t			 cap;
+	size_t			*used;		/* in shared memory */
+};
+
+struct shared_head {
 	u_int64_t	config_gen;
+	u_int64_t	config_loads;
+	u_int64_t	claims[COUNTERS_CLAIMS];
+	volatile int	insert_lock;
+	size_t		keys_used;
+	size_t		clients_used;
 	u_int64_t	rr[RR_SLOTS];
-	struct rpm_slot	rpm[RPM_SLOTS];
 };
 
-static struct shared_counters	*shared = NULL;
+static struct shared_head	*shared = NULL;
+static struct table		 keys;
+static struct table		 clients;
 
 static u_int64_t	hash_slot(const char *, int64_t);
+static size_t		pow2_at_least(size_t, size_t);
+static size_t		table_bytes(size_t, size_t);
+static u_int8_t		*table_carve(struct table *, u_int8_t *, size_t,
+			    size_t, size_t *);
+static void		*table_find(struct table *, int64_t, int);
+static void		*table_at(struct table *, size_t, int64_t *);
 
-/* Called once by the parent: the mapping is inherited by the workers. */
-void
-counters_init(void)
+static size_t
+pow2_at_least(size_t n, size_t min)
 {
-	void	*p;
+	size_t	p;
 
-	p = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	for (p = min; p < n; p *= 2)
+		;
+	return (p);
+}
+
+/* The bytes a table of cap slots of size bytes takes. */
+static size_t
+table_bytes(size_t cap, size_t size)
+{
+	size_t	len;
+
+	len = 2 * cap * sizeof(struct index_entry) + cap * sizeof(int64_t) +
+	    cap * size;
+	return ((len + 63) & ~(size_t)63);
+}
+
+/* Lay out table t at p; returns where the next one starts. */
+static u_int8_t *
+table_carve(struct table *t, u_int8_t *p, size_t cap, size_t size,
+    size_t *used)
+{
+	t->cap = cap;
+	t->size = size;
+	t->used = used;
+	t->index = (struct index_entry *)(void *)p;
+	t->ids = (int64_t *)(void *)(p + 2 * cap * sizeof(struct index_entry));
+	t->slots = (u_int8_t *)t->ids + cap * sizeof(int64_t);
+
+	return (p + table_bytes(cap, size));
+}
+
+/*
+ * Called once by the parent, with the number of upstream and client keys
+ * the store holds: there is room for four times as many (at least 65,536
+ * and 16,384), and the mapping is inherited by the workers. Only the
+ * pages that are used become resident.
+ */
+void
+counters_init(size_t nkeys, size_t nclients)
+{
+	u_int8_t	*p, *end;
+	size_t		 kcap, ccap, head, len;
+
+	kcap = pow2_at_least(nkeys * 4, KEYS_MIN);
+	ccap = pow2_at_least(nclients * 4, CLIENTS_MIN);
+	head = (sizeof(*shared) + 63) & ~(size_t)63;
+	len = head + table_bytes(kcap, sizeof(struct key_health)) +
+	    table_bytes(ccap, sizeof(struct client_usage));
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
 	if (p == MAP_FAILED)
 		fatal("mmap(shared counters): %s", errno_s);
 
-	shared = p;
+	shared = (struct shared_head *)(void *)p;
+	end = table_carve(&keys, p + head, kcap, sizeof(struct key_health),
+	    &shared->keys_used);
+	(void)table_carve(&clients, end, ccap, sizeof(struct client_usage),
+	    &shared->clients_used);
+}
+
+void
+counters_lock(volatile int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		;
+}
+
+void
+counters_unlock(volatile int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
 }
 
 /* FNV-1a over a name and a number. */
@@ -71,6 +164,97 @@ hash_slot(const char *name, int64_t n)
 }
 
 /*
+ * The slot of id in t, made (zeroed) when create is set and there is
+ * none; NULL when there is none, or no room.
+ */
+static void *
+table_find(struct table *t, int64_t id, int create)
+{
+	struct index_entry	*e;
+	size_t			 mask, i, n, slot;
+	int64_t			 seen;
+
+	if (id <= 0 || t->index == NULL)
+		return (NULL);
+
+	e = NULL;
+	mask = 2 * t->cap - 1;
+	i = hash_slot("slot", id) & mask;
+	for (n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		e = &t->index[i];
+		seen = __atomic_load_n(&e->id, __ATOMIC_ACQUIRE);
+		if (seen == id)
+			return ((u_int8_t *)t->slots + e->slot * t->size);
+		if (seen == 0)
+			break;
+	}
+	if (!create)
+		return (NULL);
+
+	counters_lock(&shared->insert_lock);
+	for (; n <= mask; n++, i = (i + 1) & mask) {
+		e = &t->index[i];
+		if (e->id == id || e->id == 0)
+			break;
+	}
+	if (n <= mask && e->id == id) {
+		counters_unlock(&shared->insert_lock);
+		return ((u_int8_t *)t->slots + e->slot * t->size);
+	}
+	if (n > mask || *t->used >= t->cap) {
+		counters_unlock(&shared->insert_lock);
+		return (NULL);
+	}
+
+	slot = *t->used;
+	memset((u_int8_t *)t->slots + slot * t->size, 0, t->size);
+	t->ids[slot] = id;
+	e->slot = (int64_t)slot;
+	__atomic_store_n(&e->id, id, __ATOMIC_RELEASE);
+	__atomic_store_n(t->used, slot + 1, __ATOMIC_RELEASE);
+	counters_unlock(&shared->insert_lock);
+
+	return ((u_int8_t *)t->slots + slot * t->size);
+}
+
+/* The health of upstream key id (made active when new); NULL: no room. */
+struct key_health *
+counters_key(int64_t id, int create)
+{
+	return (table_find(&keys, id, create));
+}
+
+/* The usage of client key id (made unused when new); NULL: no room. */
+struct client_usage *
+counters_client(int64_t id, int create)
+{
+	return (table_find(&clients, id, create));
+}
+
+/* Slot i of those t handed out, with its id; NULL past the last. */
+static void *
+table_at(struct table *t, size_t i, int64_t *id)
+{
+	if (t->used == NULL || i >= __atomic_load_n(t->used, __ATOMIC_ACQUIRE))
+		return (NULL);
+	*id = t->ids[i];
+	return ((u_int8_t *)t->slots + i * t->size);
+}
+
+/* Walk the keys (or clients) with slots: i from 0 until NULL. */
+struct key_health *
+counters_key_at(size_t i, int64_t *id)
+{
+	return (table_at(&keys, i, id));
+}
+
+struct client_usage *
+counters_client_at(size_t i, int64_t *id)
+{
+	return (table_at(&clients, i, id));
+}
+
+/*
  * The next position of the rotation named (name, n): 0, 1, 2 ... across
  * all workers. This function can't fail.
  */
@@ -89,26 +273,21 @@ counters_next(const char *name, int64_t n)
 int64_t
 counters_rpm_hit(int64_t id, int64_t limit, int64_t *used)
 {
-	struct rpm_slot	*s;
-	int64_t		 now, total, wait;
-	int		 i, idx;
+	struct client_usage	*s;
+	int64_t			 now, total, wait;
+	int			 i, idx;
 
-	s = &shared->rpm[hash_slot("rpm", id) % RPM_SLOTS];
+	if ((s = counters_client(id, 1)) == NULL) {
+		*used = 0;
+		return (0);
+	}
 	now = store_now();
 
-	while (__atomic_test_and_set(&s->lock, __ATOMIC_ACQUIRE))
-		;
-
-	if (s->client_id != id) {
-		memset(s->second, 0, sizeof(s->second));
-		memset(s->count, 0, sizeof(s->count));
-		s->client_id = id;
-	}
-
+	counters_lock(&s->lock);
 	total = 0;
 	wait = RPM_SECONDS;
 	for (i = 0; i < RPM_SECONDS; i++) {
-		if (s->second[i] > now - RPM_SECONDS) {
+		if ((int64_t)s->second[i] > now - RPM_SECONDS) {
 			total += s->count[i];
 			if (s->count[i] > 0 &&
 			    s->second[i] + RPM_SECONDS - now < wait)
@@ -117,27 +296,74 @@ counters_rpm_hit(int64_t id, int64_t limit, int64_t *used)
 	}
 
 	if (total >= limit) {
-		__atomic_clear(&s->lock, __ATOMIC_RELEASE);
+		counters_unlock(&s->lock);
 		*used = total;
 		return (wait > 0 ? wait : 1);
 	}
 
 	idx = (int)(now % RPM_SECONDS);
-	if (s->second[idx] != now) {
-		s->second[idx] = now;
+	if ((int64_t)s->second[idx] != now) {
+		s->second[idx] = (u_int32_t)now;
 		s->count[idx] = 0;
 	}
 	s->count[idx]++;
 	*used = total + 1;
 
-	__atomic_clear(&s->lock, __ATOMIC_RELEASE);
+	counters_unlock(&s->lock);
 	return (0);
+}
+
+/* Tokens client id has used, by the shared count; -1: not counted. */
+int64_t
+counters_tokens_used(int64_t id)
+{
+	struct client_usage	*s;
+
+	if ((s = counters_client(id, 0)) == NULL)
+		return (-1);
+	return (__atomic_load_n(&s->tokens_used, __ATOMIC_RELAXED));
+}
+
+/* Client id used n more tokens (add), or has used n (the operator). */
+void
+counters_tokens(int64_t id, int64_t n, int add)
+{
+	struct client_usage	*s;
+
+	if ((s = counters_client(id, 1)) == NULL)
+		return;
+	counters_lock(&s->lock);
+	s->tokens_used = add ? s->tokens_used + n : n;
+	s->version++;
+	counters_unlock(&s->lock);
+}
+
+/*
+ * May the caller run background job `job` now? Yes for one caller per
+ * interval_ms across all workers. This function can't fail.
+ */
+int
+counters_claim(int job, u_int64_t now_ms, u_int64_t interval_ms)
+{
+	u_int64_t	next;
+
+	next = __atomic_load_n(&shared->claims[job], __ATOMIC_ACQUIRE);
+	if (now_ms < next)
+		return (0);
+	return (__atomic_compare_exchange_n(&shared->claims[job], &next,
+	    now_ms + interval_ms, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+}
+
+/* Job `job` has more to do: whoever looks next may run it at once. */
+void
+counters_unclaim(int job)
+{
+	__atomic_store_n(&shared->claims[job], 0, __ATOMIC_RELEASE);
 }
 
 /*
  * The generation of the routing configuration: bumped after every
- * committed change that workers must serve (admin writes, key health,
- * token counts of clients with a quota), read before each request. One
+ * committed change an operator makes, read before each request. One
  * memory read: a worker reloads from the store only when it moved.
  */
 u_int64_t
@@ -146,9 +372,25 @@ counters_config_gen(void)
 	return (__atomic_load_n(&shared->config_gen, __ATOMIC_ACQUIRE));
 }
 
-/* The store holds a change every worker must see. Call after commit. */
+/*
+ * The store holds a change every worker must see. Call after commit.
+ * Before the shared memory exists (the parent's start-up import) there
+ * is no worker yet to tell.
+ */
 void
 counters_config_bump(void)
 {
+	if (shared == NULL)
+		return;
 	(void)__atomic_add_fetch(&shared->config_gen, 1, __ATOMIC_RELEASE);
+}
+
+/* Configuration loads by all workers since start: a debug figure. */
+u_int64_t
+counters_config_loads(int add)
+{
+	if (add)
+		return (__atomic_add_fetch(&shared->config_loads, 1,
+		    __ATOMIC_RELAXED));
+	return (__atomic_load_n(&shared->config_loads, __ATOMIC_RELAXED));
 }

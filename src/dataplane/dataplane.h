@@ -2,11 +2,13 @@
  * dataplane: what happens to a /v1 request. The life of a request
  * (request.c), the client key and what it may use (client.c), the
  * routing configuration each worker serves from memory (config.c), the
- * counters all workers share (counters.c), the order candidates are tried
- * in (router.c, with the strategies' arithmetic in strategy.c and the
- * latencies all workers share in latency.c), what a failed attempt means
- * (failover.c), upstream key health (health.c), the upstream transfer
- * (upstream.c), relaying streams (relay.c) and the request log
+ * counters and runtime state all workers share (counters.c), the order
+ * candidates are tried in (router.c, with the strategies' arithmetic in
+ * strategy.c and the latencies all workers share in latency.c), what a
+ * failed attempt means (failover.c), upstream key health (health.c),
+ * runtime state to and from the store (state.c), the upstream transfer
+ * (upstream.c), relaying streams (relay.c) and the request log with its
+ * rollups and retention
  * (reqlog.c).
  */
 
@@ -20,6 +22,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 #include <kore/curl.h>
+#include <kore/tasks.h>
 
 #include "core/core.h"
 #include "store/store.h"
@@ -30,6 +33,9 @@
 #define KEY_DISABLED		2
 struct otel_ctx;
 
+#define HEALTH_REASON_MAX	200
+#define RPM_SECONDS		60
+
 struct arena_block;
 struct proxy;
 
@@ -37,6 +43,34 @@ struct proxy;
 #define ROUTE_ROUND_ROBIN	0
 #define ROUTE_WEIGHTED		1
 #define ROUTE_LEAST_LATENCY	2
+
+/*
+ * An upstream key's health, in the memory every worker shares
+ * (counters.c); changed under lock, read without it where one field is
+ * enough (the router).
+ */
+struct key_health {
+	volatile int	lock;
+	int		status;			/* KEY_* */
+	int64_t		cooldown_until;
+	int64_t		consecutive_failures;
+	int64_t		failures;		/* not in the store yet */
+	int64_t		requests;		/* failed attempts, likewise */
+	int64_t		last_failed;
+	u_int64_t	version;		/* bumped by every change */
+	u_int64_t	stored;			/* the version in the store */
+	char		reason[HEALTH_REASON_MAX];
+};
+
+/* A client key's token use and rpm window, shared likewise. */
+struct client_usage {
+	volatile int	lock;
+	int64_t		tokens_used;
+	u_int64_t	version;
+	u_int64_t	stored;
+	u_int32_t	second[RPM_SECONDS];
+	u_int32_t	count[RPM_SECONDS];
+};
 
 struct cfg_group {
 	int64_t			 id;
@@ -64,11 +98,11 @@ struct cfg_key {
 	int64_t			 id;
 	struct cfg_provider	*provider;
 	char			*secret;	/* wiped on reload */
+	char			*hash;		/* of the secret */
 	char			*masked;
 	int			 enabled;
-	int			 status;
-	int64_t			 cooldown_until;
-	int64_t			 consecutive_failures;
+	struct key_health	*health;	/* shared */
+	int			 own_health;	/* none shared: this worker's */
 };
 
 struct cfg_provider {
@@ -116,7 +150,6 @@ struct cfg_client {
 	int64_t			 expires_at;
 	int64_t			 rpm_limit;
 	int64_t			 token_quota;
-	int64_t			 tokens_used;
 };
 
 struct cfg {
@@ -128,6 +161,8 @@ struct cfg {
 	size_t			 nkeys;
 	struct cfg_client	*clients;
 	size_t			 nclients;
+	int32_t			*client_index;	/* by hash, 2 x nclients */
+	size_t			 client_index_mask;
 
 	struct arena_block	*arena;
 	int			 refs;
@@ -141,17 +176,34 @@ void			 config_invalidate(void);
 struct cfg_client	*config_client(struct cfg *, const char *);
 struct cfg_provider	*config_provider(struct cfg *, int64_t);
 struct cfg_key		*config_key(struct cfg *, int64_t);
+int64_t			 client_tokens(const struct cfg_client *);
 
 /* counters.c: shared memory set up by the parent before the fork. */
-void		counters_init(void);
+#define CLAIM_PERSIST		0	/* background jobs of the writers */
+#define CLAIM_PRUNE		1
+#define COUNTERS_CLAIMS		2
+
+void		counters_init(size_t, size_t);
+void		counters_lock(volatile int *);
+void		counters_unlock(volatile int *);
+struct key_health *counters_key(int64_t, int);
+struct client_usage *counters_client(int64_t, int);
+struct key_health *counters_key_at(size_t, int64_t *);
+struct client_usage *counters_client_at(size_t, int64_t *);
 u_int64_t	counters_next(const char *, int64_t);
 int64_t		counters_rpm_hit(int64_t, int64_t, int64_t *);
+int64_t		counters_tokens_used(int64_t);
+void		counters_tokens(int64_t, int64_t, int);
+int		counters_claim(int, u_int64_t, u_int64_t);
+void		counters_unclaim(int);
 u_int64_t	counters_config_gen(void);
 void		counters_config_bump(void);
+u_int64_t	counters_config_loads(int);
 
 /* router.c: the order in which candidates are tried. Pure. */
 #define ROUTER_MAX		64
 #define ROUTER_SESSION_MAX	256
+#define ROUTER_KEYS		16	/* picks of one provider at most */
 
 struct router_pick {
 	struct cfg_provider	*provider;
@@ -252,17 +304,25 @@ struct failover {
 void		failover_decide(const struct attempt_end *, struct failover *);
 int		failover_client_status(long);
 
-/* health.c: upstream key health, shared through the store. */
+/* health.c: upstream key health, in shared memory. */
 void		health_failure(struct cfg_key *, int, int64_t, const char *);
 void		health_success(struct cfg_key *);
 int		health_claim(struct cfg_key *);
+void		health_reset(int64_t);
+int		health_status(int64_t);
+int		health_view(int64_t, struct key_health *);
+const char	*health_status_name(int);
 
-/* reqlog.c: the request log and counters, written in batches. */
+/* state.c: runtime state to and from the store. */
+void		state_size(size_t *, size_t *);
+int		state_load(void);
+int		state_persist(sqlite3 *);
+
+/* reqlog.c: the request log and its rollups, written in batches. */
 struct log_entry {
 	char		 request_id[32];
 	int64_t		 created_at;
 	int64_t		 client_key_id;
-	int		 quota;		/* the client has a token quota */
 	char		 model[128];
 	char		 upstream_model[128];
 	int64_t		 group_id;
@@ -303,6 +363,8 @@ void		reqlog_state(struct reqlog_state *);
 
 /* metrics.c: Prometheus metrics, in memory shared by the workers. */
 #define METRICS_PATHS		8
+/* input, output, cached_input, cache_write, reasoning */
+#define METRICS_TOKEN_KINDS	5
 
 #define METRICS_R_OK		0
 #define METRICS_R_CLIENT	1
@@ -337,7 +399,7 @@ void		metrics_publish(void);
 int		metrics_path(const char *);
 void		metrics_in_flight(int, int);
 void		metrics_request(int, const char *, const char *, int,
-		    const char *, int64_t, int64_t, int64_t, int64_t);
+		    const char *, int64_t, int64_t, const int64_t *);
 void		metrics_attempt(const char *, int);
 void		metrics_workers(struct metrics_worker *, double *, int *);
 void		metrics_render(struct kore_buf *);

@@ -3,10 +3,13 @@
  * 429 cools it down for Retry-After (or a default); 5xx, timeouts and
  * resets cool it down for a time that doubles with each consecutive
  * failure. When a cooldown has passed, one request may try the key (a
- * half-open trial, claimed in the store so that only one worker does);
- * success makes it active again. The store is the shared truth: every
- * change is written at once, and config_invalidate() makes every worker
- * reload it before its next request.
+ * half-open trial, claimed in shared memory so that only one request of
+ * all workers does); success makes it active again.
+ *
+ * The state lives in the memory all workers share (struct key_health,
+ * counters.c): a change is a few stores under the key's spin lock, seen
+ * by every worker's next request at once, and reaches the store in the
+ * background (state.c). The configuration is not reloaded for it.
  */
 
 #include <kore/kore.h>
@@ -16,39 +19,7 @@
 
 #include "dataplane/dataplane.h"
 
-#define HEALTH_REASON_MAX	200
-
-static void	health_store(struct cfg_key *, const char *, int);
-
-static void
-health_store(struct cfg_key *k, const char *reason, int failed)
-{
-	sqlite3_stmt	*st;
-	const char	*status;
-
-	status = k->status == KEY_DISABLED ? "disabled" :
-	    k->status == KEY_COOLDOWN ? "cooldown" : "active";
-
-	if ((st = store_prepare("UPDATE upstream_keys SET status = ?, "
-	    "status_reason = ?, cooldown_until = ?, consecutive_failures = ?, "
-	    "failures = failures + ?, requests = requests + ?, "
-	    "last_used_at = ? WHERE id = ?")) == NULL)
-		return;
-
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, k->cooldown_until);
-	sqlite3_bind_int64(st, 4, k->consecutive_failures);
-	sqlite3_bind_int(st, 5, failed);
-	sqlite3_bind_int(st, 6, failed);
-	sqlite3_bind_int64(st, 7, store_now());
-	sqlite3_bind_int64(st, 8, k->id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		kore_log(LOG_ERR, "health: %s", sqlite3_errmsg(store_db()));
-	else
-		config_invalidate();
-	sqlite3_finalize(st);
-}
+static void	health_clear(struct key_health *);
 
 /*
  * Record a failed attempt with key k, cooled down as cool says (COOL_*
@@ -59,54 +30,76 @@ void
 health_failure(struct cfg_key *k, int cool, int64_t retry_after,
     const char *why)
 {
-	char		reason[HEALTH_REASON_MAX];
-	int64_t		secs, now;
-	int		shift;
+	struct key_health	*h = k->health;
+	char			 reason[HEALTH_REASON_MAX];
+	int64_t			 secs, now;
+	int			 shift;
 
 	now = store_now();
-	k->consecutive_failures++;
+	counters_lock(&h->lock);
+	h->consecutive_failures++;
 
 	if (cool == COOL_DISABLE) {
-		k->status = KEY_DISABLED;
-		k->cooldown_until = 0;
+		h->status = KEY_DISABLED;
+		h->cooldown_until = 0;
 		(void)kore_strlcpy(reason, why, sizeof(reason));
 	} else if (cool == COOL_RATE) {
 		secs = retry_after >= 0 ? retry_after :
 		    fusion_cfg.cooldown_429;
 		if (secs < 1)
 			secs = 1;
-		k->status = KEY_COOLDOWN;
-		k->cooldown_until = now + secs;
+		h->status = KEY_COOLDOWN;
+		h->cooldown_until = now + secs;
 		(void)kore_strlcpy(reason, why, sizeof(reason));
 	} else {
-		shift = (int)(k->consecutive_failures - 1);
+		shift = (int)(h->consecutive_failures - 1);
 		if (shift > 16)
 			shift = 16;
 		secs = (int64_t)fusion_cfg.cooldown_base << shift;
 		if (secs > fusion_cfg.cooldown_max)
 			secs = fusion_cfg.cooldown_max;
-		k->status = KEY_COOLDOWN;
-		k->cooldown_until = now + secs;
+		h->status = KEY_COOLDOWN;
+		h->cooldown_until = now + secs;
 		(void)snprintf(reason, sizeof(reason), "%s (%lld in a row)",
-		    why, (long long)k->consecutive_failures);
+		    why, (long long)h->consecutive_failures);
 	}
 
-	health_store(k, reason, 1);
+	(void)kore_strlcpy(h->reason, reason, sizeof(h->reason));
+	h->failures++;
+	h->requests++;
+	h->last_failed = now;
+	h->version++;
+	counters_unlock(&h->lock);
+
 	kore_log(LOG_NOTICE, "upstream key %lld (%s): %s", (long long)k->id,
 	    k->masked, reason);
+}
+
+/* Active, with no cooldown; the caller holds the lock. */
+static void
+health_clear(struct key_health *h)
+{
+	h->status = KEY_ACTIVE;
+	h->cooldown_until = 0;
+	h->consecutive_failures = 0;
+	h->reason[0] = '\0';
+	h->version++;
 }
 
 /* A successful attempt: clears any cooldown the key was in. */
 void
 health_success(struct cfg_key *k)
 {
-	if (k->status == KEY_ACTIVE && k->consecutive_failures == 0)
+	struct key_health	*h = k->health;
+
+	if (__atomic_load_n(&h->status, __ATOMIC_RELAXED) == KEY_ACTIVE &&
+	    __atomic_load_n(&h->consecutive_failures, __ATOMIC_RELAXED) == 0)
 		return;
 
-	k->status = KEY_ACTIVE;
-	k->cooldown_until = 0;
-	k->consecutive_failures = 0;
-	health_store(k, "", 0);
+	counters_lock(&h->lock);
+	health_clear(h);
+	counters_unlock(&h->lock);
+
 	kore_log(LOG_NOTICE, "upstream key %lld (%s) is active again",
 	    (long long)k->id, k->masked);
 }
@@ -119,32 +112,79 @@ health_success(struct cfg_key *k)
 int
 health_claim(struct cfg_key *k)
 {
-	sqlite3_stmt	*st;
-	int64_t		 now, hold;
-	int		 won;
+	struct key_health	*h = k->health;
+	int64_t			 now;
+	int			 won;
 
-	if (k->status == KEY_ACTIVE)
+	if (__atomic_load_n(&h->status, __ATOMIC_RELAXED) == KEY_ACTIVE)
 		return (1);
 
 	now = store_now();
-	hold = k->provider->timeout_ms / 1000 + 1;
-
-	if ((st = store_prepare("UPDATE upstream_keys SET cooldown_until = ? "
-	    "WHERE id = ? AND status = 'cooldown' AND cooldown_until <= ?")) ==
-	    NULL)
-		return (0);
-	sqlite3_bind_int64(st, 1, now + hold);
-	sqlite3_bind_int64(st, 2, k->id);
-	sqlite3_bind_int64(st, 3, now);
-	won = (sqlite3_step(st) == SQLITE_DONE &&
-	    sqlite3_changes(store_db()) == 1);
-	sqlite3_finalize(st);
-
-	/* The others skip the key now instead of asking the store. */
+	counters_lock(&h->lock);
+	won = (h->status == KEY_COOLDOWN && h->cooldown_until <= now);
 	if (won) {
-		k->cooldown_until = now + hold;
-		config_invalidate();
+		/* The others skip the key meanwhile. */
+		h->cooldown_until = now + k->provider->timeout_ms / 1000 + 1;
+		h->version++;
 	}
+	counters_unlock(&h->lock);
 
 	return (won);
+}
+
+/*
+ * An operator cleared key id's health, gave it a new secret or made it
+ * (an id may be used again): active, nothing pending. Also when no worker
+ * serves it yet.
+ */
+void
+health_reset(int64_t id)
+{
+	struct key_health	*h;
+
+	if ((h = counters_key(id, 1)) == NULL)
+		return;
+
+	counters_lock(&h->lock);
+	health_clear(h);
+	h->failures = 0;
+	h->requests = 0;
+	h->stored = h->version;
+	counters_unlock(&h->lock);
+}
+
+/* Key id's status as all workers see it; active when it has none. */
+int
+health_status(int64_t id)
+{
+	struct key_health	*h;
+
+	if ((h = counters_key(id, 0)) == NULL)
+		return (KEY_ACTIVE);
+	return (__atomic_load_n(&h->status, __ATOMIC_RELAXED));
+}
+
+/* A copy of key id's shared health; 0 when it has none. */
+int
+health_view(int64_t id, struct key_health *out)
+{
+	struct key_health	*h;
+
+	if ((h = counters_key(id, 0)) == NULL)
+		return (0);
+
+	counters_lock(&h->lock);
+	*out = *h;
+	counters_unlock(&h->lock);
+	out->lock = 0;
+
+	return (1);
+}
+
+/* The status as the store and the admin API write it. */
+const char *
+health_status_name(int status)
+{
+	return (status == KEY_DISABLED ? "disabled" :
+	    status == KEY_COOLDOWN ? "cooldown" : "active");
 }

@@ -48,6 +48,9 @@ static const char *const met_paths[METRICS_PATHS] = {
 };
 
 static const char *const met_outcomes[] = { "ok", "error", "cancelled" };
+static const char *const met_token_kinds[METRICS_TOKEN_KINDS] = {
+	"input", "output", "cached_input", "cache_write", "reasoning",
+};
 
 static const char *const met_results[] = {
 	"ok", "client_error", "cancelled", "rate_limited", "auth_error",
@@ -71,7 +74,7 @@ struct met_series {
 	u_int16_t		status;
 	char			model[MET_LABEL];
 	char			provider[MET_LABEL];
-	u_int64_t		v[2];
+	u_int64_t		v[METRICS_TOKEN_KINDS];
 };
 
 struct met_hist {
@@ -391,10 +394,10 @@ metrics_in_flight(int path, int delta)
 void
 metrics_request(int path, const char *model, const char *provider,
     int status, const char *outcome, int64_t latency_ms, int64_t ttfb_ms,
-    int64_t input_tokens, int64_t output_tokens)
+    const int64_t *tokens)
 {
 	struct met_series	*s;
-	int			 kind;
+	int			 kind, k;
 
 	if (shm == NULL)
 		return;
@@ -411,14 +414,13 @@ metrics_request(int path, const char *model, const char *provider,
 	if (ttfb_ms >= 0)
 		met_observe(&shm->ttfb[path], ttfb_ms);
 
-	if (input_tokens > 0 || output_tokens > 0) {
-		s = met_find(MET_T_TOK, 0, 0, 0, model, provider);
-		if (input_tokens > 0)
-			(void)__atomic_add_fetch(&s->v[0],
-			    (u_int64_t)input_tokens, __ATOMIC_RELAXED);
-		if (output_tokens > 0)
-			(void)__atomic_add_fetch(&s->v[1],
-			    (u_int64_t)output_tokens, __ATOMIC_RELAXED);
+	if (tokens[0] <= 0 && tokens[1] <= 0)
+		return;
+	s = met_find(MET_T_TOK, 0, 0, 0, model, provider);
+	for (k = 0; k < METRICS_TOKEN_KINDS; k++) {
+		if (tokens[k] > 0)
+			(void)__atomic_add_fetch(&s->v[k], (u_int64_t)tokens[k],
+			    __ATOMIC_RELAXED);
 	}
 }
 
@@ -522,7 +524,8 @@ met_table_render(struct kore_buf *buf, int table)
 		s = &t[i];
 		if (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
 			continue;
-		for (k = 0; k < (table == MET_T_TOK ? 2 : 1); k++) {
+		for (k = 0; k < (table == MET_T_TOK ? METRICS_TOKEN_KINDS :
+		    1); k++) {
 			if (table == MET_T_REQ) {
 				kore_buf_appendf(buf, "fusion_requests_total{");
 				met_label(buf, "path", met_paths[s->path], 1);
@@ -542,8 +545,7 @@ met_table_render(struct kore_buf *buf, int table)
 				kore_buf_appendf(buf, "fusion_tokens_total{");
 				met_label(buf, "model", s->model, 1);
 				met_label(buf, "provider", s->provider, 0);
-				met_label(buf, "kind", k ? "output" : "input",
-				    0);
+				met_label(buf, "kind", met_token_kinds[k], 0);
 			}
 			kore_buf_appendf(buf, "} %" PRIu64 "\n",
 			    __atomic_load_n(&s->v[k], __ATOMIC_RELAXED));
@@ -611,7 +613,7 @@ met_keys_render(struct kore_buf *buf)
 	struct cfg_key		*k;
 	int64_t			 n[4];
 	size_t			 i, j, kk;
-	int			 s;
+	int			 s, st;
 
 	met_family(buf, "fusion_upstream_keys", "gauge",
 	    "Upstream API keys by provider and health state.");
@@ -629,9 +631,11 @@ met_keys_render(struct kore_buf *buf)
 		    strcmp(order[j]->name, order[i]->name) == 0; j++) {
 			for (kk = 0; kk < order[j]->nkeys; kk++) {
 				k = order[j]->keys[kk];
-				if (k->status == KEY_COOLDOWN)
+				st = __atomic_load_n(&k->health->status,
+				    __ATOMIC_RELAXED);
+				if (st == KEY_COOLDOWN)
 					n[1]++;
-				else if (k->status == KEY_DISABLED)
+				else if (st == KEY_DISABLED)
 					n[2]++;
 				else if (!k->enabled)
 					n[3]++;
@@ -685,7 +689,8 @@ metrics_render(struct kore_buf *buf)
 
 	met_family(buf, "fusion_tokens_total", "counter",
 	    "Tokens the upstreams reported, by model, provider and kind "
-	    "(input, output).");
+	    "(input, output; cached_input and cache_write are part of input, "
+	    "reasoning part of output).");
 	met_table_render(buf, MET_T_TOK);
 
 	met_keys_render(buf);

@@ -243,14 +243,20 @@ observe_finish(struct proxy *px, const struct log_entry *e)
 {
 	struct kore_buf	 buf;
 	const char	*provider;
+	int64_t		 tokens[METRICS_TOKEN_KINDS];
 	int		 path;
 
 	path = metrics_path(e->path);
 	provider = px->cur != NULL ? px->cur->provider->name : "";
 	metrics_in_flight(path, -1);
+	tokens[0] = e->prompt_tokens;
+	tokens[1] = e->completion_tokens;
+	tokens[2] = e->cached_tokens;
+	tokens[3] = e->cache_write_tokens;
+	tokens[4] = e->reasoning_tokens;
 	metrics_request(path, observe_model(px), provider, e->status,
 	    e->outcome, e->latency_ms, px->first_byte ? e->ttfb_ms : -1,
-	    e->prompt_tokens, e->completion_tokens);
+	    tokens);
 	otel_finish(px, e);
 
 	if (!log_json)

@@ -2,14 +2,20 @@
  * The request log, written off the request path. Entries queue in the
  * worker; every LOG_FLUSH_MS (or when the queue fills) they go as one
  * batch to the writer, a Kore task thread with a connection of its own,
- * which writes them in one transaction with the counters they imply
- * (client tokens, key requests). The worker's event loop never waits for
- * SQLite: a batch's transaction, a writer busy waiting for the lock of
- * another process, or a checkpoint copying 40 MB of WAL would otherwise
- * hold up every request of the worker. One batch is with the writer at a
- * time; a failed one is tried again at the next tick. A worker that stops
- * hands over what it holds and waits for it to be written; a crash loses
- * at most the last batches.
+ * which writes them in one transaction with what they add to the rollups
+ * (store/rollup.c) and to the keys' request counts. The worker's event
+ * loop never waits for SQLite: a batch's transaction, a writer busy
+ * waiting for the lock of another process, or a checkpoint copying 40 MB
+ * of WAL would otherwise hold up every request of the worker. One batch
+ * is with the writer at a time; a failed one is tried again at the next
+ * tick. A worker that stops hands over what it holds and waits for it to
+ * be written; a crash loses at most the last batches.
+ *
+ * The writers also do the background work of all workers, each job by
+ * one writer at a time (counters_claim()): about once a second, the
+ * runtime state that changed in shared memory goes to the store
+ * (state.c); retention (store/retention.c) removes what is too old in
+ * steps of at most USAGE_PRUNE_MS.
  *
  * SQLite copies the WAL back into the database (a checkpoint) from inside
  * the commit that finds it longer than wal_autocheckpoint pages, 1,000 by
@@ -33,22 +39,26 @@
 #define USAGE_BATCH	2048
 #define USAGE_WAL_PAGES	10000	/* 40 MB of WAL between checkpoints */
 #define USAGE_HOLD_MAX	20000	/* entries kept while the store fails */
+#define USAGE_PERSIST_MS 1000	/* runtime state to the store */
+#define USAGE_PRUNE_EVERY 10000	/* retention looks again after */
+#define USAGE_PRUNE_MS	100	/* work in one retention step */
 
 /* What the writer is asked to do, and answers when it is done. */
 struct usage_msg {
 	int			 op;
+	int			 idle;		/* nothing logged for a tick */
+	int			 refused;	/* the store refused the upkeep */
 	struct usage_batch	*batch;
 };
 
 #define USAGE_OP_WRITE		1
-#define USAGE_OP_CHECKPOINT	2
+#define USAGE_OP_TICK		2
 #define USAGE_OP_STOP		3
 
 struct usage_batch {
 	struct log_entry	*entries;
 	size_t			 n;
 	int			 ok;		/* written (by the writer) */
-	int			 quota;		/* a client with a quota changed */
 	char			 error[256];	/* why not */
 };
 
@@ -61,20 +71,23 @@ static u_int64_t	 dropped = 0;	/* entries lost, ever */
 static struct usage_batch *failed = NULL; /* to write again */
 static struct kore_task	 writer;
 static int		 writer_live = 0;
+static int		 refused = 0;	/* the store refused the last batch */
 static int		 writer_busy = 0; /* a message awaits its answer */
 
 /* The writer's side. */
 static sqlite3		*writer_db = NULL;
 static int		 wal_pages = 0;	/* the WAL after the writer's commit */
+static struct rollup_agg *rollups = NULL;
 
 static void	usage_tick(void *, u_int64_t);
-static void	usage_send(int);
+static void	usage_send(int, int);
 static void	usage_answer(struct kore_task *);
 static void	usage_take(void);
 static int	usage_writer(struct kore_task *);
 static void	usage_write(struct usage_batch *);
 static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
 static void	usage_checkpoint(void);
+static int	usage_upkeep(void);
 
 void
 reqlog_init(void)
@@ -102,20 +115,28 @@ reqlog_init(void)
 	(void)kore_timer_add(usage_tick, fusion_cfg.log_flush_ms, NULL, 0);
 }
 
+/* Each tick hands the writer a batch, or a tick to do its upkeep. */
 static void
 usage_tick(void *arg, u_int64_t now)
 {
-	if (logged == 0 && queued == 0 && failed == NULL)
-		usage_send(USAGE_OP_CHECKPOINT);
+	if (queued == 0 && failed == NULL)
+		usage_send(USAGE_OP_TICK, logged == 0);
 	logged = 0;
 	reqlog_flush();
 }
 
-/* Queue entry e; its trace now belongs to the queue. */
+/*
+ * Queue entry e; its trace now belongs to the queue. Its tokens count
+ * against the client's quota at once, in every worker.
+ */
 void
 reqlog_add(struct log_entry *e)
 {
 	size_t		held;
+
+	if (e->client_key_id && e->prompt_tokens + e->completion_tokens > 0)
+		counters_tokens(e->client_key_id,
+		    e->prompt_tokens + e->completion_tokens, 1);
 
 	held = queued + (failed != NULL ? failed->n : 0);
 	if (queued == capacity) {
@@ -145,7 +166,7 @@ reqlog_state(struct reqlog_state *s)
 	s->rows = (int64_t)(queued + (failed != NULL ? failed->n : 0));
 	s->max = USAGE_HOLD_MAX;
 	s->dropped = dropped;
-	s->failing = (failed != NULL);
+	s->failing = refused;
 }
 
 /* Hand the queue (or a failed batch first) to the writer, if it is free. */
@@ -153,11 +174,11 @@ void
 reqlog_flush(void)
 {
 	if (failed != NULL || queued > 0)
-		usage_send(USAGE_OP_WRITE);
+		usage_send(USAGE_OP_WRITE, 0);
 }
 
 static void
-usage_send(int op)
+usage_send(int op, int idle)
 {
 	struct usage_msg	m;
 
@@ -166,6 +187,7 @@ usage_send(int op)
 
 	memset(&m, 0, sizeof(m));
 	m.op = op;
+	m.idle = idle;
 	if (op == USAGE_OP_WRITE) {
 		if (failed != NULL) {
 			m.batch = failed;
@@ -206,22 +228,20 @@ usage_take(void)
 		fatal("request log: short answer from the writer");
 	writer_busy = 0;
 
-	if (m.op != USAGE_OP_WRITE)
+	if (m.op != USAGE_OP_WRITE) {
+		if (m.refused)
+			refused = 1;
 		return;
+	}
 
 	if (!m.batch->ok) {
 		kore_log(LOG_ERR, "request log: write failed (%s); keeping "
 		    "%zu entries", m.batch->error, m.batch->n);
 		failed = m.batch;
+		refused = 1;
 		return;
 	}
-
-	/*
-	 * Token counts of clients with a quota changed: every worker must
-	 * see them. Other log writes leave the configuration alone.
-	 */
-	if (m.batch->quota)
-		config_invalidate();
+	refused = 0;
 
 	for (i = 0; i < m.batch->n; i++)
 		kore_free(m.batch->entries[i].trace);
@@ -268,17 +288,17 @@ reqlog_stop(void)
 
 /*
  * The writer: a task thread that owns writer_db. It touches nothing of
- * the worker's but the batches it is handed, and answers each message
- * once it is done with it. Told to stop, it closes its connection,
- * answers, and waits on its own for the process to end: Kore unmaps its
- * pools (the task thread's own state among them) as the worker exits,
- * so the thread must not run Kore's task loop again.
+ * the worker's but the batches it is handed (and the shared memory of
+ * all workers), and answers each message once it is done with it. Told
+ * to stop, it writes the runtime state once more, closes its connection,
+ * answers, and parks (glue_task_park()). It runs forever on one of Kore's
+ * task threads, as the admin reader does on the other: Kore gives a new
+ * task to a busy thread once task_threads (2) exist, so nothing else may
+ * run Kore tasks.
  */
 static int
 usage_writer(struct kore_task *t)
 {
-	static pthread_mutex_t	 parked_lock = PTHREAD_MUTEX_INITIALIZER;
-	static pthread_cond_t	 parked = PTHREAD_COND_INITIALIZER;
 	struct usage_msg	 m;
 
 	for (;;) {
@@ -288,20 +308,58 @@ usage_writer(struct kore_task *t)
 			break;
 		if (m.op == USAGE_OP_WRITE)
 			usage_write(m.batch);
-		else if (wal_pages > 0)
+		else if (m.idle && wal_pages > 0)
 			usage_checkpoint();
+		m.refused = (usage_upkeep() != KORE_RESULT_OK);
 		kore_task_channel_write(t, &m, sizeof(m));
 	}
 
+	(void)state_persist(writer_db);
 	(void)sqlite3_close_v2(writer_db);
 	writer_db = NULL;
 	kore_task_channel_write(t, &m, sizeof(m));
-
-	(void)pthread_mutex_lock(&parked_lock);
-	for (;;)
-		(void)pthread_cond_wait(&parked, &parked_lock);
+	glue_task_park();
 
 	/* NOTREACHED */
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * The background jobs, when this writer's turn: runtime state to the
+ * store, and retention. Retention that is not done lets the next writer
+ * go on at once. KORE_RESULT_ERROR when the store refused them.
+ */
+static int
+usage_upkeep(void)
+{
+	struct store_retention	r;
+	int64_t			now;
+	u_int64_t		ms;
+
+	ms = kore_time_ms();
+	if (counters_claim(CLAIM_PERSIST, ms, USAGE_PERSIST_MS) &&
+	    state_persist(writer_db) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+
+	if (!counters_claim(CLAIM_PRUNE, ms, USAGE_PRUNE_EVERY))
+		return (KORE_RESULT_OK);
+	now = store_now();
+	memset(&r, 0, sizeof(r));
+	if (fusion_cfg.log_retention_days > 0)
+		r.log_before = r.minute_before = now -
+		    (int64_t)fusion_cfg.log_retention_days * 86400;
+	if (fusion_cfg.rollup_retention_days > 0)
+		r.rollup_before = now -
+		    (int64_t)fusion_cfg.rollup_retention_days * 86400;
+	r.max_bytes = (int64_t)fusion_cfg.log_max_mb * 1024 * 1024;
+	switch (store_prune(writer_db, &r, USAGE_PRUNE_MS)) {
+	case -1:
+		return (KORE_RESULT_ERROR);
+	case 1:
+		counters_unclaim(CLAIM_PRUNE);
+		break;
+	}
+
 	return (KORE_RESULT_OK);
 }
 
@@ -329,21 +387,20 @@ usage_checkpoint(void)
 	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
-/* What a batch adds to one row of upstream_keys or client_keys. */
+/* What a batch adds to one row of upstream_keys. */
 struct usage_sum {
 	int64_t		id;
-	int64_t		n;		/* requests, or tokens */
+	int64_t		n;		/* requests */
 	int64_t		last;		/* last use */
 };
 
 static struct usage_sum	*sums_add(struct usage_sum **, size_t *, size_t *,
 			    int64_t, int64_t, int64_t);
-static int		 sums_write(sqlite3_stmt *, struct usage_sum *, size_t,
-			    int);
+static int		 sums_write(sqlite3_stmt *, struct usage_sum *, size_t);
 
 /*
- * Add n to the sum of row id. A batch names few distinct keys and
- * clients: a linear search is enough.
+ * Add n to the sum of row id. A batch names few distinct keys: a linear
+ * search is enough.
  */
 static struct usage_sum *
 sums_add(struct usage_sum **sums, size_t *nsums, size_t *cap, int64_t id,
@@ -376,21 +433,18 @@ sums_add(struct usage_sum **sums, size_t *nsums, size_t *cap, int64_t id,
 	return (&(*sums)[i]);
 }
 
-/* One UPDATE per row: (n, id), or (n, last, id) when with_last. */
+/* One UPDATE (n, last, id) per row. */
 static int
-sums_write(sqlite3_stmt *st, struct usage_sum *sums, size_t nsums,
-    int with_last)
+sums_write(sqlite3_stmt *st, struct usage_sum *sums, size_t nsums)
 {
 	size_t		i;
-	int		ok, idx;
+	int		ok;
 
 	ok = 1;
 	for (i = 0; ok && i < nsums; i++) {
-		idx = 1;
-		sqlite3_bind_int64(st, idx++, sums[i].n);
-		if (with_last)
-			sqlite3_bind_int64(st, idx++, sums[i].last);
-		sqlite3_bind_int64(st, idx, sums[i].id);
+		sqlite3_bind_int64(st, 1, sums[i].n);
+		sqlite3_bind_int64(st, 2, sums[i].last);
+		sqlite3_bind_int64(st, 3, sums[i].id);
 		ok = (sqlite3_step(st) == SQLITE_DONE);
 		sqlite3_reset(st);
 	}
@@ -399,19 +453,20 @@ sums_write(sqlite3_stmt *st, struct usage_sum *sums, size_t nsums,
 }
 
 /*
- * The writer writes batch b in one transaction, with one update per key
- * and per client for the whole batch rather than one per entry, and says
+ * The writer writes batch b in one transaction, with its rollups and one
+ * update per key for the whole batch rather than one per entry, and says
  * in b how it went.
  */
 static void
 usage_write(struct usage_batch *b)
 {
-	static struct usage_sum	*keys = NULL, *clients = NULL;
-	static size_t		 keys_cap = 0, clients_cap = 0;
-	sqlite3_stmt		*ins, *key, *client;
+	static struct usage_sum	*keys = NULL;
+	static size_t		 keys_cap = 0;
+	struct rollup_event	 ev;
+	sqlite3_stmt		*ins, *key;
 	struct log_entry	*e;
-	size_t			 i, nkeys, nclients;
-	int			 ok, quota;
+	size_t			 i, nkeys;
+	int			 ok;
 
 	b->ok = 0;
 	if (store_exec_on(writer_db, "BEGIN IMMEDIATE") != KORE_RESULT_OK) {
@@ -431,12 +486,11 @@ usage_write(struct usage_batch *b)
 	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
 	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
 	    "WHERE id = ?");
-	client = store_prepare_on(writer_db, "UPDATE client_keys SET "
-	    "tokens_used = tokens_used + ? WHERE id = ?");
+	if (rollups == NULL)
+		rollups = rollup_agg_new();
 
-	ok = (ins != NULL && key != NULL && client != NULL);
-	quota = 0;
-	nkeys = nclients = 0;
+	ok = (ins != NULL && key != NULL);
+	nkeys = 0;
 	for (i = 0; ok && i < b->n; i++) {
 		e = &b->entries[i];
 		sqlite3_bind_text(ins, 1, e->request_id, -1, SQLITE_STATIC);
@@ -488,23 +542,29 @@ usage_write(struct usage_batch *b)
 			    e->upstream_key_id, 1, e->created_at);
 		}
 
-		if (e->client_key_id &&
-		    e->prompt_tokens + e->completion_tokens > 0) {
-			(void)sums_add(&clients, &nclients, &clients_cap,
-			    e->client_key_id,
-			    e->prompt_tokens + e->completion_tokens, 0);
-			quota |= e->quota;
-		}
+		ev.t = e->created_at;
+		ev.provider_id = e->provider_id;
+		ev.key_id = e->upstream_key_id;
+		ev.client_id = e->client_key_id;
+		ev.model = e->model;
+		ev.status = e->status;
+		ev.outcome = rollup_outcome(e->outcome);
+		ev.prompt_tokens = e->prompt_tokens;
+		ev.completion_tokens = e->completion_tokens;
+		ev.latency_ms = e->latency_ms;
+		ev.cached_tokens = e->cached_tokens;
+		ev.cache_write_tokens = e->cache_write_tokens;
+		ev.reasoning_tokens = e->reasoning_tokens;
+		rollup_agg_add(rollups, &ev);
 	}
 
 	if (ok)
-		ok = sums_write(key, keys, nkeys, 1);
+		ok = sums_write(key, keys, nkeys);
 	if (ok)
-		ok = sums_write(client, clients, nclients, 0);
+		ok = (rollup_agg_flush(rollups, writer_db) == KORE_RESULT_OK);
 
 	sqlite3_finalize(ins);
 	sqlite3_finalize(key);
-	sqlite3_finalize(client);
 
 	if (ok)
 		ok = (store_exec_on(writer_db, "COMMIT") == KORE_RESULT_OK);
@@ -513,9 +573,9 @@ usage_write(struct usage_batch *b)
 		    sizeof(b->error));
 		if (!sqlite3_get_autocommit(writer_db))
 			(void)store_exec_on(writer_db, "ROLLBACK");
+		rollup_agg_clear(rollups);
 		return;
 	}
 
 	b->ok = 1;
-	b->quota = quota;
 }

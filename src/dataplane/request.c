@@ -265,7 +265,7 @@ plan:
 	}
 
 	if (px->client != NULL && px->client->token_quota > 0 &&
-	    px->client->tokens_used >= px->client->token_quota) {
+	    client_tokens(px->client) >= px->client->token_quota) {
 		proxy_error(px, 429, "insufficient_quota", "insufficient_quota",
 		    "You exceeded your token quota of %" PRId64 " tokens",
 		    px->client->token_quota);
@@ -732,7 +732,6 @@ proxy_finish(struct proxy *px, const char *outcome)
 	e->stream = px->stream;
 	relay_usage_log(px, e);
 	e->client_key_id = px->client ? px->client->id : 0;
-	e->quota = px->client != NULL && px->client->token_quota > 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
 
 	kore_buf_appendf(px->trace, "]");

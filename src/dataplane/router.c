@@ -9,8 +9,10 @@
  * key, rendezvous hashing picks the provider and the key instead (a
  * failed candidate still fails over as before). A tier whose groups
  * disagree is round robin. Disabled and cooling candidates are listed
- * as skipped, never tried. Pure C: positions and scores come from the
- * functions of the router_env passed in.
+ * as skipped, never tried. A provider gives at most ROUTER_KEYS picks,
+ * so that a provider of many keys leaves room for the next ones. Pure
+ * C: positions and scores come from the functions of the router_env
+ * passed in, key health from the keys' shared slots.
  */
 
 #include <stdio.h>
@@ -26,7 +28,7 @@ struct tier_entry {
 
 static int	add_provider(struct cfg_provider *, int64_t, struct router_pick *,
 		    int, int, const struct router_env *, const char *);
-static int	usable_keys(const struct cfg_provider *, int64_t);
+static int	has_usable_key(const struct cfg_provider *, int64_t);
 static void	tier_sort(struct tier_entry *, size_t);
 static size_t	tier_first(struct tier_entry *, size_t, int,
 		    const struct router_env *, int64_t);
@@ -35,77 +37,86 @@ static size_t	tier_first(struct tier_entry *, size_t, int,
 int
 router_key_usable(const struct cfg_key *k, int64_t now)
 {
-	if (!k->enabled || k->status == KEY_DISABLED)
+	int	status;
+
+	if (!k->enabled)
 		return (0);
-	if (k->status == KEY_COOLDOWN && k->cooldown_until > now)
+	status = __atomic_load_n(&k->health->status, __ATOMIC_RELAXED);
+	if (status == KEY_DISABLED)
+		return (0);
+	if (status == KEY_COOLDOWN &&
+	    __atomic_load_n(&k->health->cooldown_until, __ATOMIC_RELAXED) > now)
 		return (0);
 	return (1);
 }
 
+/* Has provider p a key that may be tried now? */
 static int
-usable_keys(const struct cfg_provider *p, int64_t now)
+has_usable_key(const struct cfg_provider *p, int64_t now)
 {
 	size_t	i;
-	int	usable;
 
-	usable = 0;
 	for (i = 0; i < p->nkeys; i++) {
 		if (router_key_usable(p->keys[i], now))
-			usable++;
+			return (1);
 	}
 
-	return (usable);
+	return (0);
 }
 
 /*
- * The picks of one provider: its usable keys from a rotating start, or
- * for a session in rendezvous order.
+ * The picks of one provider: up to ROUTER_KEYS of its usable keys from a
+ * rotating start, or for a session the ROUTER_KEYS first of all its
+ * usable keys in rendezvous order; one skipped pick when none is usable.
  */
 static int
 add_provider(struct cfg_provider *p, int64_t now, struct router_pick *out,
     int n, int max, const struct router_env *env, const char *strategy)
 {
-	struct cfg_key	*k, *order[ROUTER_MAX];
-	double		 score[ROUTER_MAX], s;
+	struct cfg_key	*k, *order[ROUTER_KEYS];
+	double		 score[ROUTER_KEYS], s;
 	size_t		 i, j, start, nk;
+	int		 affinity, first;
 
-	if (usable_keys(p, now) == 0) {
-		if (n < max) {
-			out[n].provider = p;
-			out[n].key = NULL;
-			out[n].skip_reason = p->nkeys == 0 ? "no keys" :
-			    "every key is cooling down or disabled";
-			out[n].strategy = strategy;
-			out[n].disabled = 0;
-			n++;
-		}
-		return (n);
-	}
-
+	first = n;
+	affinity = (strcmp(strategy, "affinity") == 0);
 	nk = 0;
-	start = (size_t)(env->next("key", p->id) % p->nkeys);
-	for (i = 0; i < p->nkeys && nk < ROUTER_MAX; i++) {
+	start = p->nkeys ? (size_t)(env->next("key", p->id) % p->nkeys) : 0;
+	for (i = 0; i < p->nkeys && (affinity || nk < ROUTER_KEYS); i++) {
 		k = p->keys[(start + i) % p->nkeys];
 		if (!router_key_usable(k, now))
 			continue;
 		s = 0;
 		/* Keys apart from providers: their ids may be equal. */
-		if (strcmp(strategy, "affinity") == 0)
+		if (affinity)
 			s = strategy_rendezvous(env->session,
 			    k->id | (1LL << 62), 1);
-		for (j = nk; j > 0 && score[j - 1] < s; j--) {
+		if (nk == ROUTER_KEYS && score[nk - 1] >= s)
+			continue;
+		if (nk < ROUTER_KEYS)
+			nk++;
+		for (j = nk - 1; j > 0 && score[j - 1] < s; j--) {
 			order[j] = order[j - 1];
 			score[j] = score[j - 1];
 		}
 		order[j] = k;
 		score[j] = s;
-		nk++;
 	}
 
 	for (i = 0; i < nk && n < max; i++) {
 		out[n].provider = p;
 		out[n].key = order[i];
 		out[n].skip_reason = NULL;
+		out[n].strategy = strategy;
+		out[n].disabled = 0;
+		n++;
+	}
+
+	if (n == first && n < max) {
+		out[n].provider = p;
+		out[n].key = NULL;
+		out[n].skip_reason = p->nkeys == 0 ? "no keys" :
+		    "every key is cooling down or disabled";
 		out[n].strategy = strategy;
 		out[n].disabled = 0;
 		n++;
@@ -213,7 +224,7 @@ router_plan(struct cfg *c, const struct cfg_client *cl, const char *model,
 			}
 			if (ntier < ROUTER_MAX) {
 				tier[ntier].p = p;
-				tier[ntier].healthy = usable_keys(p, now) > 0;
+				tier[ntier].healthy = has_usable_key(p, now);
 				tier[ntier].rank = 0;
 				healthy += tier[ntier].healthy;
 				ntier++;

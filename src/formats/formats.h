@@ -324,6 +324,7 @@ void	glue_stream_chunk(struct http_request *, const void *, size_t);
 void	glue_stream_end(struct http_request *);
 ssize_t	glue_stream_flush(struct http_request *);
 int	glue_task_answered(struct kore_task *);
+void	glue_task_park(void) __attribute__((noreturn));
 int	glue_upstream_head(CURL *, const char *, size_t,
 	    struct glue_upstream *);
 

@@ -17,6 +17,7 @@
 #include <kore/http.h>
 #include <kore/tasks.h>
 
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -158,6 +159,23 @@ glue_task_answered(struct kore_task *t)
 
 	return (recv(t->fds[0], &len, sizeof(len), MSG_PEEK | MSG_DONTWAIT) ==
 	    (ssize_t)sizeof(len));
+}
+
+/*
+ * A task thread that has closed what it owns waits here for the process
+ * to end: Kore unmaps its pools (the task thread's own state among them)
+ * as the worker exits, so the thread must not run Kore's task loop
+ * again. Never returns.
+ */
+void
+glue_task_park(void)
+{
+	static pthread_mutex_t	parked_lock = PTHREAD_MUTEX_INITIALIZER;
+	static pthread_cond_t	parked = PTHREAD_COND_INITIALIZER;
+
+	(void)pthread_mutex_lock(&parked_lock);
+	for (;;)
+		(void)pthread_cond_wait(&parked, &parked_lock);
 }
 
 /*

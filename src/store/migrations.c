@@ -1,7 +1,12 @@
 /*
  * The schema, as numbered migrations: the version lives in PRAGMA
  * user_version, each step runs in its own transaction, and a file from a
- * newer release is refused.
+ * newer release is refused. A step is SQL and, where the data must be
+ * carried over, a C function run after it in the same transaction.
+ *
+ * The file frees the pages retention empties (auto_vacuum incremental,
+ * retention.c): a new file is made so, an older one is converted once
+ * with VACUUM, which rewrites it whole and needs as much free disk.
  */
 
 #include <kore/kore.h>
@@ -14,9 +19,12 @@
  * Each migration takes the schema from version i to i + 1. Never edit a
  * released one: add another.
  */
-static const char *migrations[] = {
+static const struct {
+	const char	*sql;
+	int		(*carry)(sqlite3 *, char *, size_t);
+} migrations[] = {
 	/* 0 -> 1: the first schema. */
-	"CREATE TABLE users ("
+	{ "CREATE TABLE users ("
 	"  id INTEGER PRIMARY KEY,"
 	"  username TEXT NOT NULL UNIQUE,"
 	"  password_hash TEXT NOT NULL,"
@@ -128,7 +136,7 @@ static const char *migrations[] = {
 	"  action TEXT NOT NULL,"
 	"  target TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX audit_log_time ON audit_log(created_at);",
+	"CREATE INDEX audit_log_time ON audit_log(created_at);", NULL },
 
 	/*
 	 * An OpenAI-compatible provider without /responses (false): the
@@ -136,7 +144,7 @@ static const char *migrations[] = {
 	 * token kinds of every request, and whether its counts are an
 	 * estimate (a stream cut before its usage came).
 	 */
-	"ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
+	{ "ALTER TABLE providers ADD COLUMN responses_api INTEGER NOT NULL"
 	"  DEFAULT 1;"
 	"ALTER TABLE request_log ADD COLUMN cached_tokens INTEGER NOT NULL"
 	"  DEFAULT 0;"
@@ -145,7 +153,7 @@ static const char *migrations[] = {
 	"ALTER TABLE request_log ADD COLUMN reasoning_tokens INTEGER"
 	"  NOT NULL DEFAULT 0;"
 	"ALTER TABLE request_log ADD COLUMN usage_estimated INTEGER"
-	"  NOT NULL DEFAULT 0;",
+	"  NOT NULL DEFAULT 0;", NULL },
 
 	/*
 	 * Routing (issue 18): groups gain strategy least_latency (the CHECK
@@ -157,7 +165,7 @@ static const char *migrations[] = {
 	 * failover statuses; the request log names the admin of a playground
 	 * request.
 	 */
-	"CREATE TABLE groups_new ("
+	{ "CREATE TABLE groups_new ("
 	"  id INTEGER PRIMARY KEY,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  priority INTEGER NOT NULL DEFAULT 0,"
@@ -188,12 +196,49 @@ static const char *migrations[] = {
 	"  NOT NULL DEFAULT '[]';"
 	"ALTER TABLE providers ADD COLUMN no_cooldown_statuses TEXT"
 	"  NOT NULL DEFAULT '[]';"
-	"ALTER TABLE request_log ADD COLUMN admin_user_id INTEGER;",
+	"ALTER TABLE request_log ADD COLUMN admin_user_id INTEGER;", NULL },
+
+	/*
+	 * 3 -> 4: an index for each filter of the logs page, each in the
+	 * order pages are read (newest first) within its value.
+	 */
+	{ "CREATE INDEX request_log_model ON request_log(model, created_at);"
+	"CREATE INDEX request_log_provider ON "
+	"  request_log(provider_id, created_at);"
+	"CREATE INDEX request_log_client ON "
+	"  request_log(client_key_id, created_at);"
+	"CREATE INDEX request_log_status ON request_log(status, created_at);",
+	NULL },
+
+	/* 4 -> 5: rollups (rollup.c), with the rows already logged. */
+	{ "CREATE TABLE rollups ("
+	"  dim INTEGER NOT NULL,"
+	"  span INTEGER NOT NULL,"
+	"  t INTEGER NOT NULL,"
+	"  provider_id INTEGER NOT NULL DEFAULT 0,"
+	"  upstream_key_id INTEGER NOT NULL DEFAULT 0,"
+	"  client_key_id INTEGER NOT NULL DEFAULT 0,"
+	"  model TEXT NOT NULL DEFAULT '',"
+	"  status_class INTEGER NOT NULL DEFAULT 0,"
+	"  requests INTEGER NOT NULL DEFAULT 0,"
+	"  errors INTEGER NOT NULL DEFAULT 0,"
+	"  cancelled INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  latency_ms_sum INTEGER NOT NULL DEFAULT 0,"
+	"  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cache_write_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  latency_hist BLOB NOT NULL DEFAULT x'',"
+	"  PRIMARY KEY (dim, span, t, provider_id, upstream_key_id,"
+	"    client_key_id, model, status_class)) WITHOUT ROWID;",
+	rollup_migrate },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))
 
 static int	pragma_step(sqlite3 *, const char *, int *);
+static int	vacuum_incremental(sqlite3 *, int, char *, size_t);
 
 /*
  * Run PRAGMA sql on handle once: the step's result code, with the first
@@ -215,6 +260,37 @@ pragma_step(sqlite3 *handle, const char *sql, int *value)
 }
 
 /*
+ * auto_vacuum = INCREMENTAL (2), so that pruned pages can be given back.
+ * In WAL mode only VACUUM makes the setting take, even in a new file
+ * (where it costs nothing).
+ */
+static int
+vacuum_incremental(sqlite3 *handle, int version, char *err, size_t errlen)
+{
+	char	*msg;
+
+	if (store_count_on(handle, "PRAGMA auto_vacuum") == 2)
+		return (KORE_RESULT_OK);
+
+	if (version > 0) {
+		kore_log(LOG_NOTICE, "converting the database to incremental "
+		    "vacuum (once; VACUUM rewrites the whole file)");
+	}
+
+	msg = NULL;
+	if (sqlite3_exec(handle, "PRAGMA auto_vacuum = INCREMENTAL", NULL,
+	    NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(handle, "VACUUM", NULL, NULL, &msg) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "auto_vacuum: %s",
+		    msg ? msg : sqlite3_errmsg(handle));
+		sqlite3_free(msg);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/*
  * Bring the schema of handle to the newest version this binary knows.
  * A schema newer than that is refused, with the reason written to err.
  * Works on any handle so that tests can drive it.
@@ -222,10 +298,33 @@ pragma_step(sqlite3 *handle, const char *sql, int *value)
 int
 store_migrate(sqlite3 *handle, char *err, size_t errlen)
 {
-	int	version;
+	return (store_migrate_to(handle, (int)MIGRATION_COUNT, err, errlen));
+}
+
+/* The number of migrations: the newest schema version. */
+int
+store_schema_version(void)
+{
+	return ((int)MIGRATION_COUNT);
+}
+
+/*
+ * Bring the schema of handle up to version target (at most the newest;
+ * tests start from an older one), each step in its own transaction.
+ * Foreign keys are off meanwhile, so that a migration may rebuild a
+ * table others refer to (dropping it would cascade to them); each step
+ * must leave them whole.
+ */
+int
+store_migrate_to(sqlite3 *handle, int target, char *err, size_t errlen)
+{
+	char		*msg, sql[64], why[256];
+	int		 version, ok, rc, row;
+	size_t		 i;
 
 	if (pragma_step(handle, "PRAGMA user_version", &version) !=
-	    SQLITE_ROW || version < 0) {
+	    SQLITE_ROW || version < 0 || target < 0 ||
+	    (size_t)target > MIGRATION_COUNT) {
 		(void)snprintf(err, errlen, "cannot read schema version");
 		return (KORE_RESULT_ERROR);
 	}
@@ -237,48 +336,40 @@ store_migrate(sqlite3 *handle, char *err, size_t errlen)
 		return (KORE_RESULT_ERROR);
 	}
 
-	return (store_migrate_upto(handle, MIGRATION_COUNT, err, errlen));
-}
-
-/*
- * Bring the schema of handle up to version target (at most the newest),
- * each step in its own transaction. Foreign keys are off meanwhile, so
- * that a migration may rebuild a table others refer to (dropping it
- * would cascade to them); each step must leave them whole.
- */
-int
-store_migrate_upto(sqlite3 *handle, size_t target, char *err, size_t errlen)
-{
-	char		*msg, sql[64];
-	int		 version, rc, row;
-	size_t		 i;
-
-	if (pragma_step(handle, "PRAGMA user_version", &version) !=
-	    SQLITE_ROW || version < 0 || target > MIGRATION_COUNT) {
-		(void)snprintf(err, errlen, "cannot read schema version");
+	if (vacuum_incremental(handle, version, err, errlen) !=
+	    KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
-	}
 
 	(void)sqlite3_exec(handle, "PRAGMA foreign_keys = OFF", NULL, NULL,
 	    NULL);
 	rc = KORE_RESULT_OK;
-	for (i = (size_t)version; rc == KORE_RESULT_OK && i < target; i++) {
+	for (i = (size_t)version; rc == KORE_RESULT_OK && i < (size_t)target;
+	    i++) {
 		msg = NULL;
+		why[0] = '\0';
 		(void)snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu",
 		    i + 1);
 
-		if (sqlite3_exec(handle, "BEGIN IMMEDIATE", NULL, NULL,
-		    &msg) != SQLITE_OK ||
-		    sqlite3_exec(handle, migrations[i], NULL, NULL,
-		    &msg) != SQLITE_OK ||
-		    pragma_step(handle, "PRAGMA foreign_key_check", &row) !=
-		    SQLITE_DONE ||
-		    sqlite3_exec(handle, sql, NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(handle, "COMMIT", NULL, NULL,
-		    &msg) != SQLITE_OK) {
+		ok = (sqlite3_exec(handle, "BEGIN IMMEDIATE", NULL, NULL,
+		    &msg) == SQLITE_OK &&
+		    sqlite3_exec(handle, migrations[i].sql, NULL, NULL,
+		    &msg) == SQLITE_OK);
+		if (ok && migrations[i].carry != NULL)
+			ok = (migrations[i].carry(handle, why, sizeof(why)) ==
+			    KORE_RESULT_OK);
+		if (ok && pragma_step(handle, "PRAGMA foreign_key_check",
+		    &row) != SQLITE_DONE) {
+			(void)kore_strlcpy(why, "it leaves rows referring to "
+			    "rows that do not exist", sizeof(why));
+			ok = 0;
+		}
+		if (ok)
+			ok = (sqlite3_exec(handle, sql, NULL, NULL,
+			    &msg) == SQLITE_OK && sqlite3_exec(handle,
+			    "COMMIT", NULL, NULL, &msg) == SQLITE_OK);
+		if (!ok) {
 			(void)snprintf(err, errlen, "migration %zu: %s", i + 1,
-			    msg ? msg : "it leaves rows referring to rows "
-			    "that do not exist");
+			    why[0] ? why : msg ? msg : sqlite3_errmsg(handle));
 			sqlite3_free(msg);
 			(void)sqlite3_exec(handle, "ROLLBACK", NULL, NULL, NULL);
 			rc = KORE_RESULT_ERROR;

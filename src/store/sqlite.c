@@ -51,7 +51,8 @@ store_connect(const char *path, int create)
 	if (store_exec_on(h, "PRAGMA journal_mode = WAL") != KORE_RESULT_OK ||
 	    store_exec_on(h, "PRAGMA foreign_keys = ON") != KORE_RESULT_OK ||
 	    store_exec_on(h, "PRAGMA synchronous = NORMAL") != KORE_RESULT_OK ||
-	    store_exec_on(h, "PRAGMA temp_store = MEMORY") != KORE_RESULT_OK) {
+	    store_exec_on(h, "PRAGMA temp_store = MEMORY") != KORE_RESULT_OK ||
+	    rollup_functions(h) != KORE_RESULT_OK) {
 		(void)sqlite3_close_v2(h);
 		return (NULL);
 	}
@@ -71,6 +72,11 @@ store_open(const char *path, int create)
 
 	if ((db = store_connect(path, create)) == NULL)
 		return (KORE_RESULT_ERROR);
+	/* A worker reads all of the configuration at each reload. */
+	if (store_exec("PRAGMA cache_size = -8192") != KORE_RESULT_OK) {
+		store_close();
+		return (KORE_RESULT_ERROR);
+	}
 
 	return (KORE_RESULT_OK);
 }
@@ -162,10 +168,17 @@ store_rollback(void)
 int64_t
 store_count(const char *sql)
 {
+	return (store_count_on(db, sql));
+}
+
+/* The same on connection h. */
+int64_t
+store_count_on(sqlite3 *h, const char *sql)
+{
 	sqlite3_stmt	*stmt;
 	int64_t		 n;
 
-	if ((stmt = store_prepare(sql)) == NULL)
+	if ((stmt = store_prepare_on(h, sql)) == NULL)
 		return (-1);
 
 	n = -1;

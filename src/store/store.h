@@ -1,12 +1,14 @@
 /*
  * store: where the gateway keeps what must outlive a process: groups,
  * providers, upstream and client keys, users and sessions, the request
- * log and the audit log. One SQLite file in WAL mode shared by every
- * process (sqlite.c), its schema brought up to date by numbered
- * migrations (migrations.c). It depends on core/ only.
+ * log, its rollups and the audit log. One SQLite file in WAL mode shared
+ * by every process (sqlite.c), its schema brought up to date by numbered
+ * migrations (migrations.c); the rollups (rollup.c) and what retention
+ * removes (retention.c). It depends on core/ only.
  *
  * Each process holds one connection (the parent while it prepares the
- * database, then each worker); the request-log writer has its own.
+ * database, then each worker); a worker's request-log writer and its
+ * admin reader (task threads) have their own.
  * Functions return KORE_RESULT_OK or KORE_RESULT_ERROR after logging why.
  */
 
@@ -33,10 +35,126 @@ int		store_begin(void);
 int		store_commit(void);
 void		store_rollback(void);
 int64_t		store_count(const char *);
+int64_t		store_count_on(sqlite3 *, const char *);
 int64_t		store_now(void);
 
 /* migrations.c */
 int		store_migrate(sqlite3 *, char *, size_t);
-int		store_migrate_upto(sqlite3 *, size_t, char *, size_t);
+int		store_migrate_to(sqlite3 *, int, char *, size_t);
+int		store_schema_version(void);
+
+/* rollup.c: the request log summed per minute, hour and day. */
+#define ROLLUP_HIST_BUCKETS	320
+
+#define ROLLUP_FINE		0	/* every dimension */
+#define ROLLUP_TOTAL		1	/* status class only */
+#define ROLLUP_PROVIDER		2
+#define ROLLUP_CLIENT		3
+
+#define ROLLUP_OK		0
+#define ROLLUP_ERROR		1
+#define ROLLUP_CANCELLED	2
+
+/* The sums of a rollup row: indexes into rollup_sums[]. */
+#define RS_REQUESTS		0
+#define RS_ERRORS		1
+#define RS_CANCELLED		2
+#define RS_PROMPT		3
+#define RS_COMPLETION		4
+#define RS_LATENCY		5	/* latency_ms, of those with a provider */
+#define RS_CACHED		6	/* input tokens read from a cache */
+#define RS_CACHE_WRITE		7	/* input tokens written to a cache */
+#define RS_REASONING		8	/* output tokens spent reasoning */
+#define RS_COUNT		9
+
+/* One request as the rollups count it. */
+struct rollup_event {
+	int64_t		 t;		/* created_at */
+	int64_t		 provider_id;	/* 0: none */
+	int64_t		 key_id;
+	int64_t		 client_id;
+	const char	*model;
+	int		 status;
+	int		 outcome;	/* ROLLUP_OK, _ERROR or _CANCELLED */
+	int64_t		 prompt_tokens;
+	int64_t		 completion_tokens;
+	int64_t		 latency_ms;
+	int64_t		 cached_tokens;
+	int64_t		 cache_write_tokens;
+	int64_t		 reasoning_tokens;
+};
+
+struct rollup_hist {
+	u_int64_t	n[ROLLUP_HIST_BUCKETS];
+};
+
+struct rollup_figures {
+	int64_t			sums[RS_COUNT];
+	struct rollup_hist	hist;
+};
+
+struct rollup_range {
+	int64_t		span;
+	int64_t		from;		/* bucket starts in [from, to) */
+	int64_t		to;
+};
+
+#define ROLLUP_RANGES_MAX	8
+
+struct rollup_query {
+	int			 dim;
+	const char		*column;	/* group by it, or NULL */
+	int64_t			 bucket;	/* or by time buckets */
+	int64_t			 limit;
+	int64_t			 offset;
+	int			 nohist;	/* no percentiles wanted */
+	struct rollup_range	 ranges[ROLLUP_RANGES_MAX];
+	int			 nranges;
+};
+
+struct rollup_agg;
+
+/* The columns of request_log rollup_event_row() reads, in its order. */
+#define ROLLUP_LOG_COLUMNS	"created_at, coalesce(provider_id, 0), " \
+	"coalesce(upstream_key_id, 0), coalesce(client_key_id, 0), model, " \
+	"status, outcome, prompt_tokens, completion_tokens, latency_ms, " \
+	"cached_tokens, cache_write_tokens, reasoning_tokens"
+
+extern const char *const rollup_sums[RS_COUNT];
+
+int		rollup_bucket(int64_t);
+int64_t		rollup_bucket_ms(int);
+int64_t		rollup_percentile(const struct rollup_hist *, int);
+size_t		rollup_hist_encode(const struct rollup_hist *, u_int8_t *,
+		    size_t);
+int		rollup_hist_decode(const u_int8_t *, size_t,
+		    struct rollup_hist *);
+int		rollup_outcome(const char *);
+int		rollup_functions(sqlite3 *);
+struct rollup_agg *rollup_agg_new(void);
+void		rollup_agg_add(struct rollup_agg *,
+		    const struct rollup_event *);
+size_t		rollup_agg_rows(const struct rollup_agg *);
+int		rollup_agg_flush(struct rollup_agg *, sqlite3 *);
+void		rollup_agg_clear(struct rollup_agg *);
+void		rollup_agg_free(struct rollup_agg *);
+int		rollup_migrate(sqlite3 *, char *, size_t);
+void		rollup_event_row(sqlite3_stmt *, struct rollup_event *);
+int		rollup_cover(int64_t, int64_t, const int64_t *, int,
+		    struct rollup_range *, int);
+int		rollup_query(sqlite3 *, const struct rollup_query *,
+		    void (*)(void *, int64_t, const struct rollup_figures *),
+		    void *);
+
+/* retention.c: old rows go, a little at a time. */
+struct store_retention {
+	int64_t		log_before;	/* raw rows created before */
+	int64_t		minute_before;	/* minute rollups before */
+	int64_t		rollup_before;	/* hour and day rollups before */
+	int64_t		max_bytes;	/* 0, or the most the file may use */
+};
+
+int		store_prune(sqlite3 *, const struct store_retention *,
+		    u_int64_t);
 
 #endif

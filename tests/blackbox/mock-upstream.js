@@ -437,7 +437,10 @@ export async function startMockUpstream({ models: givenModels, name = 'mock', de
       const usage = usageOut(parts.length);
       rec.usage = usage;
       if (includeUsage) {
-        const details = b.usage?.cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: b.usage.cached_tokens } };
+        const details = {
+          ...(b.usage?.cached_tokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: b.usage.cached_tokens } }),
+          ...(b.usage?.reasoning_tokens === undefined ? {} : { completion_tokens_details: { reasoning_tokens: b.usage.reasoning_tokens } }),
+        };
         send({ ...base, choices: [], usage: { ...usage, ...details } });
       }
       if (!res.destroyed) res.end('data: [DONE]\n\n');

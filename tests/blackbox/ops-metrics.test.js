@@ -50,7 +50,7 @@ async function traffic(f) {
   const bad = await f.upstream({ name: 'bad' });
   const good = await f.upstream({ name: 'good' });
   bad.behave('default', { type: 'error', status: 500 });
-  good.behave('default', { type: 'ok', usage: { prompt_tokens: 7, completion_tokens: 5 } });
+  good.behave('default', { type: 'ok', usage: { prompt_tokens: 7, completion_tokens: 5, cached_tokens: 3, reasoning_tokens: 2 } });
   const g = await f.group({ priority: 10 });
   const g2 = await f.group({ priority: 0 });
   await f.provider(g, bad, { name: 'first' });
@@ -85,6 +85,12 @@ test('/metrics: families summed over the workers agree with /api/admin/stats and
   assert.equal(sum(m, 'fusion_requests_total', (l) => l.outcome !== 'ok'), stats.errors);
   assert.equal(sum(m, 'fusion_tokens_total', (l) => l.kind === 'input'), stats.prompt_tokens);
   assert.equal(sum(m, 'fusion_tokens_total', (l) => l.kind === 'output'), stats.completion_tokens);
+  // The token kinds: 9 answers, each with 3 cached input and 2 reasoning tokens.
+  assert.equal(stats.cached_tokens, 27);
+  assert.equal(stats.reasoning_tokens, 18);
+  assert.equal(sum(m, 'fusion_tokens_total', (l) => l.kind === 'cached_input'), stats.cached_tokens);
+  assert.equal(sum(m, 'fusion_tokens_total', (l) => l.kind === 'reasoning'), stats.reasoning_tokens);
+  assert.equal(sum(m, 'fusion_tokens_total', (l) => l.kind === 'cache_write'), 0);
   for (const p of stats.providers) {
     assert.equal(sum(m, 'fusion_requests_total', (l) => l.provider === p.name), p.requests, `provider ${p.name}`);
   }

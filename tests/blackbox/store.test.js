@@ -67,6 +67,9 @@ test('an old, empty database file is upgraded in place', async (t) => {
   assert.ok(Number(gw.sql('PRAGMA user_version')) >= 1);
   assert.equal(gw.sql("SELECT count(*) FROM pragma_table_info('groups') WHERE name = 'affinity'"), '1');
   assert.equal(gw.sql("SELECT count(*) FROM pragma_table_info('request_log') WHERE name = 'usage_estimated'"), '1');
+  assert.equal(gw.sql("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollups'"), '1');
+  // Pages retention frees are given back to the file system.
+  assert.equal(gw.sql('PRAGMA auto_vacuum'), '2');
   assert.ok(await gw.admin());
 });
 

@@ -170,12 +170,14 @@ TEST(router_orders_tiers_rotates_and_skips)
 	char			*models[] = { "gpt-4o", NULL };
 	struct cfg_provider	 p[3];
 	struct cfg_key		 k[3], *pk[3][1];
+	struct key_health	 h[3];
 	struct cfg		 c;
 	struct router_pick	 out[8];
 	int			 i, n;
 
 	memset(p, 0, sizeof(p));
 	memset(k, 0, sizeof(k));
+	memset(h, 0, sizeof(h));
 	memset(&c, 0, sizeof(c));
 	for (i = 0; i < 3; i++) {
 		p[i].id = i + 1;
@@ -189,6 +191,7 @@ TEST(router_orders_tiers_rotates_and_skips)
 		k[i].provider = &p[i];
 		k[i].enabled = 1;
 		k[i].masked = "m";
+		k[i].health = &h[i];
 		pk[i][0] = &k[i];
 		p[i].keys = pk[i];
 		p[i].nkeys = 1;
@@ -210,8 +213,8 @@ TEST(router_orders_tiers_rotates_and_skips)
 	ASSERT_INT_EQ(out[2].provider->id, 3);
 
 	/* A cooling key makes its provider a skipped candidate. */
-	k[1].status = KEY_COOLDOWN;
-	k[1].cooldown_until = 200;
+	h[1].status = KEY_COOLDOWN;
+	h[1].cooldown_until = 200;
 	n = router_plan(&c, NULL, "gpt-4o", 100, out, 8, &fake_env);
 	ASSERT_INT_EQ(n, 3);
 	ASSERT_INT_EQ(out[0].provider->id, 2);
@@ -234,12 +237,14 @@ TEST(router_weights_pick_in_proportion)
 	char			*models[] = { "m", NULL };
 	struct cfg_provider	 p[2];
 	struct cfg_key		 k[2], *pk[2][1];
+	struct key_health	 h[2];
 	struct cfg		 c;
 	struct router_pick	 out[4];
 	int			 i, first[3];
 
 	memset(p, 0, sizeof(p));
 	memset(k, 0, sizeof(k));
+	memset(h, 0, sizeof(h));
 	memset(&c, 0, sizeof(c));
 	for (i = 0; i < 2; i++) {
 		p[i].id = i + 1;
@@ -250,6 +255,7 @@ TEST(router_weights_pick_in_proportion)
 		p[i].weight = i == 0 ? 1 : 3;
 		k[i].enabled = 1;
 		k[i].provider = &p[i];
+		k[i].health = &h[i];
 		pk[i][0] = &k[i];
 		p[i].keys = pk[i];
 		p[i].nkeys = 1;

@@ -21,7 +21,7 @@
 int			test_failed;
 struct fusion_config	fusion_cfg;
 
-static char	tmpdir[] = "/tmp/fusion-unit-XXXXXX";
+char		unit_tmpdir[] = "/tmp/fusion-unit-XXXXXX";
 
 void		run_xlate_tests(int *, int *);
 void		run_dataplane_tests(int *, int *);
@@ -29,6 +29,7 @@ void		run_xlate_gemini_tests(int *, int *);
 void		run_failover_tests(int *, int *);
 void		run_strategy_tests(int *, int *);
 void		run_models_tests(int *, int *);
+void		run_scale_tests(int *, int *);
 
 TEST(name_accepts_utf8_and_rejects_junk)
 {
@@ -173,7 +174,7 @@ TEST(master_key_file_created_private_and_reused)
 	u_int8_t	*box;
 	size_t		 len;
 
-	(void)snprintf(path, sizeof(path), "%s/master.key", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/master.key", unit_tmpdir);
 	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_OK);
 	ASSERT_INT_EQ(stat(path, &st), 0);
 	ASSERT_INT_EQ(st.st_mode & 0777, 0600);
@@ -205,7 +206,7 @@ TEST(master_key_file_readable_by_others_is_refused)
 	char	path[128];
 	FILE	*fp;
 
-	(void)snprintf(path, sizeof(path), "%s/open.key", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/open.key", unit_tmpdir);
 	ASSERT((fp = fopen(path, "w")) != NULL);
 	fprintf(fp, "%064d\n", 0);
 	fclose(fp);
@@ -217,7 +218,7 @@ TEST(master_key_from_environment)
 {
 	char	path[128];
 
-	(void)snprintf(path, sizeof(path), "%s/unused.key", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/unused.key", unit_tmpdir);
 	setenv("FUSION_MASTER_KEY", "not hex", 1);
 	ASSERT_INT_EQ(secrets_init(path), KORE_RESULT_ERROR);
 	setenv("FUSION_MASTER_KEY",
@@ -271,17 +272,19 @@ TEST(migrations_create_schema_and_are_idempotent)
 	char	path[128], err[256];
 	int64_t	version;
 
-	(void)snprintf(path, sizeof(path), "%s/m.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/m.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
 	version = query_int("PRAGMA user_version");
-	ASSERT(version >= 1);
+	ASSERT_INT_EQ(version, store_schema_version());
 	ASSERT_INT_EQ(query_int("SELECT count(*) FROM pragma_table_info("
 	    "'request_log') WHERE name IN ('cached_tokens', "
 	    "'cache_write_tokens', 'reasoning_tokens', 'usage_estimated')"), 4);
 	ASSERT_INT_EQ(query_int("SELECT count(*) FROM pragma_table_info("
 	    "'providers') WHERE name = 'responses_api'"), 1);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'rollups'"), 1);
 	ASSERT_INT_EQ(query_int("SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'table' AND name IN ('users', 'sessions', 'groups', "
 	    "'providers', 'upstream_keys', 'client_keys', 'request_log')"), 7);
@@ -302,7 +305,7 @@ TEST(deleting_a_group_cascades_to_providers_and_keys)
 {
 	char	path[128], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/c.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/c.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
@@ -327,9 +330,9 @@ TEST(upgrade_keeps_groups_providers_and_keys)
 {
 	char	path[128], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/u.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/u.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
-	ASSERT_INT_EQ(store_migrate_upto(store_db(), 1, err, sizeof(err)),
+	ASSERT_INT_EQ(store_migrate_to(store_db(), 1, err, sizeof(err)),
 	    KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_exec("INSERT INTO groups (name, priority, "
 	    "strategy, created_at, updated_at) VALUES ('g', 5, 'weighted', 0,"
@@ -364,7 +367,7 @@ TEST(newer_schema_is_refused_with_a_reason)
 {
 	char	path[128], err[256];
 
-	(void)snprintf(path, sizeof(path), "%s/n.db", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/n.db", unit_tmpdir);
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_exec("PRAGMA user_version = 99"), KORE_RESULT_OK);
 	err[0] = '\0';
@@ -402,7 +405,7 @@ main(void)
 	char	cmd[128];
 
 	passed = failed = 0;
-	if (sodium_init() < 0 || mkdtemp(tmpdir) == NULL) {
+	if (sodium_init() < 0 || mkdtemp(unit_tmpdir) == NULL) {
 		fprintf(stderr, "cannot set up\n");
 		return (1);
 	}
@@ -414,8 +417,9 @@ main(void)
 	run_failover_tests(&passed, &failed);
 	run_strategy_tests(&passed, &failed);
 	run_models_tests(&passed, &failed);
+	run_scale_tests(&passed, &failed);
 
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", unit_tmpdir);
 	(void)system(cmd);
 
 	printf("%d passed, %d failed\n", passed, failed);

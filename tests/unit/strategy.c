@@ -18,6 +18,7 @@ void	run_strategy_tests(int *, int *);
 static struct cfg_group		 grp;
 static struct cfg_provider	 prov[NP];
 static struct cfg_key		 key[NP][2], *keyp[NP][2];
+static struct key_health	 health[NP][2];
 static struct cfg		 conf;
 static char			*models[] = { "m" };
 static u_int64_t		 scores[NP];	/* by provider index */
@@ -49,6 +50,7 @@ tier(int np, int nk, int strategy, int affinity)
 	memset(&grp, 0, sizeof(grp));
 	memset(prov, 0, sizeof(prov));
 	memset(key, 0, sizeof(key));
+	memset(health, 0, sizeof(health));
 	memset(&conf, 0, sizeof(conf));
 	grp.id = 1;
 	grp.enabled = 1;
@@ -67,6 +69,7 @@ tier(int np, int nk, int strategy, int affinity)
 			key[i][j].provider = &prov[i];
 			key[i][j].enabled = 1;
 			key[i][j].masked = "k";
+			key[i][j].health = &health[i][j];
 			keyp[i][j] = &key[i][j];
 		}
 		prov[i].keys = keyp[i];
@@ -133,7 +136,7 @@ TEST(affinity_is_stable_and_moves_only_a_lost_quarter)
 		ASSERT_INT_EQ(first_key(s, NULL), before[i]);
 	}
 
-	key[2][0].status = KEY_DISABLED;
+	health[2][0].status = KEY_DISABLED;
 	moved = 0;
 	memset(moved_to, 0, sizeof(moved_to));
 	for (i = 0; i < 1000; i++) {
@@ -179,8 +182,8 @@ TEST(affinity_keeps_a_session_on_its_provider_when_a_key_cools)
 	}
 	ASSERT(n0 > 50 && n0 < 150);
 
-	key[0][0].status = KEY_COOLDOWN;
-	key[0][0].cooldown_until = 1000;
+	health[0][0].status = KEY_COOLDOWN;
+	health[0][0].cooldown_until = 1000;
 	for (i = 0; i < 400; i++) {
 		(void)snprintf(s, sizeof(s), "u%d", i);
 		k = first_key(s, NULL);
@@ -263,9 +266,9 @@ TEST(least_latency_scores_the_whole_tier)
 
 	/* The fastest has no usable key: the next best goes first. */
 	position = 50;
-	key[1][0].status = KEY_DISABLED;
+	health[1][0].status = KEY_DISABLED;
 	ASSERT_INT_EQ(first_key("", NULL), key[2][0].id);
-	key[1][0].status = KEY_ACTIVE;
+	health[1][0].status = KEY_ACTIVE;
 
 	/* Weight 0 only as a fallback, unmeasured (0) before measured. */
 	ASSERT(strategy_latency_score(0, 0, 0) >

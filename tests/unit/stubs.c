@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kore/kore.h>
 
@@ -195,4 +196,35 @@ kore_mem_find(void *src, size_t slen, const void *needle, size_t len)
 			return ((u_int8_t *)src + pos);
 	}
 	return (NULL);
+}
+
+size_t
+kore_strlcpy(char *dst, const char *src, const size_t len)
+{
+	char		*d = dst;
+	const char	*s = src;
+	const char	*end = dst + len - 1;
+
+	if (len == 0)
+		fatal("kore_strlcpy: len == 0");
+	while ((*d = *s) != '\0') {
+		if (d == end) {
+			*d = '\0';
+			break;
+		}
+		d++;
+		s++;
+	}
+	while (*s != '\0')
+		s++;
+	return (s - src);
+}
+
+u_int64_t
+kore_time_ms(void)
+{
+	struct timespec		ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((u_int64_t)(ts.tv_sec * 1000 + (ts.tv_nsec / 1000000)));
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 extern int	test_failed;
+extern char	unit_tmpdir[];	/* a directory of the run's own */
 
 #define TEST(name)	static void test_##name(void)
 

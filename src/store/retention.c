@@ -1,0 +1,172 @@
+/*
+ * Retention: raw log rows older than LOG_RETENTION_DAYS (or the oldest
+ * ones while the database file uses more than LOG_MAX_MB), minute
+ * rollups as old as the raw rows they sum, hour and day rollups older
+ * than ROLLUP_RETENTION_DAYS. Rows go in small batches, each its own short
+ * transaction, so that no writer waits long for the lock; the pages they
+ * leave empty are handed back to the file system (incremental vacuum),
+ * so the file shrinks. Called by one log writer at a time, with a time
+ * budget; it says whether there is more to do.
+ */
+
+#include <kore/kore.h>
+
+#include <string.h>
+
+#include <stdio.h>
+
+#include "store/store.h"
+
+#define PRUNE_ROWS	1000	/* raw rows per transaction */
+#define PRUNE_BUCKETS	5	/* rollup buckets of a dim per transaction */
+#define VACUUM_MIN	256	/* free pages worth giving back */
+#define VACUUM_PAGES	1024	/* pages given back per call */
+
+static int		prune_log(sqlite3 *, int64_t, int);
+static int		prune_rollups(sqlite3 *, int64_t, int64_t);
+static int		over_limit(sqlite3 *, const struct store_retention *);
+static int64_t		oldest_log(sqlite3 *);
+
+/*
+ * Delete up to PRUNE_ROWS raw rows, oldest first: those created before
+ * before, or any (oldest) when all is set. Returns how many, -1 on error.
+ */
+static int
+prune_log(sqlite3 *db, int64_t before, int all)
+{
+	sqlite3_stmt	*st;
+	int		 n;
+
+	if ((st = store_prepare_on(db, all ?
+	    "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log "
+	    "ORDER BY created_at LIMIT ?2)" :
+	    "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log "
+	    "WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)")) == NULL)
+		return (-1);
+	if (!all)
+		sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int(st, 2, PRUNE_ROWS);
+	n = (sqlite3_step(st) == SQLITE_DONE) ? sqlite3_changes(db) : -1;
+	if (n < 0)
+		kore_log(LOG_ERR, "retention: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+
+	return (n);
+}
+
+/*
+ * Delete the oldest buckets of each dim of span (PRUNE_BUCKETS of them
+ * at most) that start before before. Returns the rows deleted, -1 on
+ * error.
+ */
+static int
+prune_rollups(sqlite3 *db, int64_t span, int64_t before)
+{
+	sqlite3_stmt	*st;
+	int		 dim, n, total;
+
+	if ((st = store_prepare_on(db, "DELETE FROM rollups WHERE dim = ?1 "
+	    "AND span = ?2 AND t < min(?3, (SELECT min(t) FROM rollups WHERE "
+	    "dim = ?1 AND span = ?2) + ?2 * ?4)")) == NULL)
+		return (-1);
+
+	total = 0;
+	for (dim = ROLLUP_FINE; dim <= ROLLUP_CLIENT && total >= 0; dim++) {
+		sqlite3_bind_int(st, 1, dim);
+		sqlite3_bind_int64(st, 2, span);
+		sqlite3_bind_int64(st, 3, before);
+		sqlite3_bind_int(st, 4, PRUNE_BUCKETS);
+		n = (sqlite3_step(st) == SQLITE_DONE) ? sqlite3_changes(db) : -1;
+		sqlite3_reset(st);
+		if (n < 0) {
+			kore_log(LOG_ERR, "retention: %s", sqlite3_errmsg(db));
+			total = -1;
+		} else {
+			total += n;
+		}
+	}
+	sqlite3_finalize(st);
+
+	return (total);
+}
+
+/* The minute at which the oldest raw row left was created. */
+static int64_t
+oldest_log(sqlite3 *db)
+{
+	int64_t	t;
+
+	t = store_count_on(db, "SELECT coalesce(min(created_at), "
+	    "strftime('%s', 'now')) FROM request_log");
+	return (t - t % 60);
+}
+
+/* Does the file use more than r allows? */
+static int
+over_limit(sqlite3 *db, const struct store_retention *r)
+{
+	int64_t		page, used;
+
+	if (r->max_bytes <= 0)
+		return (0);
+	page = store_count_on(db, "PRAGMA page_size");
+	used = store_count_on(db, "PRAGMA page_count") -
+	    store_count_on(db, "PRAGMA freelist_count");
+
+	return (page > 0 && used * page > r->max_bytes);
+}
+
+/*
+ * Remove what r says is too old, for about budget_ms, then give free
+ * pages back. Returns 1 when more remains, 0 when done, -1 on error.
+ */
+int
+store_prune(sqlite3 *db, const struct store_retention *r, u_int64_t budget_ms)
+{
+	u_int64_t	start;
+	int64_t		minute;
+	char		sql[64];
+	int		m[5], i, n, more;
+
+	start = kore_time_ms();
+	more = 0;
+	for (;;) {
+		/* The first refusal ends it: a locked store refuses them all. */
+		memset(m, 0, sizeof(m));
+		if (r->log_before > 0 &&
+		    (m[0] = prune_log(db, r->log_before, 0)) < 0)
+			return (-1);
+		if (m[0] == 0 && over_limit(db, r) &&
+		    (m[1] = prune_log(db, 0, 1)) < 0)
+			return (-1);
+		/* Minute rollups go with the raw rows they sum. */
+		minute = r->minute_before;
+		if (r->max_bytes > 0 && oldest_log(db) > minute)
+			minute = oldest_log(db);
+		if (minute > 0 && (m[2] = prune_rollups(db, 60, minute)) < 0)
+			return (-1);
+		if (r->rollup_before > 0 &&
+		    ((m[3] = prune_rollups(db, 3600, r->rollup_before)) < 0 ||
+		    (m[4] = prune_rollups(db, 86400, r->rollup_before)) < 0))
+			return (-1);
+		for (i = n = 0; i < 5; i++)
+			n += m[i];
+		if (n == 0)
+			break;
+		if (kore_time_ms() - start >= budget_ms) {
+			more = 1;
+			break;
+		}
+	}
+
+	if (store_count_on(db, "PRAGMA freelist_count") >= VACUUM_MIN) {
+		(void)snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)",
+		    VACUUM_PAGES);
+		if (store_exec_on(db, sql) != KORE_RESULT_OK)
+			return (-1);
+		if (store_count_on(db, "PRAGMA freelist_count") >= VACUUM_MIN)
+			more = 1;
+	}
+
+	return (more);
+}
