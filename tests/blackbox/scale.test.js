@@ -146,16 +146,26 @@ test('stats come from the rollups and equal the raw log: random traffic with fai
   await assertStatsMatchRaw(f, 90 * 86400);
 });
 
+// The schema of the last release without rollups (a released version).
+const SCHEMA_BEFORE_ROLLUPS = 4;
+
 // A database of the release before rollups, with rows already logged.
 async function oldDatabase(t, rows) {
   const dir = tempDir();
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const gw = new Gateway({ dir });
+  const freshDir = tempDir();
+  t.after(() => fs.rmSync(freshDir, { recursive: true, force: true }));
+  const fresh = new Gateway({ dir: freshDir });
+  await fresh.start();
+  const newest = fresh.sql('PRAGMA user_version');
+  await fresh.stop();
+  const gw = new Gateway({ dir, env: { FUSION_SCHEMA_TARGET: String(SCHEMA_BEFORE_ROLLUPS) } });
   await gw.start();
   await gw.admin();
   await gw.stop();
-  gw.sql(`DROP TABLE rollups; PRAGMA user_version = 2; ${rows}`);
-  return dir;
+  assert.equal(gw.sql("SELECT count(*) FROM sqlite_master WHERE name = 'rollups'"), '0');
+  gw.sql(rows);
+  return { dir, newest };
 }
 
 // INSERT of n raw rows created `ago` seconds back (spread over `span`).
@@ -170,11 +180,11 @@ function insertRows(n, ago, span, { trace = '[]', provider = 'abs(random()) % 3 
 }
 
 test('an upgrade rolls up the rows already logged: the dashboard is right from the first start', async (t) => {
-  const dir = await oldDatabase(t, insertRows(3000, 3000, 2900));
+  const { dir, newest } = await oldDatabase(t, insertRows(3000, 3000, 2900));
   const gw = new Gateway({ dir });
   await gw.start();
   t.after(() => gw.stop());
-  assert.equal(gw.sql('PRAGMA user_version'), '3');
+  assert.equal(gw.sql('PRAGMA user_version'), newest);
   assert.match(gw.output, /rolled up 3000 request log rows/);
   const token = await gw.login(NEW_PASSWORD);
   const f = { gw, must: async (m, p) => (await gw.api(m, p, { token })).json };
@@ -190,7 +200,7 @@ const fileBytes = (p) => fs.statSync(p).size;
 test('retention prunes what is old and nothing else, and the file shrinks', { timeout: 120000 }, async (t) => {
   const day = 86400;
   const trace = JSON.stringify([{ reason: 'x'.repeat(1500) }]);
-  const dir = await oldDatabase(t, insertRows(6000, 50 * day, 9 * day, { trace }) + insertRows(1500, 20 * day, 10 * day, { trace }));
+  const { dir } = await oldDatabase(t, insertRows(6000, 50 * day, 9 * day, { trace }) + insertRows(1500, 20 * day, 10 * day, { trace }));
   const dbPath = `${dir}/fusion.db`;
   const before = fileBytes(dbPath);
   const gw = new Gateway({ dir, env: { LOG_RETENTION_DAYS: '30', ROLLUP_RETENTION_DAYS: '45', LOG_FLUSH_MS: '100' } });
@@ -230,7 +240,7 @@ test('retention prunes what is old and nothing else, and the file shrinks', { ti
 
 test('LOG_MAX_MB: the oldest rows go first once the file passes it', { timeout: 120000 }, async (t) => {
   const trace = JSON.stringify([{ reason: 'y'.repeat(2000) }]);
-  const dir = await oldDatabase(t, insertRows(4000, 5 * 86400, 4 * 86400, { trace }));
+  const { dir } = await oldDatabase(t, insertRows(4000, 5 * 86400, 4 * 86400, { trace }));
   const gw = new Gateway({ dir, env: { LOG_MAX_MB: '8' } });
   await gw.start();
   t.after(() => gw.stop());
