@@ -280,6 +280,9 @@ kore_parent_configure(int argc, char **argv)
 	    3600);
 
 	worker_count = settings_uint("WORKERS", worker_count, 1, 64);
+	/* Ticket keys shared by all workers (conf/kore-22-ticket-keys). */
+	tls_ticket_rotate = settings_uint("TLS_TICKET_ROTATE_SECONDS", 7200,
+	    1, 7 * 24 * 3600);
 	http_body_max = settings_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
 	    1024, 256 * 1024 * 1024);
 	/* Nothing here asks for http_body_digest(): skip the SHA-256. */

@@ -254,6 +254,26 @@ function httpsRequest(url, method, headers, payload) {
   });
 }
 
+// The worker holding each established connection to `port`: socket
+// inodes from /proc/net/tcp, matched against each worker's open files.
+export function connectionsPerWorker(gw, port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set();
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local address 127.0.0.1:port, state 01 (established), inode
+    if (f.length > 9 && f[1] === `0100007F:${hex}` && f[3] === '01') inodes.add(f[9]);
+  }
+  return gw.pids().filter((p) => /\[wrk/.test(p.title)).map((p) =>
+    fs.readdirSync(`/proc/${p.pid}/fd`).filter((fd) => {
+      try {
+        const m = fs.readlinkSync(`/proc/${p.pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+        return m !== null && inodes.has(m[1]);
+      } catch { return false; }
+    }).length);
+}
+
+
 // Start a gateway for test t and stop it (and check its log) afterwards.
 export async function gateway(t, opts = {}) {
   const gw = new Gateway(opts);
