@@ -62,10 +62,47 @@ KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_ALLOW(getdents64),
 );
 
+static void		 limits_configure(void);
 static void		 listeners_create(void);
 static void		 privsep_prepare(const char *);
 static void		 privsep_resolver_files(const char *);
 static void		 store_prepare_parent(const char *);
+
+/*
+ * How many client connections each worker may hold, from MAX_CONNECTIONS
+ * (all workers together). Kore's limits are per worker and answer 503
+ * (requests) or stop accepting (connections) past them; a stream holds
+ * its connection and its request for the whole answer, so both limits
+ * are the connections a worker takes: its share of the total, plus a
+ * quarter, since new connections go to the worker holding the fewest
+ * (conf/kore-17-accept-balance) but a worker busy for a moment is left
+ * out. Each connection may hold an upstream socket as well (curl), so
+ * a worker needs two descriptors per connection and some for the store,
+ * its logs and the listeners. Nothing is allocated up front per
+ * connection (Kore's pools fill lazily, conf/kore-14-pool-lazy); its
+ * epoll event array is what a larger limit costs (12 bytes each).
+ */
+static void
+limits_configure(void)
+{
+	u_int32_t	total, workers, per;
+	long		cpus;
+
+	workers = worker_count;
+	if (workers == 0) {
+		/* Kore's own default, decided later: one per CPU. */
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = cpus > 0 ? (u_int32_t)cpus : 1;
+	}
+
+	total = settings_uint("MAX_CONNECTIONS", 20000, 16, 1000000);
+	per = (total + workers - 1) / workers;
+	per += per / 4;
+
+	worker_max_connections = per;
+	http_request_limit = per;
+	worker_rlimit_nofiles = 2 * per + 256;
+}
 
 static void
 listeners_create(void)
@@ -280,6 +317,7 @@ kore_parent_configure(int argc, char **argv)
 	    3600);
 
 	worker_count = settings_uint("WORKERS", worker_count, 1, 64);
+	limits_configure();
 	/* Ticket keys shared by all workers (conf/kore-22-ticket-keys). */
 	tls_ticket_rotate = settings_uint("TLS_TICKET_ROTATE_SECONDS", 7200,
 	    1, 7 * 24 * 3600);
