@@ -51,6 +51,9 @@ export class Gateway {
     this.dbPath = opts.dbPath || path.join(this.dir, 'fusion.db');
     this.env = opts.env || {};
     this.args = opts.args || ['-fnr'];
+    // Where it runs: the TLS certificate and key are read from cert/ there.
+    this.cwd = opts.cwd || ROOT;
+    this.ca = fs.readFileSync(path.join(this.cwd, 'cert/server.pem'));
     this.output = '';
     this.exitCode = undefined;
     this.allowBadLog = opts.allowBadLog || false;
@@ -77,7 +80,7 @@ export class Gateway {
     this.tlsUrl = `https://localhost:${this.tlsPort}`;
     const asanLog = path.join(this.dir, 'sanitizer');
     this.proc = spawn(BIN, this.args, {
-      cwd: ROOT,
+      cwd: this.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -123,7 +126,7 @@ export class Gateway {
         // certificate from the key manager shortly after they start.
         const r = await fetch(`${this.url}/api/auth/me`);
         await r.arrayBuffer();
-        for (let i = 0; i < 4; i++) await httpsRequest(`${this.tlsUrl}/api/auth/me`, 'GET', {});
+        for (let i = 0; i < 4; i++) await httpsRequest(`${this.tlsUrl}/api/auth/me`, 'GET', {}, undefined, this.ca);
         return this;
       } catch {
         await sleep(50);
@@ -196,7 +199,7 @@ export class Gateway {
     } else if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
       payload = '';
     }
-    if (tls) return httpsRequest(`${this.tlsUrl}${urlPath}`, method, h, payload);
+    if (tls) return httpsRequest(`${this.tlsUrl}${urlPath}`, method, h, payload, this.ca);
     const r = await fetch(`${this.url}${urlPath}`, { method, headers: h, body: payload });
     const text = await r.text();
     let json;
@@ -234,9 +237,9 @@ function groupAlive(pgid) {
   }
 }
 
-function httpsRequest(url, method, headers, payload) {
+function httpsRequest(url, method, headers, payload, ca = CA) {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca: CA }, (res) => {
+    const req = https.request(url, { method, headers, ca }, (res) => {
       let text = '';
       res.on('data', (d) => { text += d; });
       res.on('end', () => {
