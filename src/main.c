@@ -6,6 +6,7 @@
  * workers are confined. Each worker then opens its own SQLite connection.
  */
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <kore/kore.h>
@@ -81,11 +82,20 @@ static void		 store_prepare_parent(const char *);
  * its logs and the listeners. Nothing is allocated up front per
  * connection (Kore's pools fill lazily, conf/kore-14-pool-lazy); its
  * epoll event array is what a larger limit costs (12 bytes each).
+ *
+ * The workers set their descriptor limit themselves, which cannot go
+ * past the hard limit unless the parent may raise it (root with
+ * CAP_SYS_RESOURCE; not in a default container). The parent raises it
+ * here, or else gives each worker the connections its descriptors allow
+ * and says so: Kore would only log that setrlimit failed and go on with
+ * a limit below its connections.
  */
 static void
 limits_configure(void)
 {
-	u_int32_t	total, workers, per;
+	struct rlimit	rl;
+	u_int32_t	total, workers, per, asked;
+	rlim_t		want, max;
 	long		cpus;
 
 	workers = worker_count;
@@ -98,6 +108,23 @@ limits_configure(void)
 	total = settings_uint("MAX_CONNECTIONS", 20000, 16, 1000000);
 	per = (total + workers - 1) / workers;
 	per += per / 4;
+
+	/* Kore adds the descriptors a process has open at the fork. */
+	asked = per;
+	want = 2 * (rlim_t)per + 256 + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		max = rl.rlim_max;
+		rl.rlim_cur = rl.rlim_max = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			per = max > 256 + 64 + 32 ?
+			    (u_int32_t)((max - 256 - 64) / 2) : 16;
+			kore_log(LOG_WARNING, "the hard descriptor limit (%llu) "
+			    "holds %u connections a worker, not the %u that "
+			    "MAX_CONNECTIONS=%u asks: raise it (ulimit -Hn)",
+			    (unsigned long long)max, per, asked, total);
+		}
+	}
 
 	worker_max_connections = per;
 	http_request_limit = per;
