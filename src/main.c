@@ -6,6 +6,7 @@
  * workers are confined. Each worker then opens its own SQLite connection.
  */
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <kore/kore.h>
@@ -62,10 +63,73 @@ KORE_SECCOMP_FILTER("fusion",
 	KORE_SYSCALL_ALLOW(getdents64),
 );
 
+static void		 limits_configure(void);
 static void		 listeners_create(void);
 static void		 privsep_prepare(const char *);
 static void		 privsep_resolver_files(const char *);
 static void		 store_prepare_parent(const char *);
+
+/*
+ * How many client connections each worker may hold, from MAX_CONNECTIONS
+ * (all workers together). Kore's limits are per worker and answer 503
+ * (requests) or stop accepting (connections) past them; a stream holds
+ * its connection and its request for the whole answer, so both limits
+ * are the connections a worker takes: its share of the total, plus a
+ * quarter, since new connections go to the worker holding the fewest
+ * (conf/kore-17-accept-balance) but a worker busy for a moment is left
+ * out. Each connection may hold an upstream socket as well (curl), so
+ * a worker needs two descriptors per connection and some for the store,
+ * its logs and the listeners. Nothing is allocated up front per
+ * connection (Kore's pools fill lazily, conf/kore-14-pool-lazy); its
+ * epoll event array is what a larger limit costs (12 bytes each).
+ *
+ * The workers set their descriptor limit themselves, which cannot go
+ * past the hard limit unless the parent may raise it (root with
+ * CAP_SYS_RESOURCE; not in a default container). The parent raises it
+ * here, or else gives each worker the connections its descriptors allow
+ * and says so: Kore would only log that setrlimit failed and go on with
+ * a limit below its connections.
+ */
+static void
+limits_configure(void)
+{
+	struct rlimit	rl;
+	u_int32_t	total, workers, per, asked;
+	rlim_t		want, max;
+	long		cpus;
+
+	workers = worker_count;
+	if (workers == 0) {
+		/* Kore's own default, decided later: one per CPU. */
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = cpus > 0 ? (u_int32_t)cpus : 1;
+	}
+
+	total = settings_uint("MAX_CONNECTIONS", 20000, 16, 1000000);
+	per = (total + workers - 1) / workers;
+	per += per / 4;
+
+	/* Kore adds the descriptors a process has open at the fork. */
+	asked = per;
+	want = 2 * (rlim_t)per + 256 + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		max = rl.rlim_max;
+		rl.rlim_cur = rl.rlim_max = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			per = max > 256 + 64 + 32 ?
+			    (u_int32_t)((max - 256 - 64) / 2) : 16;
+			kore_log(LOG_WARNING, "the hard descriptor limit (%llu) "
+			    "holds %u connections a worker, not the %u that "
+			    "MAX_CONNECTIONS=%u asks: raise it (ulimit -Hn)",
+			    (unsigned long long)max, per, asked, total);
+		}
+	}
+
+	worker_max_connections = per;
+	http_request_limit = per;
+	worker_rlimit_nofiles = 2 * per + 256;
+}
 
 static void
 listeners_create(void)
@@ -293,6 +357,10 @@ kore_parent_configure(int argc, char **argv)
 	    3600);
 
 	worker_count = settings_uint("WORKERS", worker_count, 1, 64);
+	limits_configure();
+	/* Ticket keys shared by all workers (conf/kore-22-ticket-keys). */
+	tls_ticket_rotate = settings_uint("TLS_TICKET_ROTATE_SECONDS", 7200,
+	    1, 7 * 24 * 3600);
 	http_body_max = settings_uint("BODY_MAX_BYTES", 4 * 1024 * 1024,
 	    1024, 256 * 1024 * 1024);
 	/* Nothing here asks for http_body_digest(): skip the SHA-256. */

@@ -421,6 +421,7 @@ void		metrics_render(struct kore_buf *);
  * forgets the option: it is set for every transfer.
  */
 #define PROXY_CURL_BUFFER	4096
+#define PROXY_CURL_UPLOAD_BUFFER	(16 * 1024)	/* libcurl's least */
 
 /* The Messages API version asked of Anthropic upstreams. */
 #define ANTHROPIC_VERSION	"2023-06-01"

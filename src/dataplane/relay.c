@@ -59,7 +59,9 @@ relay_hold(struct proxy *px, const void *data, size_t len, size_t text,
 	}
 	relay_commit(px);
 	glue_stream_chunk(px->req, px->hold->data, px->hold->offset);
-	kore_buf_reset(px->hold);
+	/* Committed: nothing is held again in this stream. */
+	kore_buf_free(px->hold);
+	px->hold = NULL;
 	return (0);
 }
 
@@ -252,6 +254,8 @@ relay_feed(struct proxy *px, const char *data, size_t len)
 		    relay_event(px, &ev)) != KORE_RESULT_OK)
 			return (KORE_RESULT_ERROR);
 	}
+	/* Between events a stream holds no parser buffers. */
+	sse_trim(&px->sse);
 
 	if (!px->committed)
 		return (KORE_RESULT_OK);

@@ -338,13 +338,20 @@ upstream_models_url(const struct cfg_provider *p, const char *query,
 
 /*
  * Whom the transfer trusts: nobody when the provider says tls_verify
- * false, its own ca_cert when it has one, else the system's bundle.
+ * false, its own ca_cert when it has one, else the system's bundle. And
+ * what a TLS connection holds: libcurl copies the request into an upload
+ * buffer of its own for TLS (64 KB by default, kept as long as the
+ * handle, one per stream in flight); its smallest (16 KB) is plenty for
+ * a request that goes out in one send.
  */
 static void
 upstream_tls(struct proxy *px)
 {
 	const struct cfg_provider	*p = px->cur->provider;
 	struct curl_blob		 blob;
+
+	curl_easy_setopt(px->curl.handle, CURLOPT_UPLOAD_BUFFERSIZE,
+	    (long)PROXY_CURL_UPLOAD_BUFFER);
 
 	if (!p->tls_verify) {
 		curl_easy_setopt(px->curl.handle, CURLOPT_SSL_VERIFYPEER, 0L);

@@ -138,6 +138,7 @@ struct sse_event {
 
 void	sse_init(struct sse_parser *);
 void	sse_free(struct sse_parser *);
+void	sse_trim(struct sse_parser *);
 int	sse_feed(struct sse_parser *, const void *, size_t);
 int	sse_next(struct sse_parser *, struct sse_event *);
 size_t	sse_pending(const struct sse_parser *);

@@ -29,6 +29,18 @@ sse_free(struct sse_parser *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/*
+ * Give the buffers back when every byte received has been returned as
+ * an event: a stream waiting for its next event then holds none. The
+ * pointers of the last event returned are invalid afterwards.
+ */
+void
+sse_trim(struct sse_parser *p)
+{
+	if (p->off == p->len)
+		sse_free(p);
+}
+
 /* Bytes received that are not part of a complete event yet. */
 size_t
 sse_pending(const struct sse_parser *p)

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { fusion, chatBody, assertOpenAIError, sleep } from './v1-helpers.js';
-import { gateway } from './harness.js';
+import { gateway, connectionsPerWorker } from './harness.js';
 import { exchange, request } from './raw-http.js';
 
 // conf/fusion.conf: http_header_max 8192, http_header_timeout 10 (s).
@@ -263,25 +263,6 @@ test('1,100 requests in flight at once on one worker: every one is answered', { 
   const firstEnded = Math.min(...up.requests.map((q) => q.endedAt));
   assert.ok(lastArrived < firstEnded, 'every request reached the upstream before the first answer ended');
 });
-
-// The worker holding each established connection to `port`: socket
-// inodes from /proc/net/tcp, matched against each worker's open files.
-function connectionsPerWorker(gw, port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const inodes = new Set();
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    // local address 127.0.0.1:port, state 01 (established), inode
-    if (f.length > 9 && f[1] === `0100007F:${hex}` && f[3] === '01') inodes.add(f[9]);
-  }
-  return gw.pids().filter((p) => /\[wrk/.test(p.title)).map((p) =>
-    fs.readdirSync(`/proc/${p.pid}/fd`).filter((fd) => {
-      try {
-        const m = fs.readlinkSync(`/proc/${p.pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
-        return m !== null && inodes.has(m[1]);
-      } catch { return false; }
-    }).length);
-}
 
 test('keep-alive connections opened one at a time are spread over the workers', async (t) => {
   // Kore's accept lock stays with one worker until that worker accepts

@@ -51,6 +51,9 @@ export class Gateway {
     this.dbPath = opts.dbPath || path.join(this.dir, 'fusion.db');
     this.env = opts.env || {};
     this.args = opts.args || ['-fnr'];
+    // Where it runs: the TLS certificate and key are read from cert/ there.
+    this.cwd = opts.cwd || ROOT;
+    this.ca = fs.readFileSync(path.join(this.cwd, 'cert/server.pem'));
     this.output = '';
     this.exitCode = undefined;
     this.allowBadLog = opts.allowBadLog || false;
@@ -77,7 +80,7 @@ export class Gateway {
     this.tlsUrl = `https://localhost:${this.tlsPort}`;
     const asanLog = path.join(this.dir, 'sanitizer');
     this.proc = spawn(BIN, this.args, {
-      cwd: ROOT,
+      cwd: this.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -123,7 +126,7 @@ export class Gateway {
         // certificate from the key manager shortly after they start.
         const r = await fetch(`${this.url}/api/auth/me`);
         await r.arrayBuffer();
-        for (let i = 0; i < 4; i++) await httpsRequest(`${this.tlsUrl}/api/auth/me`, 'GET', {});
+        for (let i = 0; i < 4; i++) await httpsRequest(`${this.tlsUrl}/api/auth/me`, 'GET', {}, undefined, this.ca);
         return this;
       } catch {
         await sleep(50);
@@ -196,7 +199,7 @@ export class Gateway {
     } else if (method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
       payload = '';
     }
-    if (tls) return httpsRequest(`${this.tlsUrl}${urlPath}`, method, h, payload);
+    if (tls) return httpsRequest(`${this.tlsUrl}${urlPath}`, method, h, payload, this.ca);
     const r = await fetch(`${this.url}${urlPath}`, { method, headers: h, body: payload });
     const text = await r.text();
     let json;
@@ -234,9 +237,9 @@ function groupAlive(pgid) {
   }
 }
 
-function httpsRequest(url, method, headers, payload) {
+function httpsRequest(url, method, headers, payload, ca = CA) {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca: CA }, (res) => {
+    const req = https.request(url, { method, headers, ca }, (res) => {
       let text = '';
       res.on('data', (d) => { text += d; });
       res.on('end', () => {
@@ -253,6 +256,26 @@ function httpsRequest(url, method, headers, payload) {
     if (payload !== undefined) req.end(payload); else req.end();
   });
 }
+
+// The worker holding each established connection to `port`: socket
+// inodes from /proc/net/tcp, matched against each worker's open files.
+export function connectionsPerWorker(gw, port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set();
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local address 127.0.0.1:port, state 01 (established), inode
+    if (f.length > 9 && f[1] === `0100007F:${hex}` && f[3] === '01') inodes.add(f[9]);
+  }
+  return gw.pids().filter((p) => /\[wrk/.test(p.title)).map((p) =>
+    fs.readdirSync(`/proc/${p.pid}/fd`).filter((fd) => {
+      try {
+        const m = fs.readlinkSync(`/proc/${p.pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+        return m !== null && inodes.has(m[1]);
+      } catch { return false; }
+    }).length);
+}
+
 
 // Start a gateway for test t and stop it (and check its log) afterwards.
 export async function gateway(t, opts = {}) {

@@ -30,7 +30,8 @@
 //                (number of content chunks when streaming, default 3),
 //                chunkDelayMs (between chunks), usage ({prompt_tokens,
 //                completion_tokens}), delayMs (before the headers),
-//                headers (extra response headers).
+//                headers (extra response headers). Any type: gate (a
+//                promise the answer waits for before anything else).
 //   'error'      status (default 500) with OpenAI's error body for it;
 //                options: status, retryAfter (seconds, Retry-After header),
 //                body (replaces the default body), delayMs.
@@ -209,6 +210,7 @@ export async function startMockUpstream({ models: givenModels, name = 'mock', de
 
     const destroy = () => { closedByUs = true; res.socket?.destroy(); res.destroy(); };
 
+    if (b.gate) await b.gate;
     if (b.delayMs) await later(b.delayMs);
     if (res.destroyed) return;
     if (b.type === 'hang') return;
@@ -480,7 +482,9 @@ export async function startMockUpstream({ models: givenModels, name = 'mock', de
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    // A deep accept queue (node's default is 511): thousands of streams
+    // may connect at once (streams-held.test.js).
+    server.listen(0, '127.0.0.1', 4096, resolve);
   });
   const { port } = server.address();
 

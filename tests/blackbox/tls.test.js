@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { gateway, ROOT } from './harness.js';
+import tls from 'node:tls';
+import { gateway, ROOT, tempDir } from './harness.js';
 
 const CERT = path.join(ROOT, 'cert/server.pem');
 
@@ -54,4 +56,34 @@ test('TLS below 1.2 is refused and plain HTTP sends no HSTS', async (t) => {
   assert.match(headers, /^server: fusion\r$/mi);
   // An unverified peer is not silently accepted by clients: wrong CA fails.
   assert.throws(() => curl(['-o', '/dev/null', `${gw.tlsUrl}/api/auth/me`]));
+});
+
+test('an ECDSA P-256 certificate: TLS 1.2 and 1.3 handshakes through the key manager', async (t) => {
+  // A directory of its own to run in, whose cert/ holds a P-256
+  // certificate for 127.0.0.1 (and the development DH parameters).
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'cert'));
+  const cert = path.join(dir, 'cert/server.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', path.join(dir, 'cert/key.pem'), '-out', cert], { stdio: 'ignore' });
+  fs.copyFileSync(path.join(ROOT, 'cert/dh2048.pem'), path.join(dir, 'cert/dh2048.pem'));
+  const gw = await gateway(t, { cwd: dir, dir });
+
+  for (const version of ['1.2', '1.3']) {
+    const out = curl([
+      '--cacert', cert, `--tlsv${version}`, '--tls-max', version,
+      '-o', '/dev/null', '-w', '%{http_code} %{ssl_verify_result}',
+      `${gw.tlsUrl}/api/auth/me`,
+    ]);
+    assert.equal(out, '401 0', `TLS ${version}`);
+  }
+  // The certificate served is the P-256 one, signed for by the key manager.
+  const peer = await new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: gw.tlsPort, servername: 'localhost', ca: fs.readFileSync(cert) },
+      () => { resolve(s.getPeerCertificate()); s.destroy(); });
+    s.on('error', reject);
+  });
+  assert.equal(peer.asn1Curve, 'prime256v1');
+  assert.ok(gw.pids().some((p) => /\[keymgr\]/.test(p.title)));
 });

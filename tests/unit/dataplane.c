@@ -150,6 +150,32 @@ TEST(sse_holds_an_incomplete_event)
 	sse_free(&p);
 }
 
+TEST(sse_trim_frees_between_events_and_keeps_a_partial_one)
+{
+	struct sse_parser	p;
+	struct sse_event	ev;
+
+	sse_init(&p);
+	ASSERT_INT_EQ(sse_feed(&p, "data: one\n\ndata: tw", 19), 0);
+	ASSERT_INT_EQ(sse_next(&p, &ev), 1);
+	ASSERT_STR_EQ(ev.data, "one");
+	ASSERT_INT_EQ(sse_next(&p, &ev), 0);
+	/* Half an event is pending: it stays, and completes later. */
+	sse_trim(&p);
+	ASSERT(p.buf != NULL);
+	ASSERT_INT_EQ(sse_feed(&p, "o\n\n", 3), 0);
+	ASSERT_INT_EQ(sse_next(&p, &ev), 1);
+	ASSERT_STR_EQ(ev.data, "two");
+	/* Everything returned: a waiting stream holds no buffer. */
+	sse_trim(&p);
+	ASSERT(p.buf == NULL && p.data == NULL);
+	ASSERT_INT_EQ(p.cap + p.data_cap, 0);
+	ASSERT_INT_EQ(sse_feed(&p, "data: three\n\n", 13), 0);
+	ASSERT_INT_EQ(sse_next(&p, &ev), 1);
+	ASSERT_STR_EQ(ev.data, "three");
+	sse_free(&p);
+}
+
 static u_int64_t	fake_counter;
 
 static u_int64_t
@@ -441,6 +467,7 @@ run_dataplane_tests(int *passed, int *failed)
 	RUN(scan_reads_token_counts);
 	RUN(sse_splits_events_across_arbitrary_chunks);
 	RUN(sse_holds_an_incomplete_event);
+	RUN(sse_trim_frees_between_events_and_keeps_a_partial_one);
 	RUN(router_orders_tiers_rotates_and_skips);
 	RUN(router_weights_pick_in_proportion);
 	RUN(router_aliases_and_client_allowlists);
