@@ -357,7 +357,6 @@ kore_parent_configure(int argc, char **argv)
 	    3600);
 
 	worker_count = settings_uint("WORKERS", worker_count, 1, 64);
-	limits_configure();
 	/* Ticket keys shared by all workers (conf/kore-22-ticket-keys). */
 	tls_ticket_rotate = settings_uint("TLS_TICKET_ROTATE_SECONDS", 7200,
 	    1, 7 * 24 * 3600);
@@ -370,6 +369,8 @@ kore_parent_configure(int argc, char **argv)
 	kore_pidfile = kore_strdup(settings_str("PID_FILE", "fusion.pid"));
 
 	observe_configure();
+	/* After the log format is set: it may have something to say. */
+	limits_configure();
 	listeners_create();
 	metrics_init();
 	latency_init();
