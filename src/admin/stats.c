@@ -75,7 +75,6 @@ static void	figures_json(struct kore_buf *, const int64_t *,
 		    const struct rollup_hist *, int);
 static void	totals_cb(void *, int64_t, const struct rollup_figures *);
 static void	providers_cb(void *, int64_t, const struct rollup_figures *);
-static void	clients_cb(void *, int64_t, const struct rollup_figures *);
 static void	series_cb(void *, int64_t, const struct rollup_figures *);
 static void	series_empty(struct series *, int64_t);
 static void	stats_config(sqlite3 *, struct kore_buf *);
@@ -396,34 +395,13 @@ stats_providers(sqlite3 *db, struct kore_buf *b, struct rollup_query *q)
 	return (KORE_RESULT_OK);
 }
 
-/* The busiest clients' figures, with each one's name; all are counted. */
-struct clients_out {
-	struct kore_buf		*b;
-	sqlite3_stmt		*name;
-	int64_t			 n;
-	int64_t			 top;
-};
-
-static void
-clients_cb(void *arg, int64_t id, const struct rollup_figures *f)
-{
-	struct clients_out	*c = arg;
-
-	if (c->n++ >= c->top)
-		return;
-	kore_buf_appendf(c->b, c->n > 1 ? ",{" : "{");
-	json_kv_int(c->b, "id", id, 1);
-	sqlite3_bind_int64(c->name, 1, id);
-	json_kv_str(c->b, "name", sqlite3_step(c->name) == SQLITE_ROW ?
-	    (const char *)sqlite3_column_text(c->name, 0) : NULL, 0);
-	sqlite3_reset(c->name);
-	figures_json(c->b, f->sums, NULL, 0);
-	kore_buf_appendf(c->b, "}");
-}
-
-/* The groups of one top list, most costly first; all are counted. */
+/*
+ * The groups of one top list (clients by requests, models and upstream
+ * keys by cost), each with its name when name is set; all are counted.
+ */
 struct top_out {
 	struct kore_buf		*b;
+	sqlite3_stmt		*name;		/* of an id, or NULL */
 	int64_t			 n;
 	int64_t			 top;
 };
@@ -436,10 +414,17 @@ top_cb(void *arg, int64_t id, const struct rollup_figures *f)
 	if (t->n++ >= t->top)
 		return;
 	kore_buf_appendf(t->b, t->n > 1 ? ",{" : "{");
-	if (f->name != NULL)
+	if (f->name != NULL) {
 		json_kv_str(t->b, "model", f->name, 1);
-	else
+	} else {
 		json_kv_int(t->b, "id", id, 1);
+	}
+	if (t->name != NULL) {
+		sqlite3_bind_int64(t->name, 1, id);
+		json_kv_str(t->b, "name", sqlite3_step(t->name) == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(t->name, 0) : NULL, 0);
+		sqlite3_reset(t->name);
+	}
 	figures_json(t->b, f->sums, NULL, 0);
 	kore_buf_appendf(t->b, "}");
 }
@@ -467,6 +452,7 @@ stats_top(sqlite3 *db, struct kore_buf *b, const struct stats_query *sq,
 	q.limit = -1;
 	q.nohist = 1;
 	t.b = b;
+	t.name = NULL;
 	t.n = 0;
 	t.top = sq->top;
 	json_key(b, name, 0);
@@ -486,7 +472,7 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 {
 	struct stats_query	*sq = arg;
 	struct rollup_query	 q;
-	struct clients_out	 c;
+	struct top_out		 c;
 	int64_t			 since, clients_since;
 	int			 rc;
 
@@ -530,7 +516,7 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 	if ((c.name = store_prepare_on(db, "SELECT name FROM client_keys "
 	    "WHERE id = ?")) == NULL)
 		goto fail;
-	rc = rollup_query(db, &q, clients_cb, &c);
+	rc = rollup_query(db, &q, top_cb, &c);
 	sqlite3_finalize(c.name);
 	if (rc != KORE_RESULT_OK)
 		goto fail;

@@ -8,7 +8,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fusion, readSse, chatBody, sleep, assertOpenAIError, assertAnthropicError } from './v1-helpers.js';
+import { NEW_PASSWORD } from './harness.js';
+import { fusion, readSse, rawRequest, chatBody, sleep, assertOpenAIError, assertAnthropicError } from './v1-helpers.js';
 
 const PER_TOKEN = 1000000;
 
@@ -273,6 +274,16 @@ test('budgets: 50 concurrent requests against a budget for 10; spent_total is th
   assert.ok(Number(day.headers['retry-after']) > 0);
   await f.must('PATCH', `/api/admin/client-keys/${ck2.id}`, { budget_daily: 1000 });
   assert.equal((await f.chat(ck2.key, body)).status, 200);
+
+  // What was spent survives a restart: the budget stays used up.
+  const spent = key.spent_total;
+  await f.gw.restart();
+  f.token = await f.gw.login(NEW_PASSWORD);
+  const again = await f.gw.api('GET', `/api/admin/client-keys/${ck.id}`, { token: f.token });
+  assert.equal(again.json.spent_total, spent, again.text);
+  assert.equal(again.json.spent_today, spent);
+  const after = await rawRequest(`${f.gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${ck.key}` }, body });
+  assertOpenAIError(after, 429, 'insufficient_quota');
 });
 
 test('usage.csv: per client key, model, provider and day, summing to the stats', async (t) => {
