@@ -133,7 +133,7 @@ UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   $(wildcard src/formats/*.c)) \
 		   src/dataplane/router.c src/dataplane/failover.c \
 		   src/dataplane/strategy.c src/dataplane/counters.c \
-		   src/dataplane/health.c
+		   src/dataplane/health.c src/dataplane/price.c
 # The Kore files the translators need (kore_json, kore_buf).
 UNIT_KORE	:= $(KORE_COPY)/src/json.c $(KORE_COPY)/src/buf.c
 

@@ -303,8 +303,9 @@ store_prepare_parent(const char *db_path)
 		fatal("cannot open database %s", db_path);
 
 	/*
-	 * FUSION_SCHEMA_TARGET stops at an older schema: the black-box tests
-	 * make the database of an earlier release with it, to upgrade.
+	 * FUSION_SCHEMA_TARGET migrates to an older schema and stops: the
+	 * tests and bench/scale make the file of an earlier release with
+	 * it, to upgrade.
 	 */
 	if ((p = getenv("FUSION_SCHEMA_TARGET")) != NULL && *p != '\0')
 		target = (int)settings_uint("FUSION_SCHEMA_TARGET", 0, 1,
@@ -314,6 +315,12 @@ store_prepare_parent(const char *db_path)
 	if (store_migrate_to(store_db(), target, err, sizeof(err)) !=
 	    KORE_RESULT_OK)
 		fatal("database %s: %s", db_path, err);
+	if (target != store_schema_version()) {
+		kore_log(LOG_NOTICE, "database %s at schema version %d "
+		    "(FUSION_SCHEMA_TARGET): stopping", db_path, target);
+		store_close();
+		exit(0);
+	}
 	/* A migration may leave a long WAL: into the file, and cut. */
 	(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)");
 

@@ -73,6 +73,9 @@ void		reader_stop(void);
 int		admin_read_get(struct http_request *,
 		    void *(*)(struct http_request *), admin_read_fn,
 		    void (*)(void *));
+int		admin_read_get_as(struct http_request *,
+		    void *(*)(struct http_request *), admin_read_fn,
+		    void (*)(void *), const char *);
 int		admin_read_db_error(struct kore_buf *);
 
 /* auth.c: users, sessions, the admin guard. */
@@ -101,6 +104,10 @@ void		audit_record(struct http_request *, const struct admin_user *,
 
 #define AF_REQUIRED		0x01	/* must be given on create and PUT */
 #define AF_READONLY		0x02	/* shown, never written by clients */
+#define AF_NULL			0x04	/* AK_INT: null allowed (ADMIN_NULL) */
+
+/* The value of an AF_NULL field that is null (SQL NULL in the store). */
+#define ADMIN_NULL		INT64_MIN
 
 #define AK_STRING		1
 #define AK_INT			2
@@ -224,6 +231,7 @@ extern const struct admin_resource	admin_res_groups;
 extern const struct admin_resource	admin_res_providers;
 extern const struct admin_resource	admin_res_keys;
 extern const struct admin_resource	admin_res_client_keys;
+extern const struct admin_resource	admin_res_prices;
 
 void		admin_key_seal(struct admin_write *, const char *);
 void		admin_client_key_make(struct admin_write *);
@@ -248,6 +256,9 @@ int		auth_me(struct http_request *);
 int		auth_password(struct http_request *);
 int		admin_client_keys(struct http_request *);
 int		admin_client_key(struct http_request *);
+int		admin_prices(struct http_request *);
+int		admin_usage_csv(struct http_request *);
+int		admin_price(struct http_request *);
 int		api_not_found(struct http_request *);
 int		admin_groups(struct http_request *);
 int		admin_group(struct http_request *);

@@ -3,7 +3,8 @@
  * is made here, shown whole once in the create response, and stored only
  * as a keyed hash; afterwards only its prefix is shown. tokens_used is
  * the count all workers share (dataplane/counters.c); an operator's
- * value replaces it.
+ * value replaces it. Budgets (daily, monthly, total) are micro-units of
+ * CURRENCY, 0 for none; spent_* are what the key spent, shown only.
  */
 
 #include <kore/kore.h>
@@ -36,6 +37,12 @@ static const struct admin_field client_key_fields[] = {
 	{ "rpm_limit", AK_INT, 0, 0, 1000000000, NULL, NULL, NULL, 0 },
 	{ "token_quota", AK_INT, 0, 0, INT64_MAX / 2, NULL, NULL, NULL, 0 },
 	{ "tokens_used", AK_INT, 0, 0, INT64_MAX / 2, NULL, NULL, NULL, 0 },
+	{ "budget_daily", AK_INT, 0, 0, INT64_MAX / 4, NULL, NULL, NULL, 0 },
+	{ "budget_monthly", AK_INT, 0, 0, INT64_MAX / 4, NULL, NULL, NULL, 0 },
+	{ "budget_total", AK_INT, 0, 0, INT64_MAX / 4, NULL, NULL, NULL, 0 },
+	{ "spent_today", AK_INT, AF_READONLY, 0, 0, NULL, NULL, NULL, 0 },
+	{ "spent_month", AK_INT, AF_READONLY, 0, 0, NULL, NULL, NULL, 0 },
+	{ "spent_total", AK_INT, AF_READONLY, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 /* Read by client_key_prepare, to refuse it with a reason. */
@@ -108,16 +115,33 @@ client_key_committed(const struct admin_write *w)
 		    "tokens_used")].i, 0);
 }
 
+/*
+ * tokens_used and what the key spent (micro-units of CURRENCY, in the
+ * day and month of BUDGET_TIMEZONE) as all workers count them; the
+ * store's copy when no worker has counted any.
+ */
 static int
 client_key_field(struct kore_buf *buf, const struct admin_field *f,
     int64_t id, sqlite3_stmt *st, int col)
 {
-	int64_t	used;
+	struct budget_periods	bp;
+	struct client_spend	s;
+	int64_t			used;
 
-	if (strcmp(f->name, "tokens_used") != 0 ||
-	    (used = counters_tokens_used(id)) < 0)
+	if (strcmp(f->name, "tokens_used") == 0) {
+		if ((used = counters_tokens_used(id)) < 0)
+			return (0);
+		json_kv_int(buf, f->name, used, 1);
+		return (1);
+	}
+	if (strncmp(f->name, "spent_", 6) != 0)
 		return (0);
-	json_kv_int(buf, f->name, used, 1);
+	budget_periods(store_now(), fusion_cfg.budget_offset, &bp);
+	if (!counters_spend_view(id, &bp, &s))
+		return (0);
+	json_kv_int(buf, f->name, strcmp(f->name, "spent_today") == 0 ?
+	    s.day : strcmp(f->name, "spent_month") == 0 ? s.month : s.total,
+	    1);
 	return (1);
 }
 

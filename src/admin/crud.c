@@ -147,7 +147,11 @@ admin_load_row(const struct admin_resource *res, struct admin_write *w)
 		for (i = 0; i < res->nfields; i++) {
 			kore_free(w->vals[i].s);
 			w->vals[i].s = NULL;
-			if (sqlite3_column_type(stmt, (int)i) == SQLITE_TEXT) {
+			if (sqlite3_column_type(stmt, (int)i) == SQLITE_NULL &&
+			    (res->fields[i].flags & AF_NULL)) {
+				w->vals[i].i = ADMIN_NULL;
+			} else if (sqlite3_column_type(stmt, (int)i) ==
+			    SQLITE_TEXT) {
 				w->vals[i].s = kore_strdup((const char *)
 				    sqlite3_column_text(stmt, (int)i));
 			} else {
@@ -174,6 +178,8 @@ bind_value(sqlite3_stmt *stmt, int idx, const struct admin_field *f,
 		return (sqlite3_bind_text(stmt, idx, v->s ? v->s : "", -1,
 		    SQLITE_STATIC));
 	default:
+		if ((f->flags & AF_NULL) && v->i == ADMIN_NULL)
+			return (sqlite3_bind_null(stmt, idx));
 		return (sqlite3_bind_int64(stmt, idx, v->i));
 	}
 }
@@ -343,6 +349,12 @@ admin_print_fields(struct kore_buf *buf, const struct admin_resource *res,
 			    (const char *)sqlite3_column_text(stmt, col), 1);
 			break;
 		case AK_INT:
+			if ((f->flags & AF_NULL) &&
+			    sqlite3_column_type(stmt, col) == SQLITE_NULL) {
+				json_key(buf, f->name, 1);
+				kore_buf_appendf(buf, "null");
+				break;
+			}
 			json_kv_int(buf, f->name,
 			    sqlite3_column_int64(stmt, col), 1);
 			break;

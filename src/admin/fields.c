@@ -144,6 +144,12 @@ read_field(struct api_body *body, const struct admin_resource *res,
 		v->s = kore_strdup(s);
 		return (1);
 	case AK_INT:
+		if ((f->flags & AF_NULL) &&
+		    item->type == KORE_JSON_TYPE_LITERAL &&
+		    item->data.literal == KORE_JSON_NULL) {
+			v->i = ADMIN_NULL;
+			return (1);
+		}
 		if (api_item_int(item, f->name, f->min, f->max, &n, err,
 		    errlen) == -1)
 			return (-1);

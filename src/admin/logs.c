@@ -47,7 +47,7 @@ static const char	*log_columns = "SELECT l.id, l.request_id, "
 	"l.stream, l.attempts, l.latency_ms, l.ttfb_ms, l.prompt_tokens, "
 	"l.completion_tokens, l.outcome, l.error, l.trace, l.cached_tokens, "
 	"l.cache_write_tokens, l.reasoning_tokens, l.usage_estimated, "
-	"u.username FROM request_log l "
+	"u.username, l.cost, l.cost_estimated FROM request_log l "
 	"LEFT JOIN client_keys c ON c.id = l.client_key_id "
 	"LEFT JOIN users u ON u.id = l.admin_user_id "
 	"LEFT JOIN providers p ON p.id = l.provider_id";
@@ -178,6 +178,9 @@ log_row(struct kore_buf *b, sqlite3_stmt *st)
 	json_kv_bool(b, "usage_estimated", sqlite3_column_int(st, 25), 0);
 	json_kv_str(b, "admin_user", (const char *)sqlite3_column_text(st, 26),
 	    0);
+	json_kv_int(b, "cost", sqlite3_column_int64(st, 27), 0);
+	json_kv_bool(b, "cost_estimated", sqlite3_column_int(st, 28), 0);
+	json_kv_str(b, "currency", fusion_cfg.currency, 0);
 	kore_buf_appendf(b, "}");
 }
 

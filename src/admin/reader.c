@@ -36,6 +36,7 @@ struct admin_read {
 	void			(*arg_free)(void *);
 	struct kore_buf		*out;		/* the answer's body */
 	int			 status;	/* and status */
+	const char		*type;		/* of a 200, or NULL: JSON */
 	int			 done;
 	struct http_request	*req;		/* NULL: the client went away */
 	TAILQ_ENTRY(admin_read)	 list;
@@ -52,7 +53,7 @@ static u_int64_t		 reader_deadline = 0;
 static int			 reader_late = 0;
 
 static int	admin_read_start(struct http_request *, admin_read_fn, void *,
-		    void (*)(void *));
+		    void (*)(void *), const char *);
 static int	admin_read_answer(struct http_request *);
 static void	reader_send(void);
 static void	reader_answer(struct kore_task *);
@@ -128,11 +129,12 @@ reader_onfree(struct http_request *req)
  */
 static int
 admin_read_start(struct http_request *req, admin_read_fn run, void *arg,
-    void (*arg_free)(void *))
+    void (*arg_free)(void *), const char *type)
 {
 	struct admin_read	**state, *job;
 
 	job = kore_calloc(1, sizeof(*job));
+	job->type = type;
 	job->run = run;
 	job->arg = arg;
 	job->arg_free = arg_free;
@@ -157,6 +159,18 @@ int
 admin_read_get(struct http_request *req, void *(*params)(struct http_request *),
     admin_read_fn run, void (*arg_free)(void *))
 {
+	return (admin_read_get_as(req, params, run, arg_free, NULL));
+}
+
+/*
+ * admin_read_get, for an answer whose body is of content type (errors
+ * stay JSON); NULL is JSON.
+ */
+int
+admin_read_get_as(struct http_request *req,
+    void *(*params)(struct http_request *), admin_read_fn run,
+    void (*arg_free)(void *), const char *type)
+{
 	struct admin_user	 user;
 	void			*arg;
 
@@ -169,7 +183,7 @@ admin_read_get(struct http_request *req, void *(*params)(struct http_request *),
 	if ((arg = params(req)) == NULL)
 		return (KORE_RESULT_OK);
 
-	return (admin_read_start(req, run, arg, arg_free));
+	return (admin_read_start(req, run, arg, arg_free, type));
 }
 
 /* The handler is called again: answer if the job is done. */
@@ -184,7 +198,14 @@ admin_read_answer(struct http_request *req)
 		return (KORE_RESULT_RETRY);
 	}
 
-	glue_reply_json(req, job->status, job->out);
+	if (job->type != NULL && job->status == 200) {
+		http_response_header(req, "content-type", job->type);
+		http_response_header(req, "cache-control", "no-store");
+		http_response(req, 200, job->out->data, job->out->offset);
+		kore_buf_free(job->out);
+	} else {
+		glue_reply_json(req, job->status, job->out);
+	}
 	job->out = NULL;
 	reader_job_free(job);
 	*state = NULL;

@@ -2,8 +2,10 @@
  * GET /api/admin/stats[?window=seconds&top=N]: counts of the
  * configuration, key health, and over the window (default one hour):
  * requests, errors, cancellations (clients that went away), tokens,
- * latency percentiles, per provider; the N (default 20) busiest upstream
- * keys and client keys, with their totals; the keys not active.
+ * cost (micro-units of "currency"), latency percentiles, per provider;
+ * the N (default 20) busiest upstream keys and client keys, with their
+ * totals; the N most costly models and upstream keys in the window
+ * ("models", "upstream_keys"); the keys not active.
  * GET /api/admin/stats/timeseries[?window=&bucket=]: the same totals per
  * time bucket (60 s up to a day's window, coarser beyond), oldest first.
  *
@@ -21,6 +23,7 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +75,6 @@ static void	figures_json(struct kore_buf *, const int64_t *,
 		    const struct rollup_hist *, int);
 static void	totals_cb(void *, int64_t, const struct rollup_figures *);
 static void	providers_cb(void *, int64_t, const struct rollup_figures *);
-static void	clients_cb(void *, int64_t, const struct rollup_figures *);
 static void	series_cb(void *, int64_t, const struct rollup_figures *);
 static void	series_empty(struct series *, int64_t);
 static void	stats_config(sqlite3 *, struct kore_buf *);
@@ -80,6 +82,10 @@ static void	stats_keys(sqlite3 *, struct kore_buf *, int64_t);
 static int	stats_providers(sqlite3 *, struct kore_buf *,
 		    struct rollup_query *);
 static int	stats_run(sqlite3 *, void *, struct kore_buf *);
+static void	top_cb(void *, int64_t, const struct rollup_figures *);
+static int	stats_top(sqlite3 *, struct kore_buf *,
+		    const struct stats_query *, int64_t, const char *,
+		    const char *);
 static int	series_run(sqlite3 *, void *, struct kore_buf *);
 
 /* ?window=, ?top= and (timeseries) ?bucket=; NULL after a 400. */
@@ -179,6 +185,7 @@ figures_json(struct kore_buf *b, const int64_t *sums,
 	json_kv_int(b, "cached_tokens", sums[RS_CACHED], 0);
 	json_kv_int(b, "cache_write_tokens", sums[RS_CACHE_WRITE], 0);
 	json_kv_int(b, "reasoning_tokens", sums[RS_REASONING], 0);
+	json_kv_int(b, "cost", sums[RS_COST], 0);
 	if (hist != NULL) {
 		json_kv_int(b, "latency_p50_ms", rollup_percentile(hist, 50), 0);
 		json_kv_int(b, "latency_p95_ms", rollup_percentile(hist, 95), 0);
@@ -388,29 +395,75 @@ stats_providers(sqlite3 *db, struct kore_buf *b, struct rollup_query *q)
 	return (KORE_RESULT_OK);
 }
 
-/* The busiest clients' figures, with each one's name; all are counted. */
-struct clients_out {
+/*
+ * The groups of one top list (clients by requests, models and upstream
+ * keys by cost), each with its name when name is set; all are counted.
+ */
+struct top_out {
 	struct kore_buf		*b;
-	sqlite3_stmt		*name;
+	sqlite3_stmt		*name;		/* of an id, or NULL */
 	int64_t			 n;
 	int64_t			 top;
 };
 
 static void
-clients_cb(void *arg, int64_t id, const struct rollup_figures *f)
+top_cb(void *arg, int64_t id, const struct rollup_figures *f)
 {
-	struct clients_out	*c = arg;
+	struct top_out	*t = arg;
 
-	if (c->n++ >= c->top)
+	if (t->n++ >= t->top)
 		return;
-	kore_buf_appendf(c->b, c->n > 1 ? ",{" : "{");
-	json_kv_int(c->b, "id", id, 1);
-	sqlite3_bind_int64(c->name, 1, id);
-	json_kv_str(c->b, "name", sqlite3_step(c->name) == SQLITE_ROW ?
-	    (const char *)sqlite3_column_text(c->name, 0) : NULL, 0);
-	sqlite3_reset(c->name);
-	figures_json(c->b, f->sums, NULL, 0);
-	kore_buf_appendf(c->b, "}");
+	kore_buf_appendf(t->b, t->n > 1 ? ",{" : "{");
+	if (f->name != NULL) {
+		json_kv_str(t->b, "model", f->name, 1);
+	} else {
+		json_kv_int(t->b, "id", id, 1);
+	}
+	if (t->name != NULL) {
+		sqlite3_bind_int64(t->name, 1, id);
+		json_kv_str(t->b, "name", sqlite3_step(t->name) == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(t->name, 0) : NULL, 0);
+		sqlite3_reset(t->name);
+	}
+	figures_json(t->b, f->sums, NULL, 0);
+	kore_buf_appendf(t->b, "}");
+}
+
+/*
+ * "<name>": [...] and "<name>_total": the top groups of column (model,
+ * upstream_key_id) by cost since since, from the per-minute rollups
+ * (the only ones with every dimension).
+ */
+static int
+stats_top(sqlite3 *db, struct kore_buf *b, const struct stats_query *sq,
+    int64_t since, const char *name, const char *column)
+{
+	struct rollup_query	q;
+	struct top_out		t;
+	char			total[64];
+
+	memset(&q, 0, sizeof(q));
+	if (window_ranges(&q, since, sq->now, &spans[2], 1) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+	q.dim = ROLLUP_FINE;
+	q.column = column;
+	q.text = (strcmp(column, "model") == 0);
+	q.by_cost = 1;
+	q.limit = -1;
+	q.nohist = 1;
+	t.b = b;
+	t.name = NULL;
+	t.n = 0;
+	t.top = sq->top;
+	json_key(b, name, 0);
+	kore_buf_appendf(b, "[");
+	if (rollup_query(db, &q, top_cb, &t) != KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+	kore_buf_appendf(b, "]");
+	(void)snprintf(total, sizeof(total), "%s_total", name);
+	json_kv_int(b, total, t.n, 0);
+
+	return (KORE_RESULT_OK);
 }
 
 /* On the reader: the whole answer of GET /api/admin/stats. */
@@ -419,7 +472,7 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 {
 	struct stats_query	*sq = arg;
 	struct rollup_query	 q;
-	struct clients_out	 c;
+	struct top_out		 c;
 	int64_t			 since, clients_since;
 	int			 rc;
 
@@ -432,6 +485,7 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 	kore_buf_appendf(b, "{");
 	json_kv_int(b, "window", sq->window, 1);
 	json_kv_time(b, "since", since, 0);
+	json_kv_str(b, "currency", fusion_cfg.currency, 0);
 	stats_config(db, b);
 	stats_keys(db, b, sq->top);
 	json_kv_int(b, "keys_total",
@@ -439,7 +493,10 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 
 	q.dim = ROLLUP_TOTAL;
 	if (rollup_query(db, &q, totals_cb, b) != KORE_RESULT_OK ||
-	    stats_providers(db, b, &q) != KORE_RESULT_OK)
+	    stats_providers(db, b, &q) != KORE_RESULT_OK ||
+	    stats_top(db, b, sq, since, "models", "model") != KORE_RESULT_OK ||
+	    stats_top(db, b, sq, since, "upstream_keys", "upstream_key_id") !=
+	    KORE_RESULT_OK)
 		goto fail;
 
 	memset(&q, 0, sizeof(q));
@@ -459,7 +516,7 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 	if ((c.name = store_prepare_on(db, "SELECT name FROM client_keys "
 	    "WHERE id = ?")) == NULL)
 		goto fail;
-	rc = rollup_query(db, &q, clients_cb, &c);
+	rc = rollup_query(db, &q, top_cb, &c);
 	sqlite3_finalize(c.name);
 	if (rc != KORE_RESULT_OK)
 		goto fail;
@@ -579,6 +636,8 @@ admin_settings(struct http_request *req)
 	json_kv_int(b, "rollup_retention_days",
 	    fusion_cfg.rollup_retention_days, 0);
 	json_kv_int(b, "log_max_mb", fusion_cfg.log_max_mb, 0);
+	json_kv_str(b, "currency", fusion_cfg.currency, 0);
+	json_kv_str(b, "budget_timezone", fusion_cfg.budget_tz, 0);
 	kore_buf_appendf(b, "}");
 	glue_reply_json(req, 200, b);
 

@@ -56,6 +56,10 @@ struct fusion_config {
 	char		*admin_host;	/* admin listener, or NULL: */
 	char		*admin_port;	/* admin served everywhere */
 	char		*metrics_token;	/* bearer token of /metrics, or NULL */
+	char		 currency[4];	/* ISO 4217 code of every amount */
+	int64_t		 budget_offset;	/* seconds east of UTC of budgets' days */
+	char		 budget_tz[16];	/* as set, for the messages */
+	u_int32_t	 budget_output;	/* tokens reserved without max_tokens */
 };
 
 extern struct fusion_config	fusion_cfg;
@@ -64,6 +68,7 @@ extern struct fusion_config	fusion_cfg;
 const char	*settings_str(const char *, const char *);
 u_int32_t	 settings_uint(const char *, u_int32_t, u_int32_t, u_int32_t);
 void		 settings_load(void);
+int		 settings_utc_offset(const char *, int64_t *);
 
 /* secrets.c: master key, encryption at rest, tokens, hashes. */
 #define SECRET_HASH_HEX		65	/* 32 bytes as hex plus NUL */
@@ -91,6 +96,7 @@ char		*secrets_pass_open(const u_int8_t *, const char *);
 size_t		utf8_seq(const unsigned char *, size_t, u_int32_t *);
 int		validate_name(const char *);
 int		validate_label(const char *);
+int		validate_price_model(const char *);
 int		validate_pem(const char *);
 int		validate_time(const char *, int64_t *);
 int		validate_base_url(const char *);

@@ -46,6 +46,46 @@ settings_uint(const char *name, u_int32_t def, u_int32_t min, u_int32_t max)
 	return ((u_int32_t)n);
 }
 
+/*
+ * A fixed offset from UTC: "UTC", "UTC+08:00", "+08:00", "-05:30" or
+ * "UTC-5", into *off (seconds east). Returns 1, or 0 when it is none.
+ * Zones with daylight-saving rules are not offered: the workers run
+ * chrooted, without the zone database.
+ */
+int
+settings_utc_offset(const char *s, int64_t *off)
+{
+	int	sign, h, m, n;
+
+	if (strncmp(s, "UTC", 3) == 0 || strncmp(s, "GMT", 3) == 0)
+		s += 3;
+	*off = 0;
+	if (*s == '\0')
+		return (1);
+	if (*s != '+' && *s != '-')
+		return (0);
+	sign = (*s++ == '-') ? -1 : 1;
+	h = m = 0;
+	n = 0;
+	while (*s >= '0' && *s <= '9' && n < 2) {
+		h = h * 10 + (*s++ - '0');
+		n++;
+	}
+	if (n == 0)
+		return (0);
+	if (*s == ':') {
+		s++;
+		if (s[0] < '0' || s[0] > '5' || s[1] < '0' || s[1] > '9')
+			return (0);
+		m = (s[0] - '0') * 10 + (s[1] - '0');
+		s += 2;
+	}
+	if (*s != '\0' || h > 14 || (h == 14 && m > 0))
+		return (0);
+	*off = sign * (h * 3600 + m * 60);
+	return (1);
+}
+
 /* Fill fusion_cfg from the environment. */
 void
 settings_load(void)
@@ -80,6 +120,22 @@ settings_load(void)
 	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
 	fusion_cfg.response_max = settings_uint("RESPONSE_MAX_BYTES",
 	    64 * 1024 * 1024, 65536, 1024 * 1024 * 1024);
+	v = settings_str("CURRENCY", "USD");
+	if (strlen(v) != 3 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' ||
+	    v[1] > 'Z' || v[2] < 'A' || v[2] > 'Z')
+		fatal("CURRENCY: '%s' is not a three-letter code such as USD", v);
+	(void)kore_strlcpy(fusion_cfg.currency, v,
+	    sizeof(fusion_cfg.currency));
+	v = settings_str("BUDGET_TIMEZONE", "UTC");
+	if (strlen(v) >= sizeof(fusion_cfg.budget_tz) ||
+	    !settings_utc_offset(v, &fusion_cfg.budget_offset))
+		fatal("BUDGET_TIMEZONE: '%s' is not UTC or an offset such as "
+		    "UTC+08:00 (zones with daylight saving are not supported)",
+		    v);
+	(void)kore_strlcpy(fusion_cfg.budget_tz, v,
+	    sizeof(fusion_cfg.budget_tz));
+	fusion_cfg.budget_output = settings_uint("BUDGET_RESERVE_TOKENS",
+	    4096, 1, 10000000);
 	if ((v = settings_str("METRICS_TOKEN", NULL)) != NULL) {
 		if (strlen(v) < 16)
 			fatal("METRICS_TOKEN: at least 16 characters");

@@ -87,6 +87,21 @@ validate_name(const char *s)
 }
 
 /*
+ * The model of a price row: a name (validate_name) in which '*' may
+ * only end it, as a wildcard for every model it is a prefix of.
+ */
+int
+validate_price_model(const char *s)
+{
+	const char	*star;
+
+	if (!validate_name(s))
+		return (0);
+	star = strchr(s, '*');
+	return (star == NULL || star[1] == '\0');
+}
+
+/*
  * An upstream base URL: http:// or https://, a host, no spaces, no
  * credentials, no query or fragment, at most 2048 bytes.
  */

@@ -1,6 +1,6 @@
 /*
  * The routing configuration each worker serves from memory: groups,
- * providers, upstream keys (decrypted), client keys. It is read from the
+ * providers, upstream keys (decrypted), client keys, prices. It is read from the
  * store again only when the configuration generation in the shared
  * counters (counters.c) has moved since: every change an operator makes
  * bumps it after its commit (config_invalidate()), so it applies to the
@@ -58,6 +58,7 @@ static int	 config_secret(struct cfg_key *, const char *, const void *,
 static int	 config_load_keys(struct cfg *);
 static size_t	 client_slot(const char *, size_t);
 static int	 config_load_clients(struct cfg *);
+static int	 config_load_prices(struct cfg *);
 static int	 config_load(void);
 
 static void *
@@ -497,7 +498,8 @@ config_load_clients(struct cfg *c)
 	n = (size_t)store_count("SELECT count(*) FROM client_keys");
 	c->clients = arena_alloc(sizeof(*c->clients) * (n + 1));
 	if ((st = store_prepare("SELECT id, key_hash, name, allowed_models, "
-	    "allowed_groups, enabled, expires_at, rpm_limit, token_quota "
+	    "allowed_groups, enabled, expires_at, rpm_limit, token_quota, "
+	    "budget_daily, budget_monthly, budget_total "
 	    "FROM client_keys")) == NULL)
 		return (KORE_RESULT_ERROR);
 	while (sqlite3_step(st) == SQLITE_ROW && c->nclients < n) {
@@ -513,6 +515,9 @@ config_load_clients(struct cfg *c)
 		cl->expires_at = sqlite3_column_int64(st, 6);
 		cl->rpm_limit = sqlite3_column_int64(st, 7);
 		cl->token_quota = sqlite3_column_int64(st, 8);
+		cl->budget[BUDGET_DAILY] = sqlite3_column_int64(st, 9);
+		cl->budget[BUDGET_MONTHLY] = sqlite3_column_int64(st, 10);
+		cl->budget[BUDGET_TOTAL] = sqlite3_column_int64(st, 11);
 	}
 	sqlite3_finalize(st);
 
@@ -533,6 +538,37 @@ config_load_clients(struct cfg *c)
 	return (KORE_RESULT_OK);
 }
 
+/* The price rows (price.c finds the one that applies). */
+static int
+config_load_prices(struct cfg *c)
+{
+	struct price	*p;
+	sqlite3_stmt	*st;
+	size_t		 n;
+
+	n = (size_t)store_count("SELECT count(*) FROM prices");
+	c->prices = arena_alloc(sizeof(*c->prices) * (n + 1));
+	if ((st = store_prepare("SELECT coalesce(provider_id, 0), model, "
+	    "input, cached_input, cache_write, output, "
+	    "coalesce(reasoning, -1), per_request FROM prices")) == NULL)
+		return (KORE_RESULT_ERROR);
+	while (sqlite3_step(st) == SQLITE_ROW && c->nprices < n) {
+		p = &c->prices[c->nprices++];
+		p->provider_id = sqlite3_column_int64(st, 0);
+		(void)kore_strlcpy(p->model,
+		    (const char *)sqlite3_column_text(st, 1), sizeof(p->model));
+		p->input = sqlite3_column_int64(st, 2);
+		p->cached_input = sqlite3_column_int64(st, 3);
+		p->cache_write = sqlite3_column_int64(st, 4);
+		p->output = sqlite3_column_int64(st, 5);
+		p->reasoning = sqlite3_column_int64(st, 6);
+		p->per_request = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_finalize(st);
+
+	return (KORE_RESULT_OK);
+}
+
 /*
  * Read the configuration from the store into a new arena and make it
  * current. Keys whose secret did not change keep their decrypted copy;
@@ -549,7 +585,8 @@ config_load(void)
 	if (config_load_groups(c) != KORE_RESULT_OK ||
 	    config_load_providers(c) != KORE_RESULT_OK ||
 	    config_load_keys(c) != KORE_RESULT_OK ||
-	    config_load_clients(c) != KORE_RESULT_OK)
+	    config_load_clients(c) != KORE_RESULT_OK ||
+	    config_load_prices(c) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
 
 	c->arena = arena;

@@ -63,6 +63,8 @@ static u_int8_t		*table_carve(struct table *, u_int8_t *, size_t,
 			    size_t, size_t *);
 static void		*table_find(struct table *, int64_t, int);
 static void		*table_at(struct table *, size_t, int64_t *);
+static void		 spend_roll(struct client_spend *,
+			    const struct budget_periods *);
 
 static size_t
 pow2_at_least(size_t n, size_t min)
@@ -336,6 +338,102 @@ counters_tokens(int64_t id, int64_t n, int add)
 	s->tokens_used = add ? s->tokens_used + n : n;
 	s->version++;
 	counters_unlock(&s->lock);
+}
+
+/* Start the day and the month of bp when s is still in earlier ones. */
+static void
+spend_roll(struct client_spend *s, const struct budget_periods *bp)
+{
+	if (s->day_start < bp->day_start) {
+		s->day = 0;
+		s->day_start = bp->day_start;
+	}
+	if (s->month_start < bp->month_start) {
+		s->month = 0;
+		s->month_start = bp->month_start;
+	}
+}
+
+/*
+ * May a request of client id costing up to reserve go ahead under
+ * budget[BUDGET_KINDS] (0: none)? It may while what was spent and what
+ * the requests in flight reserved stays below every budget: then its
+ * reserve is added and -1 returned. Otherwise the BUDGET_* that is used
+ * up. So the overshoot of a budget is at most what was in flight when
+ * it ran out.
+ */
+int
+counters_spend_admit(int64_t id, const int64_t *budget, int64_t reserve,
+    const struct budget_periods *bp)
+{
+	struct client_usage	*u;
+	int64_t			 spent[BUDGET_KINDS];
+	int			 k, over;
+
+	if ((u = counters_client(id, 1)) == NULL)
+		return (-1);
+	counters_lock(&u->lock);
+	spend_roll(&u->spend, bp);
+	spent[BUDGET_DAILY] = u->spend.day;
+	spent[BUDGET_MONTHLY] = u->spend.month;
+	spent[BUDGET_TOTAL] = u->spend.total;
+	over = -1;
+	for (k = 0; k < BUDGET_KINDS && over == -1; k++) {
+		if (budget[k] > 0 && spent[k] + u->spend.reserved >= budget[k])
+			over = k;
+	}
+	if (over == -1)
+		u->spend.reserved += reserve;
+	counters_unlock(&u->lock);
+
+	return (over);
+}
+
+/*
+ * A request of client id is over: its reserve is let go and its cost
+ * spent, in the day and month of bp. This function can't fail.
+ */
+void
+counters_spend_settle(int64_t id, int64_t reserve, int64_t cost,
+    const struct budget_periods *bp)
+{
+	struct client_usage	*u;
+
+	if ((u = counters_client(id, 1)) == NULL)
+		return;
+	counters_lock(&u->lock);
+	spend_roll(&u->spend, bp);
+	u->spend.reserved -= reserve;
+	if (u->spend.reserved < 0)
+		u->spend.reserved = 0;
+	if (cost > 0) {
+		u->spend.total += cost;
+		u->spend.day += cost;
+		u->spend.month += cost;
+		u->version++;
+	}
+	counters_unlock(&u->lock);
+}
+
+/*
+ * What client id spent, as of the periods of bp, into *out. Returns 0
+ * when it has no slot (nothing counted), 1 otherwise.
+ */
+int
+counters_spend_view(int64_t id, const struct budget_periods *bp,
+    struct client_spend *out)
+{
+	struct client_usage	*u;
+
+	memset(out, 0, sizeof(*out));
+	if ((u = counters_client(id, 0)) == NULL)
+		return (0);
+	counters_lock(&u->lock);
+	*out = u->spend;
+	counters_unlock(&u->lock);
+	spend_roll(out, bp);
+
+	return (1);
 }
 
 /*

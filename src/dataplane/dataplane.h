@@ -62,10 +62,38 @@ struct key_health {
 	char		reason[HEALTH_REASON_MAX];
 };
 
-/* A client key's token use and rpm window, shared likewise. */
+/*
+ * What a client key spent, in micro-units: in all, in the day and the
+ * month (BUDGET_TIMEZONE) that began at day_start and month_start, and
+ * what the requests in flight reserved.
+ */
+struct client_spend {
+	int64_t		total;
+	int64_t		day;
+	int64_t		month;
+	int64_t		day_start;
+	int64_t		month_start;
+	int64_t		reserved;
+};
+
+/* The day and month a moment is in, [start, end) in epoch seconds. */
+struct budget_periods {
+	int64_t		day_start;
+	int64_t		day_end;
+	int64_t		month_start;
+	int64_t		month_end;
+};
+
+#define BUDGET_DAILY		0
+#define BUDGET_MONTHLY		1
+#define BUDGET_TOTAL		2
+#define BUDGET_KINDS		3
+
+/* A client key's token use, spend and rpm window, shared likewise. */
 struct client_usage {
 	volatile int	lock;
 	int64_t		tokens_used;
+	struct client_spend spend;
 	u_int64_t	version;
 	u_int64_t	stored;
 	u_int32_t	second[RPM_SECONDS];
@@ -150,6 +178,25 @@ struct cfg_client {
 	int64_t			 expires_at;
 	int64_t			 rpm_limit;
 	int64_t			 token_quota;
+	int64_t			 budget[BUDGET_KINDS];	/* 0: none */
+};
+
+/*
+ * A price row (price.c): micro-units of CURRENCY per million tokens of
+ * each kind, per_request per request; reasoning -1 is the output price.
+ * model may end in '*' (a prefix); provider_id 0 is any provider.
+ */
+#define PRICE_MODEL_MAX		132	/* a name (128 bytes at most) */
+
+struct price {
+	int64_t			 provider_id;
+	char			 model[PRICE_MODEL_MAX];
+	int64_t			 input;
+	int64_t			 cached_input;
+	int64_t			 cache_write;
+	int64_t			 output;
+	int64_t			 reasoning;
+	int64_t			 per_request;
 };
 
 struct cfg {
@@ -163,6 +210,8 @@ struct cfg {
 	size_t			 nclients;
 	int32_t			*client_index;	/* by hash, 2 x nclients */
 	size_t			 client_index_mask;
+	struct price		*prices;
+	size_t			 nprices;
 
 	struct arena_block	*arena;
 	int			 refs;
@@ -177,6 +226,13 @@ struct cfg_client	*config_client(struct cfg *, const char *);
 struct cfg_provider	*config_provider(struct cfg *, int64_t);
 struct cfg_key		*config_key(struct cfg *, int64_t);
 int64_t			 client_tokens(const struct cfg_client *);
+
+/* price.c: the price that applies and what tokens cost. Pure. */
+const struct price *price_find(const struct price *, size_t, int64_t,
+		    const char *);
+int64_t		price_cost(const struct price *, const struct xlate_usage *);
+int64_t		price_estimate(const struct price *, int64_t, int64_t);
+void		budget_periods(int64_t, int64_t, struct budget_periods *);
 
 /* counters.c: shared memory set up by the parent before the fork. */
 #define CLAIM_PERSIST		0	/* background jobs of the writers */
@@ -194,6 +250,12 @@ u_int64_t	counters_next(const char *, int64_t);
 int64_t		counters_rpm_hit(int64_t, int64_t, int64_t *);
 int64_t		counters_tokens_used(int64_t);
 void		counters_tokens(int64_t, int64_t, int);
+int		counters_spend_admit(int64_t, const int64_t *, int64_t,
+		    const struct budget_periods *);
+void		counters_spend_settle(int64_t, int64_t, int64_t,
+		    const struct budget_periods *);
+int		counters_spend_view(int64_t, const struct budget_periods *,
+		    struct client_spend *);
 int		counters_claim(int, u_int64_t, u_int64_t);
 void		counters_unclaim(int);
 u_int64_t	counters_config_gen(void);
@@ -342,6 +404,8 @@ struct log_entry {
 	int64_t		 cache_write_tokens;
 	int64_t		 reasoning_tokens;
 	int		 usage_estimated;	/* counts from what was relayed */
+	int		 cost_estimated;	/* from estimated counts */
+	int64_t		 cost;		/* micro-units of CURRENCY */
 	const char	*outcome;
 	char		 error[256];
 	char		*trace;		/* JSON array, owned */
@@ -365,6 +429,7 @@ void		reqlog_state(struct reqlog_state *);
 #define METRICS_PATHS		8
 /* input, output, cached_input, cache_write, reasoning */
 #define METRICS_TOKEN_KINDS	5
+#define METRICS_COST		METRICS_TOKEN_KINDS	/* after the tokens */
 
 #define METRICS_R_OK		0
 #define METRICS_R_CLIENT	1
@@ -529,6 +594,7 @@ struct proxy {
 	struct kore_buf		*trace;
 	struct log_entry	 log;
 	int			 logged;
+	int64_t			 budget_reserve;	/* of the client's budgets */
 	struct otel_ctx		*otel;		/* trace context, or NULL */
 	void			*arg;		/* the ops' own state, freed
 						   with the request */
@@ -555,6 +621,11 @@ void	proxy_error_reply(struct proxy *, int, const char *, const char *,
 void	proxy_finish(struct proxy *, const char *);
 void	proxy_trace(struct proxy *, const struct router_pick *,
 	    const char *, const char *, const char *, int, int64_t);
+
+/* budget.c: a request's cost, and its client key's budgets. */
+int	budget_admit(struct proxy *, char *, size_t, int64_t *);
+void	budget_finish(struct proxy *, struct log_entry *);
+void	budget_release(struct proxy *, int64_t);
 
 /* inflight.c: the requests in flight, and those without a client. */
 void	proxy_init(struct proxy *, struct http_request *,

@@ -224,6 +224,7 @@ proxy_free(struct proxy *px)
 		px->curl_live = 0;
 	}
 
+	budget_release(px, 0);
 	LIST_REMOVE(px, list);
 	sse_free(&px->sse);
 	xlate_stream_free(&px->xs);

@@ -40,6 +40,7 @@
 #define MET_T_REQ		0
 #define MET_T_TOK		1
 #define MET_T_ATT		2
+#define MET_T_COST		3	/* MET_T_TOK's series, their cost */
 
 static const char *const met_paths[METRICS_PATHS] = {
 	"/v1/chat/completions", "/v1/completions", "/v1/embeddings",
@@ -74,7 +75,7 @@ struct met_series {
 	u_int16_t		status;
 	char			model[MET_LABEL];
 	char			provider[MET_LABEL];
-	u_int64_t		v[METRICS_TOKEN_KINDS];
+	u_int64_t		v[METRICS_COST + 1];	/* tokens, cost */
 };
 
 struct met_hist {
@@ -260,6 +261,7 @@ met_table(int table, size_t *n)
 		*n = MET_REQ_SLOTS;
 		return (shm->req);
 	case MET_T_TOK:
+	case MET_T_COST:
 		*n = MET_TOK_SLOTS;
 		return (shm->tok);
 	default:
@@ -388,8 +390,9 @@ metrics_in_flight(int path, int delta)
 
 /*
  * A finished request: counted with its labels, its latency and time to
- * first byte (-1 when none came) in the histograms, its tokens. model
- * and provider are label values already bounded by the caller.
+ * first byte (-1 when none came) in the histograms, its tokens and
+ * cost (tokens[METRICS_COST], micro-units). model and provider are
+ * label values already bounded by the caller.
  */
 void
 metrics_request(int path, const char *model, const char *provider,
@@ -414,10 +417,10 @@ metrics_request(int path, const char *model, const char *provider,
 	if (ttfb_ms >= 0)
 		met_observe(&shm->ttfb[path], ttfb_ms);
 
-	if (tokens[0] <= 0 && tokens[1] <= 0)
+	if (tokens[0] <= 0 && tokens[1] <= 0 && tokens[METRICS_COST] <= 0)
 		return;
 	s = met_find(MET_T_TOK, 0, 0, 0, model, provider);
-	for (k = 0; k < METRICS_TOKEN_KINDS; k++) {
+	for (k = 0; k <= METRICS_COST; k++) {
 		if (tokens[k] > 0)
 			(void)__atomic_add_fetch(&s->v[k], (u_int64_t)tokens[k],
 			    __ATOMIC_RELAXED);
@@ -541,6 +544,13 @@ met_table_render(struct kore_buf *buf, int table)
 				met_label(buf, "provider", s->provider, 1);
 				met_label(buf, "result", met_results[s->kind],
 				    0);
+			} else if (table == MET_T_COST) {
+				kore_buf_appendf(buf, "fusion_cost_total{");
+				met_label(buf, "model", s->model, 1);
+				met_label(buf, "provider", s->provider, 0);
+				met_label(buf, "currency", fusion_cfg.currency,
+				    0);
+				k = METRICS_COST;
 			} else {
 				kore_buf_appendf(buf, "fusion_tokens_total{");
 				met_label(buf, "model", s->model, 1);
@@ -692,6 +702,11 @@ metrics_render(struct kore_buf *buf)
 	    "(input, output; cached_input and cache_write are part of input, "
 	    "reasoning part of output).");
 	met_table_render(buf, MET_T_TOK);
+
+	met_family(buf, "fusion_cost_total", "counter",
+	    "What requests cost at the prices in force, in micro-units "
+	    "(millionths) of the currency label, by model and provider.");
+	met_table_render(buf, MET_T_COST);
 
 	met_keys_render(buf);
 

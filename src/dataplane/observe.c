@@ -243,7 +243,7 @@ observe_finish(struct proxy *px, const struct log_entry *e)
 {
 	struct kore_buf	 buf;
 	const char	*provider;
-	int64_t		 tokens[METRICS_TOKEN_KINDS];
+	int64_t		 tokens[METRICS_COST + 1];
 	int		 path;
 
 	path = metrics_path(e->path);
@@ -254,6 +254,7 @@ observe_finish(struct proxy *px, const struct log_entry *e)
 	tokens[2] = e->cached_tokens;
 	tokens[3] = e->cache_write_tokens;
 	tokens[4] = e->reasoning_tokens;
+	tokens[METRICS_COST] = e->cost;
 	metrics_request(path, observe_model(px), provider, e->status,
 	    e->outcome, e->latency_ms, px->first_byte ? e->ttfb_ms : -1,
 	    tokens);
@@ -285,6 +286,7 @@ observe_finish(struct proxy *px, const struct log_entry *e)
 	json_kv_int(&buf, "ttfb_ms", e->ttfb_ms, 0);
 	json_kv_int(&buf, "prompt_tokens", e->prompt_tokens, 0);
 	json_kv_int(&buf, "completion_tokens", e->completion_tokens, 0);
+	json_kv_int(&buf, "cost", e->cost, 0);
 	json_kv_str(&buf, "outcome", e->outcome, 0);
 	json_kv_str(&buf, "error", e->error, 0);
 	/* The trace is JSON the gateway wrote itself. */

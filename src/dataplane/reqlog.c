@@ -481,8 +481,8 @@ usage_write(struct usage_batch *b)
 	    "stream, attempts, latency_ms, ttfb_ms, prompt_tokens, "
 	    "completion_tokens, outcome, error, trace, cached_tokens, "
 	    "cache_write_tokens, reasoning_tokens, usage_estimated, "
-	    "admin_user_id) "
-	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	    "admin_user_id, cost, cost_estimated) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	key = store_prepare_on(writer_db, "UPDATE upstream_keys SET "
 	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
 	    "WHERE id = ?");
@@ -534,6 +534,8 @@ usage_write(struct usage_batch *b)
 			sqlite3_bind_int64(ins, 25, e->admin_user_id);
 		else
 			sqlite3_bind_null(ins, 25);
+		sqlite3_bind_int64(ins, 26, e->cost);
+		sqlite3_bind_int(ins, 27, e->cost_estimated);
 		ok = (sqlite3_step(ins) == SQLITE_DONE);
 		sqlite3_reset(ins);
 
@@ -555,6 +557,7 @@ usage_write(struct usage_batch *b)
 		ev.cached_tokens = e->cached_tokens;
 		ev.cache_write_tokens = e->cache_write_tokens;
 		ev.reasoning_tokens = e->reasoning_tokens;
+		ev.cost = e->cost;
 		rollup_agg_add(rollups, &ev);
 	}
 

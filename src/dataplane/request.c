@@ -106,7 +106,7 @@ proxy_begin(struct http_request *req, struct proxy *px)
 	struct router_env		 env;
 	size_t				 sub_end;
 	int64_t				 wait, used, now;
-	char				 retry[32], why[128];
+	char				 retry[32], why[256];
 	int				 i, nsub, serves;
 
 	(void)kore_strlcpy(px->log.path, req->path, sizeof(px->log.path));
@@ -269,6 +269,16 @@ plan:
 		proxy_error(px, 429, "insufficient_quota", "insufficient_quota",
 		    "You exceeded your token quota of %" PRId64 " tokens",
 		    px->client->token_quota);
+		return (KORE_RESULT_ERROR);
+	}
+
+	if (budget_admit(px, why, sizeof(why), &wait) != KORE_RESULT_OK) {
+		if (wait > 0) {
+			(void)snprintf(retry, sizeof(retry), "%" PRId64, wait);
+			http_response_header(req, "retry-after", retry);
+		}
+		proxy_error(px, 429, "insufficient_quota", "insufficient_quota",
+		    "%s", why);
 		return (KORE_RESULT_ERROR);
 	}
 
@@ -733,6 +743,7 @@ proxy_finish(struct proxy *px, const char *outcome)
 	relay_usage_log(px, e);
 	e->client_key_id = px->client ? px->client->id : 0;
 	(void)kore_strlcpy(e->model, px->model, sizeof(e->model));
+	budget_finish(px, e);
 
 	kore_buf_appendf(px->trace, "]");
 	e->trace = kore_strdup(kore_buf_stringify(px->trace, NULL));

@@ -1,7 +1,8 @@
 /*
  * Runtime state between shared memory and the store: upstream key health
  * (status, reason, cooldown, consecutive failures, and the failed
- * attempts not counted in the store yet) and client token use. The
+ * attempts not counted in the store yet) and client token use and
+ * spend. The
  * parent loads them before the workers fork, so that a restart keeps
  * cooldowns and quota use; afterwards one log writer at a time writes
  * what changed, about once a second and when a worker stops
@@ -86,8 +87,9 @@ state_load_clients(void)
 	struct client_usage	*u;
 	sqlite3_stmt		*st;
 
-	if ((st = store_prepare("SELECT id, tokens_used FROM client_keys")) ==
-	    NULL)
+	if ((st = store_prepare("SELECT id, tokens_used, spent_total, "
+	    "spent_today, spent_today_start, spent_month, spent_month_start "
+	    "FROM client_keys")) == NULL)
 		return (KORE_RESULT_ERROR);
 
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -95,6 +97,11 @@ state_load_clients(void)
 		    NULL)
 			break;
 		u->tokens_used = sqlite3_column_int64(st, 1);
+		u->spend.total = sqlite3_column_int64(st, 2);
+		u->spend.day = sqlite3_column_int64(st, 3);
+		u->spend.day_start = sqlite3_column_int64(st, 4);
+		u->spend.month = sqlite3_column_int64(st, 5);
+		u->spend.month_start = sqlite3_column_int64(st, 6);
 		u->version = u->stored = 1;
 	}
 	sqlite3_finalize(st);
@@ -123,6 +130,7 @@ state_persist(sqlite3 *db)
 {
 	struct key_health	*h, snap;
 	struct client_usage	*u;
+	struct client_spend	 spend;
 	struct taken		*taken, *t;
 	sqlite3_stmt		*ks, *cs;
 	size_t			 i, n, cap;
@@ -141,7 +149,9 @@ state_persist(sqlite3 *db)
 	    "requests = requests + ?, last_used_at = max(last_used_at, ?) "
 	    "WHERE id = ?")) != NULL &&
 	    (cs = store_prepare_on(db, "UPDATE client_keys SET "
-	    "tokens_used = ? WHERE id = ?")) != NULL);
+	    "tokens_used = ?, spent_total = ?, spent_today = ?, "
+	    "spent_today_start = ?, spent_month = ?, spent_month_start = ? "
+	    "WHERE id = ?")) != NULL);
 
 	for (i = 0; ok && (h = counters_key_at(i, &id)) != NULL; i++) {
 		if (__atomic_load_n(&h->version, __ATOMIC_ACQUIRE) ==
@@ -180,11 +190,17 @@ state_persist(sqlite3 *db)
 		t->client = u;
 		counters_lock(&u->lock);
 		tokens = u->tokens_used;
+		spend = u->spend;
 		t->version = u->version;
 		counters_unlock(&u->lock);
 
 		sqlite3_bind_int64(cs, 1, tokens);
-		sqlite3_bind_int64(cs, 2, id);
+		sqlite3_bind_int64(cs, 2, spend.total);
+		sqlite3_bind_int64(cs, 3, spend.day);
+		sqlite3_bind_int64(cs, 4, spend.day_start);
+		sqlite3_bind_int64(cs, 5, spend.month);
+		sqlite3_bind_int64(cs, 6, spend.month_start);
+		sqlite3_bind_int64(cs, 7, id);
 		ok = (sqlite3_step(cs) == SQLITE_DONE);
 		sqlite3_reset(cs);
 	}

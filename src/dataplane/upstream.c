@@ -159,6 +159,9 @@ upstream_start(struct proxy *px, const char *upstream_model, char *why,
 
 	memset(&px->up, 0, sizeof(px->up));
 	px->up.retry_after = -1;
+	/* Only the attempt that answers counts its tokens (and costs). */
+	xlate_usage_init(&px->usage);
+	px->text_bytes = 0;
 	px->head_seen = 0;
 	px->timed_out = 0;
 	px->aborted = 0;

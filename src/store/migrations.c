@@ -210,8 +210,15 @@ static const struct {
 	"CREATE INDEX request_log_status ON request_log(status, created_at);",
 	NULL },
 
-	/* 4 -> 5: rollups (rollup.c), with the rows already logged. */
-	{ "CREATE TABLE rollups ("
+	/*
+	 * 4 -> 5: rollups (rollup.c), with the rows already logged; the cost
+	 * of each request in micro-units (money, issue 17), flagged when its
+	 * tokens were estimated, first, since the rollups sum it.
+	 */
+	{ "ALTER TABLE request_log ADD COLUMN cost INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE request_log ADD COLUMN cost_estimated INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"CREATE TABLE rollups ("
 	"  dim INTEGER NOT NULL,"
 	"  span INTEGER NOT NULL,"
 	"  t INTEGER NOT NULL,"
@@ -229,10 +236,48 @@ static const struct {
 	"  cached_tokens INTEGER NOT NULL DEFAULT 0,"
 	"  cache_write_tokens INTEGER NOT NULL DEFAULT 0,"
 	"  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cost INTEGER NOT NULL DEFAULT 0,"
 	"  latency_hist BLOB NOT NULL DEFAULT x'',"
 	"  PRIMARY KEY (dim, span, t, provider_id, upstream_key_id,"
 	"    client_key_id, model, status_class)) WITHOUT ROWID;",
 	rollup_migrate },
+
+	/*
+	 * Money (issue 17): prices per model (and provider), amounts in
+	 * micro-units of CURRENCY per million tokens (per_request: per
+	 * request); budgets of client keys in micro-units
+	 * (0: none) and what they spent, persisted like tokens_used.
+	 */
+	{ "CREATE TABLE prices ("
+	"  id INTEGER PRIMARY KEY,"
+	"  model TEXT NOT NULL,"
+	"  provider_id INTEGER REFERENCES providers(id) ON DELETE CASCADE,"
+	"  input INTEGER NOT NULL DEFAULT 0,"
+	"  cached_input INTEGER NOT NULL DEFAULT 0,"
+	"  cache_write INTEGER NOT NULL DEFAULT 0,"
+	"  output INTEGER NOT NULL DEFAULT 0,"
+	"  reasoning INTEGER,"
+	"  per_request INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX prices_model ON"
+	"  prices(model, coalesce(provider_id, 0));"
+	"ALTER TABLE client_keys ADD COLUMN budget_daily INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN budget_monthly INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN budget_total INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN spent_total INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN spent_today INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN spent_today_start INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN spent_month INTEGER"
+	"  NOT NULL DEFAULT 0;"
+	"ALTER TABLE client_keys ADD COLUMN spent_month_start INTEGER"
+	"  NOT NULL DEFAULT 0;", NULL },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

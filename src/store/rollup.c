@@ -47,7 +47,7 @@
 const char *const rollup_sums[RS_COUNT] = {
 	"requests", "errors", "cancelled", "prompt_tokens",
 	"completion_tokens", "latency_ms_sum", "cached_tokens",
-	"cache_write_tokens", "reasoning_tokens",
+	"cache_write_tokens", "reasoning_tokens", "cost",
 };
 
 /* The buckets each request is counted in. */
@@ -534,6 +534,7 @@ rollup_agg_add(struct rollup_agg *a, const struct rollup_event *ev)
 		r->sums[RS_CACHED] += ev->cached_tokens;
 		r->sums[RS_CACHE_WRITE] += ev->cache_write_tokens;
 		r->sums[RS_REASONING] += ev->reasoning_tokens;
+		r->sums[RS_COST] += ev->cost;
 		if (ev->provider_id != 0) {
 			r->sums[RS_LATENCY] += ev->latency_ms;
 			agg_hist_add(r, bucket, 1);
@@ -651,6 +652,7 @@ rollup_event_row(sqlite3_stmt *st, struct rollup_event *ev)
 	ev->cached_tokens = sqlite3_column_int64(st, 10);
 	ev->cache_write_tokens = sqlite3_column_int64(st, 11);
 	ev->reasoning_tokens = sqlite3_column_int64(st, 12);
+	ev->cost = sqlite3_column_int64(st, 13);
 }
 
 /*
@@ -667,8 +669,8 @@ rollup_migrate(sqlite3 *db, char *err, size_t errlen)
 	int64_t			 n;
 	int			 rc, ok;
 
-	if (sqlite3_prepare_v2(db, "SELECT " ROLLUP_LOG_COLUMNS
-	    " FROM request_log ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT " ROLLUP_LOG_COLUMNS_BASE
+	    ", 0 FROM request_log ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		return (KORE_RESULT_ERROR);
 	}

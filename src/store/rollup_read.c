@@ -89,7 +89,8 @@ ranges_bind(sqlite3_stmt *st, const struct rollup_range *r, int nranges,
 
 /*
  * The figures of dim over ranges, per group: by column ("provider_id",
- * "client_key_id", but group 0) in order of requests, most first, limit
+ * "client_key_id", but group 0; q->text: "model", but '') in order of
+ * requests (q->by_cost: of cost), most first, limit
  * rows from offset on; per time bucket of bucket seconds (column NULL, bucket > 0)
  * oldest first; or one row for all (column NULL, bucket 0), which comes
  * even when there is nothing. cb gets the group's id (or bucket start)
@@ -119,8 +120,9 @@ rollup_query(sqlite3 *db, const struct rollup_query *q,
 	ranges_sql(&sql, q->nranges, 4);
 	if (q->column != NULL) {
 		/* Group 0 holds the requests without one (no client key). */
-		kore_buf_appendf(&sql, " AND %s != 0 GROUP BY 1 ORDER BY 2 "
-		    "DESC, 1 LIMIT ?2 OFFSET ?3", q->column);
+		kore_buf_appendf(&sql, " AND %s != %s GROUP BY 1 ORDER BY %d "
+		    "DESC, 1 LIMIT ?2 OFFSET ?3", q->column, q->text ? "''" :
+		    "0", q->by_cost ? RS_COST + 2 : RS_REQUESTS + 2);
 	} else if (q->bucket > 0) {
 		kore_buf_appendf(&sql, " GROUP BY 1 ORDER BY 1 LIMIT ?2 "
 		    "OFFSET ?3");
@@ -147,7 +149,9 @@ rollup_query(sqlite3 *db, const struct rollup_query *q,
 		    (size_t)sqlite3_column_bytes(st, RS_COUNT + 1),
 		    &f.hist) == -1)
 			kore_log(LOG_ERR, "rollups: a broken histogram");
-		cb(arg, sqlite3_column_int64(st, 0), &f);
+		if (q->text)
+			f.name = (const char *)sqlite3_column_text(st, 0);
+		cb(arg, q->text ? 0 : sqlite3_column_int64(st, 0), &f);
 		rows++;
 	}
 	sqlite3_finalize(st);

@@ -65,7 +65,8 @@ int		store_schema_version(void);
 #define RS_CACHED		6	/* input tokens read from a cache */
 #define RS_CACHE_WRITE		7	/* input tokens written to a cache */
 #define RS_REASONING		8	/* output tokens spent reasoning */
-#define RS_COUNT		9
+#define RS_COST			9	/* micro-units of CURRENCY */
+#define RS_COUNT		10
 
 /* One request as the rollups count it. */
 struct rollup_event {
@@ -82,6 +83,7 @@ struct rollup_event {
 	int64_t		 cached_tokens;
 	int64_t		 cache_write_tokens;
 	int64_t		 reasoning_tokens;
+	int64_t		 cost;		/* micro-units */
 };
 
 struct rollup_hist {
@@ -91,6 +93,7 @@ struct rollup_hist {
 struct rollup_figures {
 	int64_t			sums[RS_COUNT];
 	struct rollup_hist	hist;
+	const char		*name;	/* a text group's value, or NULL */
 };
 
 struct rollup_range {
@@ -108,17 +111,24 @@ struct rollup_query {
 	int64_t			 limit;
 	int64_t			 offset;
 	int			 nohist;	/* no percentiles wanted */
+	int			 text;		/* column holds text (model) */
+	int			 by_cost;	/* groups by cost, not requests */
 	struct rollup_range	 ranges[ROLLUP_RANGES_MAX];
 	int			 nranges;
 };
 
 struct rollup_agg;
 
-/* The columns of request_log rollup_event_row() reads, in its order. */
-#define ROLLUP_LOG_COLUMNS	"created_at, coalesce(provider_id, 0), " \
+/*
+ * The columns of request_log rollup_event_row() reads, in its order.
+ * The rollups' migration reads the rows of before cost had a column
+ * (ROLLUP_LOG_COLUMNS_BASE, ", 0"): they cost nothing.
+ */
+#define ROLLUP_LOG_COLUMNS_BASE	"created_at, coalesce(provider_id, 0), " \
 	"coalesce(upstream_key_id, 0), coalesce(client_key_id, 0), model, " \
 	"status, outcome, prompt_tokens, completion_tokens, latency_ms, " \
 	"cached_tokens, cache_write_tokens, reasoning_tokens"
+#define ROLLUP_LOG_COLUMNS	ROLLUP_LOG_COLUMNS_BASE ", cost"
 
 extern const char *const rollup_sums[RS_COUNT];
 

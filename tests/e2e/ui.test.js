@@ -287,6 +287,21 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await shots('client-keys');
   });
 
+  it('imports prices from a JSON document on the Prices page', STEP, async () => {
+    await go('/prices');
+    await page.getByText(/No prices yet/).waitFor();
+    const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'conf/prices.example.json'), 'utf8'));
+    example.prices.push({ model: MODEL, provider_id: null, input: 2000000, output: 8000000 });
+    await page.getByTestId('prices-file').setInputFiles({
+      name: 'prices.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(example)),
+    });
+    await page.getByText(`${example.prices.length} prices imported`).waitFor();
+    const row = page.getByTestId(`price-${MODEL}`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /2\.00[\s\S]*8\.00/);
+    await shots('prices');
+  });
+
   it('tests the provider from its card', STEP, async () => {
     await go('/providers');
     await page.getByTestId('provider-mock').getByRole('button', { name: 'Test' }).click();
@@ -325,6 +340,8 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await row.click();
     await page.getByTestId('log-trace').waitFor();
     assert.match(await page.getByTestId('log-trace').innerText(), /mock/);
+    // 11 prompt tokens at 2.00 and 5 completion tokens at 8.00 per million.
+    assert.equal((await page.getByTestId('log-cost').innerText()).trim(), '0.000062 USD');
     await page.screenshot({ path: path.join(SHOTS, 'log-detail-light-desktop.png') });
   });
 
@@ -348,8 +365,8 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await go('/');
     const chart = page.getByRole('img', { name: 'Requests per minute' });
     await chart.waitFor();
-    await page.locator('path.recharts-line-curve').nth(5).waitFor();
-    assert.equal(await page.locator('path.recharts-line-curve').count(), 6);
+    await page.locator('path.recharts-line-curve').nth(6).waitFor();
+    assert.equal(await page.locator('path.recharts-line-curve').count(), 7);
     const box = await chart.boundingBox();
     assert.ok(box.width > 200 && box.height > 100, `chart drawn at ${box.width}x${box.height}`);
     await page.mouse.move(box.x + box.width - 20, box.y + box.height / 2);
@@ -358,7 +375,7 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-tooltip-light-desktop.png') });
     await page.evaluate(() => localStorage.setItem('fusion.theme', 'dark'));
     await page.reload();
-    await page.locator('path.recharts-line-curve').nth(5).waitFor();
+    await page.locator('path.recharts-line-curve').nth(6).waitFor();
     await page.evaluate(() => localStorage.setItem('fusion.theme', 'light'));
     assert.deepEqual(violations, []);
     assert.deepEqual(cspConsole, []);

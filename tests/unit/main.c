@@ -30,6 +30,7 @@ void		run_failover_tests(int *, int *);
 void		run_strategy_tests(int *, int *);
 void		run_models_tests(int *, int *);
 void		run_scale_tests(int *, int *);
+void		run_price_tests(int *, int *);
 
 TEST(name_accepts_utf8_and_rejects_junk)
 {
@@ -418,6 +419,7 @@ main(void)
 	run_strategy_tests(&passed, &failed);
 	run_models_tests(&passed, &failed);
 	run_scale_tests(&passed, &failed);
+	run_price_tests(&passed, &failed);
 
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", unit_tmpdir);
 	(void)system(cmd);

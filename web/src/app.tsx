@@ -29,6 +29,7 @@ const KeysPage = lazy(() => import('./routes/keys'));
 const LoginPage = lazy(() => import('./routes/login'));
 const LogsPage = lazy(() => import('./routes/logs'));
 const PlaygroundPage = lazy(() => import('./routes/playground'));
+const PricesPage = lazy(() => import('./routes/prices'));
 const ProvidersPage = lazy(() => import('./routes/providers'));
 const SettingsPage = lazy(() => import('./routes/settings'));
 
@@ -99,6 +100,7 @@ export function AppRoutes() {
           <Route path="/providers" element={<ProvidersPage />} />
           <Route path="/keys" element={<KeysPage />} />
           <Route path="/client-keys" element={<ClientKeysPage />} />
+          <Route path="/prices" element={<PricesPage />} />
           <Route path="/logs" element={<LogsPage />} />
           <Route path="/playground" element={<PlaygroundPage />} />
           <Route path="/settings" element={<SettingsPage />} />

@@ -16,6 +16,7 @@ const NAV: { to: string; key: MessageKey }[] = [
   { to: '/providers', key: 'nav.providers' },
   { to: '/keys', key: 'nav.keys' },
   { to: '/client-keys', key: 'nav.clientKeys' },
+  { to: '/prices', key: 'nav.prices' },
   { to: '/logs', key: 'nav.logs' },
   { to: '/playground', key: 'nav.playground' },
   { to: '/settings', key: 'nav.settings' },

@@ -143,6 +143,44 @@ export interface ClientKey {
   rpm_limit: number;
   token_quota: number;
   tokens_used: number;
+  // Micro-units of the gateway's currency; 0: no budget.
+  budget_daily?: number;
+  budget_monthly?: number;
+  budget_total?: number;
+  spent_today?: number;
+  spent_month?: number;
+  spent_total?: number;
+}
+
+// Micro-units of the currency per million tokens (per_request: per
+// request); provider_id null is any provider, reasoning null the output
+// price; a model ending in * is a prefix.
+export interface Price {
+  id: number;
+  model: string;
+  provider_id: number | null;
+  input: number;
+  cached_input: number;
+  cache_write: number;
+  output: number;
+  reasoning: number | null;
+  per_request: number;
+}
+
+export interface Settings {
+  log_retention_days: number;
+  rollup_retention_days: number;
+  log_max_mb: number;
+  currency?: string;
+  budget_timezone?: string;
+}
+
+export interface CostFigures {
+  id?: number;
+  model?: string;
+  name?: string | null;
+  requests: number;
+  cost: number;
 }
 
 export interface Stats {
@@ -162,7 +200,11 @@ export interface Stats {
   latency_p95_ms?: number;
   cooling_keys?: number;
   disabled_keys?: number;
-  providers?: { id: number; name: string; requests: number; errors: number }[];
+  providers?: { id: number; name: string; requests: number; errors: number; cost: number }[];
+  cost?: number;
+  currency?: string;
+  clients?: CostFigures[];
+  models?: CostFigures[];
 }
 
 export interface Point {
@@ -173,6 +215,7 @@ export interface Point {
   latency_p95_ms: number;
   prompt_tokens: number;
   completion_tokens: number;
+  cost?: number;
 }
 
 export interface Timeseries {
@@ -217,6 +260,9 @@ export interface LogEntry {
   usage_estimated?: boolean;
   outcome: 'ok' | 'error' | 'cancelled';
   error: string | null;
+  cost?: number;
+  cost_estimated?: boolean;
+  currency?: string;
   trace: TraceStep[];
   admin_user?: string | null;
 }
@@ -299,6 +345,14 @@ export const api = {
   updateClientKey: (id: number, k: Partial<ClientKey>) =>
     request<ClientKey>('PATCH', `/api/admin/client-keys/${id}`, k),
   deleteClientKey: (id: number) => request<unknown>('DELETE', `/api/admin/client-keys/${id}`),
+
+  prices: (o?: Read) => request<List<Price>>('GET', '/api/admin/prices?limit=1000', undefined, o),
+  createPrice: (p: Partial<Price>) => request<Price>('POST', '/api/admin/prices', p),
+  updatePrice: (id: number, p: Partial<Price>) => request<Price>('PATCH', `/api/admin/prices/${id}`, p),
+  deletePrice: (id: number) => request<unknown>('DELETE', `/api/admin/prices/${id}`),
+  // The whole list replaced by one document, in one transaction.
+  replacePrices: (doc: unknown) => request<{ replaced: number }>('PUT', '/api/admin/prices', doc),
+  settings: (o?: Read) => request<Settings>('GET', '/api/admin/settings', undefined, o),
 
   logs: (f: LogFilter, o?: Read) => request<List<LogEntry>>('GET', `/api/admin/logs${qs({ ...f })}`, undefined, o),
 };

@@ -43,3 +43,34 @@ export function pct(part: number, whole: number): string {
   if (!whole) return '0%';
   return `${((part / whole) * 100).toFixed(1)}%`;
 }
+
+// Micro-units as an exact decimal of units: 2500000 -> "2.50", 1234 ->
+// "0.001234" (at least two decimals, never a float's rounding).
+export function fmtMoney(micros: number | null | undefined, currency = ''): string {
+  if (micros === null || micros === undefined || Number.isNaN(micros)) return '–';
+  const neg = micros < 0;
+  const v = Math.abs(Math.trunc(micros));
+  let frac = String(v % 1000000).padStart(6, '0').replace(/0+$/, '');
+  if (frac.length < 2) frac = frac.padEnd(2, '0');
+  const s = `${neg ? '-' : ''}${Math.floor(v / 1000000)}.${frac}`;
+  return currency ? `${s} ${currency}` : s;
+}
+
+// "2.50" -> 2500000: units (up to six decimals) as micro-units; null
+// when it is not such a number.
+export function parseMoney(s: string): number | null {
+  const m = /^\s*(\d+)(?:\.(\d{0,6}))?\s*$/.exec(s);
+  if (!m) return null;
+  return Number(m[1]) * 1000000 + Number((m[2] ?? '').padEnd(6, '0'));
+}
+
+// When the days and months of budgets next begin, at BUDGET_TIMEZONE
+// (UTC or a fixed offset such as UTC+08:00), from now.
+export function budgetResets(tz: string | undefined, now = Date.now()): { day: string; month: string } {
+  const m = /^(?:UTC|GMT)?(?:([+-])(\d{1,2})(?::(\d\d))?)?$/.exec(tz ?? 'UTC');
+  const off = m && m[1] ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3] ?? 0) * 60) * 1000 : 0;
+  const local = new Date(now + off);
+  const day = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1) - off;
+  const month = Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + 1, 1) - off;
+  return { day: new Date(day).toISOString(), month: new Date(month).toISOString() };
+}

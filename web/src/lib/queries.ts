@@ -28,6 +28,8 @@ export const qk = {
   providers: (groupId?: number) => ['providers', groupId ?? 'all'] as const,
   keys: (providerId?: number) => ['keys', providerId ?? 'all'] as const,
   clientKeys: ['client-keys'] as const,
+  prices: ['prices'] as const,
+  settings: ['settings'] as const,
   stats: (win: number) => ['stats', win] as const,
   timeseries: (win: number) => ['timeseries', win] as const,
   logs: (f: LogFilter) => ['logs', f] as const,
@@ -59,6 +61,14 @@ export function useKeys(providerId?: number) {
 
 export function useClientKeys() {
   return useQuery({ queryKey: qk.clientKeys, queryFn: ({ signal }) => api.clientKeys({ signal }) });
+}
+
+export function usePrices() {
+  return useQuery({ queryKey: qk.prices, queryFn: ({ signal }) => api.prices({ signal }) });
+}
+
+export function useSettings() {
+  return useQuery({ queryKey: qk.settings, queryFn: ({ signal }) => api.settings({ signal }), staleTime: CONFIG_FRESH_MS });
 }
 
 export function useStats(win: number) {
@@ -95,6 +105,7 @@ export const changes = {
   provider: [['providers'], ['keys'], ['stats']],
   key: [['keys'], ['stats']],
   clientKey: [['client-keys'], ['stats']],
+  price: [['prices']],
   // A provider test is a real request: key health, logs and stats move.
   providerTest: [['keys'], ['logs'], ['stats'], ['timeseries']],
   // A key test sets the key's health; a sync may change the models.

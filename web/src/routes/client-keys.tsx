@@ -1,5 +1,6 @@
 // Client keys: create (the key shown once, with a copy button), allowlists,
-// limits, quota used, revoke (disable) or delete.
+// limits, quota used, budgets and what was spent against them (bars, and
+// when the day and month reset), revoke (disable) or delete.
 import { FormEvent, useState } from 'react';
 import { Button } from '../components/ui/button';
 import { Badge, PageHeader } from '../components/ui/card';
@@ -9,9 +10,10 @@ import { Checkbox, Field, Input, Switch } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
 import { api, ClientKey, Group } from '../lib/api';
-import { fmtNumber, splitList } from '../lib/format';
+import { budgetResets, fmtCountdown, fmtMoney, fmtNumber, parseMoney, splitList } from '../lib/format';
 import { useI18n } from '../lib/i18n';
-import { changes, useClientKeys, useGroups, useWrite } from '../lib/queries';
+import { changes, useClientKeys, useGroups, useSettings, useWrite } from '../lib/queries';
+import { useNow } from '../lib/use-now';
 
 interface Draft {
   name: string;
@@ -20,7 +22,12 @@ interface Draft {
   rpm: string;
   quota: string;
   enabled: boolean;
+  daily: string;
+  monthly: string;
+  total: string;
 }
+
+const money = (v: number | undefined) => (v ? fmtMoney(v) : '');
 
 function ClientKeyDialog({
   ck,
@@ -41,7 +48,12 @@ function ClientKeyDialog({
     rpm: String(ck?.rpm_limit ?? 0),
     quota: String(ck?.token_quota ?? 0),
     enabled: ck?.enabled ?? true,
+    daily: money(ck?.budget_daily),
+    monthly: money(ck?.budget_monthly),
+    total: money(ck?.budget_total),
   });
+  const [bad, setBad] = useState<string | null>(null);
+  const currency = useSettings().data?.currency ?? '';
   // A new key comes back once, with its secret; an edit answers nothing
   // the dialog needs.
   const save = useWrite(
@@ -55,7 +67,16 @@ function ClientKeyDialog({
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    const budgets = [d.daily, d.monthly, d.total].map((v) => (v.trim() === '' ? 0 : parseMoney(v)));
+    if (budgets.some((v) => v === null)) {
+      setBad(t('prices.badAmount', { field: t('ck.budgets') }));
+      return;
+    }
+    setBad(null);
     const body = {
+      budget_daily: budgets[0] ?? 0,
+      budget_monthly: budgets[1] ?? 0,
+      budget_total: budgets[2] ?? 0,
       name: d.name.trim(),
       allowed_models: splitList(d.models),
       allowed_groups: d.groups,
@@ -109,10 +130,26 @@ function ClientKeyDialog({
             <Input name="token_quota" type="number" min={0} value={d.quota} onChange={(e) => setD({ ...d, quota: e.target.value })} />
           </Field>
         </div>
+        <fieldset className="space-y-1">
+          <legend className="text-sm font-medium text-slate-700 dark:text-slate-300">{t('ck.budgets')}</legend>
+          <div className="grid grid-cols-3 gap-3">
+            <Field label={t('ck.budgetDaily')}>
+              <Input name="budget_daily" inputMode="decimal" value={d.daily} onChange={(e) => setD({ ...d, daily: e.target.value })} />
+            </Field>
+            <Field label={t('ck.budgetMonthly')}>
+              <Input name="budget_monthly" inputMode="decimal" value={d.monthly} onChange={(e) => setD({ ...d, monthly: e.target.value })} />
+            </Field>
+            <Field label={t('ck.budgetTotal')}>
+              <Input name="budget_total" inputMode="decimal" value={d.total} onChange={(e) => setD({ ...d, total: e.target.value })} />
+            </Field>
+          </div>
+          <span className="block text-xs text-slate-500 dark:text-slate-400">{t('ck.budgetHint', { currency })}</span>
+        </fieldset>
         <div className="flex items-center gap-3 text-sm">
           <Switch checked={d.enabled} onChange={(v) => setD({ ...d, enabled: v })} label={t('common.enabled')} />
           {t('common.enabled')}
         </div>
+        {bad && <ErrorBox error={new Error(bad)} />}
         {save.error && <ErrorBox error={save.error} />}
       </form>
     </Dialog>
@@ -147,10 +184,47 @@ export function CreatedKeyDialog({ ck, onClose }: { ck: ClientKey; onClose: () =
   );
 }
 
+// What a key spent against each of its budgets: a bar for each budget
+// set, with when the day's and the month's reset.
+function Spend({ k, currency, tz, now }: { k: ClientKey; currency: string; tz?: string; now: number }) {
+  const { t } = useI18n();
+  const resets = budgetResets(tz, now);
+  const rows: [string, number, number, string | null][] = [
+    [t('ck.today'), k.spent_today ?? 0, k.budget_daily ?? 0, resets.day],
+    [t('ck.month'), k.spent_month ?? 0, k.budget_monthly ?? 0, resets.month],
+    [t('ck.total'), k.spent_total ?? 0, k.budget_total ?? 0, null],
+  ];
+  return (
+    <div className="space-y-1 text-xs" data-testid={`spend-${k.name}`}>
+      {rows
+        .filter(([, spent, budget], i) => budget > 0 || i === 2 || spent > 0)
+        .map(([label, spent, budget, reset]) => (
+          <div key={label}>
+            <div className="flex justify-between gap-2">
+              <span>
+                {label}: {fmtMoney(spent)}
+                {budget > 0 ? ` / ${fmtMoney(budget, currency)}` : ` ${currency}`}
+              </span>
+              {budget > 0 && reset && <span className="text-slate-500">{t('ck.resetsIn', { time: fmtCountdown(reset, now) })}</span>}
+            </div>
+            {budget > 0 && (
+              <progress
+                className="h-1.5 w-full overflow-hidden rounded [&::-webkit-progress-bar]:bg-slate-200 [&::-webkit-progress-value]:bg-emerald-500 dark:[&::-webkit-progress-bar]:bg-slate-700"
+                max={budget}
+                value={Math.min(spent, budget)}
+              />
+            )}
+          </div>
+        ))}
+    </div>
+  );
+}
+
 export default function ClientKeysPage() {
   const { t } = useI18n();
   const list = useClientKeys();
   const groups = useGroups();
+  const settings = useSettings();
   const [editing, setEditing] = useState<ClientKey | null | undefined>(undefined);
   const [created, setCreated] = useState<ClientKey | null>(null);
   const [deleting, setDeleting] = useState<ClientKey | null>(null);
@@ -158,6 +232,7 @@ export default function ClientKeysPage() {
   const glist = groups.data?.data ?? [];
   const groupName = (id: number) => glist.find((g) => g.id === id)?.name ?? `#${id}`;
   const keys = list.data?.data ?? [];
+  const now = useNow(keys.some((k) => (k.budget_daily ?? 0) > 0 || (k.budget_monthly ?? 0) > 0));
 
   return (
     <div className="space-y-4">
@@ -177,6 +252,7 @@ export default function ClientKeysPage() {
               <Th>{t('ck.allowlist')}</Th>
               <Th className="text-right">{t('ck.rpmShort')}</Th>
               <Th>{t('ck.used')}</Th>
+              <Th>{t('ck.spent')}</Th>
               <Th>{t('common.status')}</Th>
               <Th className="text-right">{t('common.actions')}</Th>
             </tr>
@@ -206,6 +282,9 @@ export default function ClientKeysPage() {
                       value={Math.min(k.tokens_used, k.token_quota)}
                     />
                   )}
+                </Td>
+                <Td className="min-w-[12rem]">
+                  <Spend k={k} currency={settings.data?.currency ?? ''} tz={settings.data?.budget_timezone} now={now} />
                 </Td>
                 <Td>
                   <Badge tone={k.enabled ? 'green' : 'slate'}>{k.enabled ? t('common.enabled') : t('common.disabled')}</Badge>

@@ -1,13 +1,14 @@
 // Cards (groups, providers, keys, client keys), charts over a chosen
-// window, and upstream key health at a glance.
+// window (spend among them), upstream key health at a glance, and the
+// client keys, models and providers that spent the most.
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { LineChart } from '../components/charts/line-chart';
 import { Badge, Card, PageHeader } from '../components/ui/card';
 import { Select } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
-import { Stats, Timeseries, UpstreamKey } from '../lib/api';
-import { fmtCountdown, fmtMs, fmtNumber, pct } from '../lib/format';
+import { CostFigures, Stats, Timeseries, UpstreamKey } from '../lib/api';
+import { fmtCountdown, fmtMoney, fmtMs, fmtNumber, pct } from '../lib/format';
 import { useI18n } from '../lib/i18n';
 import { useKeys, useStats, useTimeseries } from '../lib/queries';
 import { useNow } from '../lib/use-now';
@@ -35,6 +36,25 @@ function StatCard({ title, value, sub, testId }: { title: string; value: string;
 function hhmm(iso: string, lang: string) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+}
+
+// The top of one list by spend, most first.
+function TopSpend({ title, rows, currency, testId }: { title: string; rows: CostFigures[]; currency: string; testId: string }) {
+  const top = rows.filter((r) => r.cost > 0).sort((a, b) => b.cost - a.cost).slice(0, 5);
+  if (top.length === 0) return null;
+  return (
+    <Card className="p-4">
+      <h2 className="mb-2 font-semibold">{title}</h2>
+      <ul className="space-y-1 text-sm" data-testid={testId}>
+        {top.map((r) => (
+          <li key={r.model ?? r.id} className="flex justify-between gap-2">
+            <span className="truncate">{r.model ?? r.name ?? `#${r.id}`}</span>
+            <span className="tabular-nums text-slate-500">{fmtMoney(r.cost, currency)}</span>
+          </li>
+        ))}
+      </ul>
+    </Card>
+  );
 }
 
 function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
@@ -101,6 +121,16 @@ function Charts({ ts, lang }: { ts: Timeseries; lang: string }) {
               color: '#d946ef',
               dotClassName: 'bg-fuchsia-500',
             },
+          ]}
+        />
+      </Card>
+      <Card className="p-4">
+        <LineChart
+          title={t('money.spend')}
+          labels={labels}
+          empty={empty}
+          series={[
+            { label: t('money.spend'), values: pts.map((p) => (p.cost ?? 0) / 1e6), color: '#059669', dotClassName: 'bg-emerald-600' },
           ]}
         />
       </Card>
@@ -205,7 +235,7 @@ export default function DashboardPage() {
             />
           </div>
           {s.requests !== undefined && (
-            <div className="grid grid-cols-2 gap-3 lg:grid-cols-4">
+            <div className="grid grid-cols-2 gap-3 lg:grid-cols-5">
               <StatCard testId="stat-requests" title={t('dash.requests')} value={fmtNumber(s.requests)} sub={`${t('dash.errors')}: ${fmtNumber(s.errors)}`} />
               <StatCard testId="stat-error-rate" title={t('dash.errorRate')} value={pct(s.errors ?? 0, s.requests)} />
               <StatCard
@@ -220,6 +250,7 @@ export default function DashboardPage() {
                 value={fmtNumber((s.prompt_tokens ?? 0) + (s.completion_tokens ?? 0))}
                 sub={`${t('dash.prompt')} ${fmtNumber(s.prompt_tokens)} · ${t('dash.completion')} ${fmtNumber(s.completion_tokens)}`}
               />
+              <StatCard testId="stat-spend" title={t('money.spend')} value={fmtMoney(s.cost ?? 0, s.currency)} />
             </div>
           )}
         </>
@@ -252,6 +283,13 @@ export default function DashboardPage() {
                 ))}
               </ul>
             </Card>
+          )}
+          {s && (
+            <>
+              <TopSpend title={t('money.topClients')} rows={s.clients ?? []} currency={s.currency ?? ''} testId="top-clients" />
+              <TopSpend title={t('money.topModels')} rows={s.models ?? []} currency={s.currency ?? ''} testId="top-models" />
+              <TopSpend title={t('money.byProvider')} rows={s.providers ?? []} currency={s.currency ?? ''} testId="top-providers" />
+            </>
           )}
           {s && s.total_groups === 0 && (
             <Empty>

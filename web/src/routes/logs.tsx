@@ -8,7 +8,7 @@ import { Input, Select } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
 import { Table, Td, Th } from '../components/ui/table';
 import { LogEntry, TraceStep } from '../lib/api';
-import { fmtMs, fmtNumber, fmtTime } from '../lib/format';
+import { fmtMoney, fmtMs, fmtNumber, fmtTime } from '../lib/format';
 import { T, useI18n } from '../lib/i18n';
 import { useClientKeys, useLogs, useProviders } from '../lib/queries';
 
@@ -106,6 +106,17 @@ export function LogDetail({ entry, onClose }: { entry: LogEntry; onClose: () => 
     [t('logs.cachedTokens'), fmtNumber(entry.cached_tokens ?? 0)],
     [t('logs.cacheWriteTokens'), fmtNumber(entry.cache_write_tokens ?? 0)],
     [t('logs.reasoningTokens'), fmtNumber(entry.reasoning_tokens ?? 0)],
+    [
+      t('money.cost'),
+      <span data-testid="log-cost">
+        {fmtMoney(entry.cost ?? 0, entry.currency)}
+        {entry.cost_estimated ? (
+          <span className="ml-2">
+            <Badge tone="amber">{t('money.estimated')}</Badge>
+          </span>
+        ) : null}
+      </span>,
+    ],
   ];
   return (
     <Dialog
@@ -241,6 +252,7 @@ export default function LogsPage() {
                 <Th>{t('common.status')}</Th>
                 <Th className="text-right">{t('logs.latency')}</Th>
                 <Th className="text-right">{t('logs.tokens')}</Th>
+                <Th className="text-right">{t('money.cost')}</Th>
                 <Th className="text-right">{t('logs.attempts')}</Th>
               </tr>
             </thead>
@@ -271,6 +283,10 @@ export default function LogsPage() {
                   <Td className="text-right" title={`${t('logs.cachedTokens')} ${r.cached_tokens ?? 0} · ${t('logs.reasoningTokens')} ${r.reasoning_tokens ?? 0}`}>
                     {r.usage_estimated ? '≈' : ''}
                     {fmtNumber((r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0))}
+                  </Td>
+                  <Td className="text-right tabular-nums" title={r.currency}>
+                    {r.cost_estimated ? '≈' : ''}
+                    {fmtMoney(r.cost ?? 0)}
                   </Td>
                   <Td className="text-right">{r.attempts}</Td>
                 </tr>

@@ -225,22 +225,126 @@ describe('dashboard', () => {
   it('draws charts from the timeseries', async () => {
     mockApi({
       ...ME,
-      'GET /api/admin/stats': { body: { ...stats, requests: 10, errors: 1, latency_p50_ms: 120, latency_p95_ms: 300 } },
+      'GET /api/admin/stats': {
+        body: {
+          ...stats, requests: 10, errors: 1, latency_p50_ms: 120, latency_p95_ms: 300, cost: 1234567, currency: 'USD',
+          models: [{ model: 'gpt-4o', requests: 6, cost: 1000000 }, { model: 'gpt-4o-mini', requests: 4, cost: 234567 }],
+          clients: [{ id: 3, name: 'app-one', requests: 10, cost: 1234567 }],
+        },
+      },
       'GET /api/admin/keys': { body: { data: [], total: 0 } },
       'GET /api/admin/stats/timeseries': {
         body: {
           bucket_seconds: 60,
           data: [
-            { t: '2024-01-01T00:00:00Z', requests: 4, errors: 0, latency_p50_ms: 100, latency_p95_ms: 200, prompt_tokens: 10, completion_tokens: 5 },
-            { t: '2024-01-01T00:01:00Z', requests: 6, errors: 1, latency_p50_ms: 120, latency_p95_ms: 300, prompt_tokens: 20, completion_tokens: 9 },
+            { t: '2024-01-01T00:00:00Z', requests: 4, errors: 0, latency_p50_ms: 100, latency_p95_ms: 200, prompt_tokens: 10, completion_tokens: 5, cost: 234567 },
+            { t: '2024-01-01T00:01:00Z', requests: 6, errors: 1, latency_p50_ms: 120, latency_p95_ms: 300, prompt_tokens: 20, completion_tokens: 9, cost: 1000000 },
           ],
         },
       },
     });
     const { container } = renderApp('/');
     expect(await screen.findByRole('img', { name: 'Requests per minute' })).toBeInTheDocument();
-    expect(container.querySelectorAll('path.recharts-line-curve').length).toBe(6);
+    expect(container.querySelectorAll('path.recharts-line-curve').length).toBe(7);
+    expect(screen.getByRole('img', { name: 'Spend' })).toBeInTheDocument();
     expect(screen.getByTestId('stat-error-rate')).toHaveTextContent('10.0%');
+    expect(screen.getByTestId('stat-spend')).toHaveTextContent('1.234567 USD');
+    expect(within(screen.getByTestId('top-models')).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'gpt-4o1.00 USD',
+      'gpt-4o-mini0.234567 USD',
+    ]);
+    expect(screen.getByTestId('top-clients')).toHaveTextContent('app-one1.234567 USD');
+  });
+});
+
+describe('client key budgets', () => {
+  it('shows spend against each budget with when it resets, and saves budgets as micro-units', async () => {
+    const ck = {
+      id: 4, name: 'app-one', key_prefix: 'sk-fe-abcd', allowed_models: [], allowed_groups: [], enabled: true, expires_at: null,
+      rpm_limit: 0, token_quota: 0, tokens_used: 0, budget_daily: 5000000, budget_monthly: 0, budget_total: 0,
+      spent_today: 1250000, spent_month: 1250000, spent_total: 7000000,
+    };
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/client-keys': { body: { data: [ck], total: 1 } },
+      'GET /api/admin/groups': { body: { data: [], total: 0 } },
+      'GET /api/admin/settings': { body: { currency: 'USD', budget_timezone: 'UTC' } },
+      'PATCH /api/admin/client-keys/4': { body: ck },
+    });
+    renderApp('/client-keys');
+    const spend = await screen.findByTestId('spend-app-one');
+    await waitFor(() => expect(spend).toHaveTextContent('today: 1.25 / 5.00 USD'));
+    expect(spend).toHaveTextContent(/resets in \d+h \d\dm/);
+    expect(spend).toHaveTextContent('in all: 7.00 USD');
+    expect(spend.querySelector('progress')?.getAttribute('max')).toBe('5000000');
+    fireEvent.click(screen.getByRole('button', { name: 'Edit' }));
+    const dlg = screen.getByRole('dialog');
+    expect(within(dlg).getByLabelText('Daily budget')).toHaveValue('5.00');
+    fireEvent.change(within(dlg).getByLabelText('Total budget'), { target: { value: '100.5' } });
+    fireEvent.click(within(dlg).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(calls.find((c) => c.method === 'PATCH')).toBeTruthy());
+    expect(calls.find((c) => c.method === 'PATCH')?.body).toMatchObject({ budget_daily: 5000000, budget_monthly: 0, budget_total: 100500000 });
+  });
+});
+
+describe('prices', () => {
+  const price = { id: 1, model: 'gpt-4o*', provider_id: null, input: 2500000, cached_input: 1250000, cache_write: 0, output: 10000000, reasoning: null, per_request: 0 };
+
+  it('shows prices as exact decimals and sends a new one as micro-units', async () => {
+    let list: unknown[] = [price];
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/prices': () => ({ body: { data: list, total: list.length } }),
+      'GET /api/admin/providers': { body: { data: [{ id: 7, name: 'openai-main' }], total: 1 } },
+      'GET /api/admin/settings': { body: { log_retention_days: 30, rollup_retention_days: 400, log_max_mb: 0, currency: 'USD' } },
+      'POST /api/admin/prices': (init) => {
+        list = [...list, { ...price, ...JSON.parse(String(init.body)), id: 2 }];
+        return { status: 201, body: list[1] };
+      },
+    });
+    renderApp('/prices');
+    const row = await screen.findByTestId('price-gpt-4o*');
+    expect(row).toHaveTextContent('2.50');
+    expect(row).toHaveTextContent('1.25');
+    expect(row).toHaveTextContent('as output');
+    expect(row).toHaveTextContent('Any provider');
+    fireEvent.click(screen.getByRole('button', { name: /New price/ }));
+    const dlg = screen.getByRole('dialog');
+    fireEvent.change(within(dlg).getByLabelText(/^Model/), { target: { value: 'claude-sonnet-4*' } });
+    fireEvent.change(within(dlg).getByLabelText('Provider'), { target: { value: '7' } });
+    fireEvent.change(within(dlg).getByLabelText('Input'), { target: { value: '3' } });
+    fireEvent.change(within(dlg).getByLabelText('Cache write'), { target: { value: '3.75' } });
+    fireEvent.change(within(dlg).getByLabelText('Output'), { target: { value: '0.000001' } });
+    fireEvent.click(within(dlg).getByRole('button', { name: 'Save' }));
+    expect(await screen.findByTestId('price-claude-sonnet-4*')).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({
+      model: 'claude-sonnet-4*', provider_id: 7, input: 3000000, cached_input: 0, cache_write: 3750000,
+      output: 1, reasoning: null, per_request: 0,
+    });
+  });
+
+  it('imports a JSON document with one PUT and shows what the API refused', async () => {
+    let refuse = true;
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/prices': { body: { data: [], total: 0 } },
+      'GET /api/admin/providers': { body: { data: [], total: 0 } },
+      'GET /api/admin/settings': { body: { currency: 'USD' } },
+      'PUT /api/admin/prices': () =>
+        refuse
+          ? { status: 400, body: { error: { message: "prices[1]: field 'input' must be from 0 to 2305843009213693951", code: 'invalid_field' } } }
+          : { body: { replaced: 2 } },
+    });
+    renderApp('/prices');
+    expect(await screen.findByText(/No prices yet/)).toBeInTheDocument();
+    const doc = { currency: 'USD', prices: [{ model: 'a', input: 1 }, { model: 'b', input: -1 }] };
+    const file = new File([JSON.stringify(doc)], 'prices.json', { type: 'application/json' });
+    fireEvent.change(screen.getByTestId('prices-file'), { target: { files: [file] } });
+    expect(await screen.findByText(/prices\[1\]: field 'input'/)).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'PUT')?.body).toEqual(doc);
+    refuse = false;
+    fireEvent.change(screen.getByTestId('prices-file'), { target: { files: [file] } });
+    expect(await screen.findByText(/2 prices imported/)).toBeInTheDocument();
   });
 });
 
