@@ -31,6 +31,7 @@ export const qk = {
   stats: (win: number) => ['stats', win] as const,
   timeseries: (win: number) => ['timeseries', win] as const,
   logs: (f: LogFilter) => ['logs', f] as const,
+  settings: ['settings'] as const,
 };
 
 export function useGroups() {
@@ -73,6 +74,11 @@ export function useTimeseries(win: number) {
   });
 }
 
+// Settings come from the environment: they change only with a restart.
+export function useSettings() {
+  return useQuery({ queryKey: qk.settings, queryFn: ({ signal }) => api.settings({ signal }), staleTime: Infinity });
+}
+
 // `since` is seconds before the moment the page is fetched, so a refetch
 // moves the window along.
 export function useLogs(f: LogFilter & { sinceSeconds?: number }) {
@@ -102,6 +108,8 @@ export const changes = {
   modelsSync: [['providers']],
   // A playground chat is traffic like any other.
   playground: [['keys'], ['logs'], ['stats'], ['timeseries']],
+  // An import may create or change any configuration record.
+  importConfig: [['groups'], ['providers'], ['keys'], ['client-keys'], ['stats']],
 } satisfies Record<string, QueryKey[]>;
 
 // A write through the admin API. When it settles, done or failed, the
