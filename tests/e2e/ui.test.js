@@ -15,11 +15,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { Gateway, ROOT, NEW_PASSWORD, freePort } from '../blackbox/harness.js';
+import { openBrowser, stopGateway } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'tests/artifacts/screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MODEL = 'gpt-e2e';
 const NEW_MODEL = 'gpt-e2e-next';
 const UPSTREAM_KEY = 'sk-upstream-e2e-0123456789abcdef';
@@ -115,50 +114,13 @@ describe('admin UI in Chromium', { timeout: 240000 }, () => {
     await new Promise((r) => upstream.server.listen(upstreamPort, '127.0.0.1', r));
     gw = new Gateway();
     await gw.start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
-    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
-    // Runs before the page's own scripts, outside its CSP.
-    await context.exposeBinding('reportCspViolation', (_source, v) => violations.push(v));
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        window.reportCspViolation({
-          directive: e.effectiveDirective,
-          blocked: e.blockedURI,
-          source: `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
-          page: location.pathname,
-        });
-      });
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(10000);
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (/Content.Security.Policy/i.test(m.text())) cspConsole.push(m.text());
-      // A CSP violation or a script error means the page is broken
-      // somewhere; 404s from absent API routes are expected.
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
+    ({ browser, page } = await openBrowser({ viewport: DESKTOP, problems, violations, cspConsole }));
   });
 
   after(async () => {
     await browser?.close();
     upstream?.server.close();
-    if (gw) {
-      // A gateway that died during the run explains every later failure.
-      if (gw.exitCode !== undefined) console.log(`gateway exited early (${gw.exitCode}):\n${gw.output}`);
-      await gw.stop();
-      const p = gw.problems();
-      fs.rmSync(gw.dir, { recursive: true, force: true });
-      if (process.env.E2E_DEBUG) console.log(gw.output);
-      if (p.length) throw new Error(`gateway log shows problems:\n${p.join('\n')}`);
-    }
+    if (gw) await stopGateway(gw);
   });
 
   it('serves the SPA with security headers, ETags and client-side routes', STEP, async () => {

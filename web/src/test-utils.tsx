@@ -16,13 +16,20 @@ export interface Call {
   url: string;
   body?: unknown;
   signal?: AbortSignal | null;
+  headers?: Record<string, string>;
 }
 
 export function mockApi(routes: Record<string, Handler>) {
   const calls: Call[] = [];
   const f = vi.fn(async (url: string, init: RequestInit = {}) => {
     const method = (init.method ?? 'GET').toUpperCase();
-    calls.push({ method, url, body: init.body ? JSON.parse(String(init.body)) : undefined, signal: init.signal });
+    calls.push({
+      method,
+      url,
+      body: init.body ? JSON.parse(String(init.body)) : undefined,
+      signal: init.signal,
+      headers: { ...(init.headers as Record<string, string>) },
+    });
     const path = url.split('?')[0];
     const h = routes[`${method} ${url}`] ?? routes[`${method} ${path}`];
     const r = typeof h === 'function' ? h(init, url) : h;

@@ -30,13 +30,14 @@ export function setUnauthorizedHandler(fn: Unauthorized) {
 export interface RequestOptions {
   noRedirect?: boolean;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
 // Reads: only the signal.
 export type Read = Pick<RequestOptions, 'signal'>;
 
 export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { ...opts.headers, accept: 'application/json' };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (opts.signal) init.signal = opts.signal;
   if (body !== undefined) {
@@ -292,6 +293,34 @@ export interface ModelsSync {
   models: string[];
 }
 
+// The answer of POST /api/admin/import: what the document changes (or
+// would, with dry_run), and the keys of the client keys it made, shown
+// only in that answer.
+export interface ImportChange {
+  action: 'create' | 'update';
+  kind: 'group' | 'provider' | 'key' | 'client_key';
+  name: string;
+  fields?: string[];
+}
+
+export interface ImportResult {
+  dry_run: boolean;
+  created: number;
+  updated: number;
+  unchanged: number;
+  changes: ImportChange[];
+  warnings: string[];
+  client_keys?: { name: string; key: string }[];
+}
+
+// A header value is a string of bytes: the passphrase goes as its UTF-8
+// bytes, which is what the gateway compares (and CONFIG_PASSPHRASE holds).
+function passphraseHeader(passphrase?: string): Record<string, string> | undefined {
+  if (!passphrase) return undefined;
+  const bytes = new TextEncoder().encode(passphrase);
+  return { 'x-fusion-passphrase': String.fromCharCode(...bytes) };
+}
+
 function qs(params: Record<string, string | number | undefined | null>): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -352,9 +381,19 @@ export const api = {
   deletePrice: (id: number) => request<unknown>('DELETE', `/api/admin/prices/${id}`),
   // The whole list replaced by one document, in one transaction.
   replacePrices: (doc: unknown) => request<{ replaced: number }>('PUT', '/api/admin/prices', doc),
-  settings: (o?: Read) => request<Settings>('GET', '/api/admin/settings', undefined, o),
 
   logs: (f: LogFilter, o?: Read) => request<List<LogEntry>>('GET', `/api/admin/logs${qs({ ...f })}`, undefined, o),
+
+  settings: (o?: Read) => request<Settings>('GET', '/api/admin/settings', undefined, o),
+  // With a passphrase the upstream keys come too, sealed to it.
+  exportConfig: (passphrase?: string) =>
+    request<Record<string, unknown>>('GET', `/api/admin/export${passphrase ? '?secrets=true' : ''}`, undefined, {
+      headers: passphraseHeader(passphrase),
+    }),
+  importConfig: (doc: unknown, dryRun: boolean, passphrase?: string) =>
+    request<ImportResult>('POST', `/api/admin/import${dryRun ? '?dry_run=true' : ''}`, doc, {
+      headers: passphraseHeader(passphrase),
+    }),
 };
 
 export interface LogFilter {

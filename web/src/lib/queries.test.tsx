@@ -70,7 +70,12 @@ describe('query cache', () => {
   });
 
   it('aborts the requests of a page that goes away', async () => {
-    const calls = mockApi({ ...ME, 'GET /api/admin/providers': { body: { data: [], total: 0 } }, 'GET /api/admin/client-keys': { body: { data: [], total: 0 } } });
+    const calls = mockApi({
+      ...ME,
+      'GET /api/admin/providers': { body: { data: [], total: 0 } },
+      'GET /api/admin/client-keys': { body: { data: [], total: 0 } },
+      'GET /api/admin/settings': { body: { log_retention_days: 30, rollup_retention_days: 400, log_max_mb: 0 } },
+    });
     const answer = globalThis.fetch as unknown as (url: string, init?: RequestInit) => Promise<Response>;
     // The logs never answer; only an abort ends their request.
     vi.stubGlobal(

@@ -67,10 +67,6 @@ export function usePrices() {
   return useQuery({ queryKey: qk.prices, queryFn: ({ signal }) => api.prices({ signal }) });
 }
 
-export function useSettings() {
-  return useQuery({ queryKey: qk.settings, queryFn: ({ signal }) => api.settings({ signal }), staleTime: CONFIG_FRESH_MS });
-}
-
 export function useStats(win: number) {
   return useQuery({ queryKey: qk.stats(win), queryFn: ({ signal }) => api.stats(win, { signal }), placeholderData: keepPreviousData });
 }
@@ -81,6 +77,11 @@ export function useTimeseries(win: number) {
     queryFn: ({ signal }) => api.timeseries(win, { signal }),
     placeholderData: keepPreviousData,
   });
+}
+
+// Settings come from the environment: they change only with a restart.
+export function useSettings() {
+  return useQuery({ queryKey: qk.settings, queryFn: ({ signal }) => api.settings({ signal }), staleTime: Infinity });
 }
 
 // `since` is seconds before the moment the page is fetched, so a refetch
@@ -113,6 +114,8 @@ export const changes = {
   modelsSync: [['providers']],
   // A playground chat is traffic like any other.
   playground: [['keys'], ['logs'], ['stats'], ['timeseries']],
+  // An import may create or change any configuration record.
+  importConfig: [['groups'], ['providers'], ['keys'], ['client-keys'], ['stats']],
 } satisfies Record<string, QueryKey[]>;
 
 // A write through the admin API. When it settles, done or failed, the

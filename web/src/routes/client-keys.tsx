@@ -4,7 +4,7 @@
 import { FormEvent, useState } from 'react';
 import { Button } from '../components/ui/button';
 import { Badge, PageHeader } from '../components/ui/card';
-import { CopyButton } from '../components/ui/copy-button';
+import { SecretLine } from '../components/ui/copy-button';
 import { ConfirmDialog, Dialog } from '../components/ui/dialog';
 import { Checkbox, Field, Input, Switch } from '../components/ui/form';
 import { Empty, ErrorBox, Spinner } from '../components/ui/state';
@@ -173,12 +173,7 @@ export function CreatedKeyDialog({ ck, onClose }: { ck: ClientKey; onClose: () =
         <p role="alert" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-800 dark:bg-amber-950/60 dark:text-amber-300">
           {t('ck.warning')}
         </p>
-        <div className="flex items-center gap-2">
-          <code data-testid="new-client-key" className="min-w-0 flex-1 select-all break-all rounded bg-slate-100 px-2 py-1.5 font-mono text-xs dark:bg-slate-800">
-            {ck.key}
-          </code>
-          <CopyButton text={ck.key ?? ''} />
-        </div>
+        <SecretLine text={ck.key ?? ''} testId="new-client-key" />
       </div>
     </Dialog>
   );

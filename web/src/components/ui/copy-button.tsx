@@ -27,3 +27,18 @@ export function CopyButton({ text }: { text: string }) {
     </Button>
   );
 }
+
+// A secret shown once: selectable in one click, with its copy button.
+export function SecretLine({ text, testId }: { text: string; testId?: string }) {
+  return (
+    <div className="flex items-center gap-2">
+      <code
+        data-testid={testId}
+        className="min-w-0 flex-1 select-all break-all rounded bg-slate-100 px-2 py-1.5 font-mono text-xs dark:bg-slate-800"
+      >
+        {text}
+      </code>
+      <CopyButton text={text} />
+    </div>
+  );
+}
