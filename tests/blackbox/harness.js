@@ -100,10 +100,14 @@ export class Gateway {
     });
     this.proc.stdout.on('data', (d) => { this.output += d; });
     this.proc.stderr.on('data', (d) => { this.output += d; });
+    // Resolved once the output the process wrote is read too ('exit' can
+    // come first), or a second after it when a child still holds a pipe.
+    const drained = (s) => new Promise((r) => (s.closed ? r() : s.once('close', r)));
+    const output = Promise.all([drained(this.proc.stdout), drained(this.proc.stderr)]);
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
         this.exitCode = code ?? signal;
-        resolve(this.exitCode);
+        Promise.race([output, sleep(1000)]).then(() => resolve(this.exitCode));
       });
     });
 

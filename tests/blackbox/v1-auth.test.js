@@ -43,7 +43,8 @@ test('a disabled client key is 401 api_key_disabled; enabled again, it works', a
   assert.equal(e.code, 'api_key_disabled');
   assert.equal(up.requests.length, 0);
   await f.must('PATCH', `/api/admin/client-keys/${ck.id}`, { enabled: true });
-  assert.equal((await f.chat(ck.key)).status, 200);
+  const r = await f.chat(ck.key);
+  assert.equal(r.status, 200, `${r.status} ${r.text}`);
 });
 
 test('an expired client key is 401 api_key_expired', async (t) => {
