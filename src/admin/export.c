@@ -9,7 +9,13 @@
  *	         "tls_verify", "ca_cert",
  *	         "keys": [{"key_masked", "label", "enabled", "secret"?}]}]}],
  *	 "client_keys": [{"name", "allowed_models", "allowed_groups" (group
- *	     names), "enabled", "expires_at", "rpm_limit", "token_quota"}],
+ *	     names), "enabled", "expires_at", "rpm_limit", "token_quota",
+ *	     the budget fields}],
+ *	 "currency",
+ *	 "prices": [{"model", "group"?, "provider"? (the provider by its
+ *	     group's name and its own; neither for a price of every
+ *	     provider), "input", "cached_input", "cache_write", "output",
+ *	     "reasoning", "per_request"}],
  *	 "secrets": {"kdf", "opslimit", "memlimit", "salt"}?}
  *
  * Records are named, never numbered (ids differ between gateways), and
@@ -42,6 +48,8 @@ static void	export_keys(struct kore_buf *, int64_t, const u_int8_t *);
 static void	export_client_groups(struct kore_buf *, int64_t,
 		    const u_int8_t *);
 static void	export_group_names(struct kore_buf *, const char *);
+static void	export_price_provider(struct kore_buf *, int64_t,
+		    const u_int8_t *);
 
 /*
  * The member name: the rows of res that follow where (bound to parent
@@ -179,6 +187,26 @@ export_client_groups(struct kore_buf *buf, int64_t id, const u_int8_t *key)
 	sqlite3_finalize(st);
 }
 
+/* The provider of price id, by its group's name and its own. */
+static void
+export_price_provider(struct kore_buf *buf, int64_t id, const u_int8_t *key)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = store_prepare("SELECT g.name, p.name FROM prices x "
+	    "JOIN providers p ON p.id = x.provider_id "
+	    "JOIN groups g ON g.id = p.group_id WHERE x.id = ?")) == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		json_kv_str(buf, "group",
+		    (const char *)sqlite3_column_text(st, 0), 0);
+		json_kv_str(buf, "provider",
+		    (const char *)sqlite3_column_text(st, 1), 0);
+	}
+	sqlite3_finalize(st);
+}
+
 int
 admin_export(struct http_request *req)
 {
@@ -190,6 +218,7 @@ admin_export(struct http_request *req)
 	int			 with_secrets;
 	static const char *const client_skip[] = { "allowed_groups",
 				    "tokens_used", NULL };
+	static const char *const price_skip[] = { "provider_id", NULL };
 
 	if (auth_admin(req, &user) != KORE_RESULT_OK)
 		return (KORE_RESULT_OK);
@@ -225,6 +254,15 @@ admin_export(struct http_request *req)
 	kore_buf_appendf(buf, ",");
 	export_records(buf, "client_keys", &admin_res_client_keys,
 	    "ORDER BY name", 0, client_skip, export_client_groups, NULL);
+	kore_buf_appendf(buf, ",");
+	json_kv_str(buf, "currency", fusion_cfg.currency, 1);
+	kore_buf_appendf(buf, ",");
+	/* Ordered by names, as ids differ between gateways. */
+	export_records(buf, "prices", &admin_res_prices, "ORDER BY model, "
+	    "(SELECT g.name || char(31) || p.name FROM providers p "
+	    "JOIN groups g ON g.id = p.group_id "
+	    "WHERE p.id = prices.provider_id)", 0, price_skip,
+	    export_price_provider, NULL);
 	if (with_secrets) {
 		(void)sodium_bin2base64(b64, sizeof(b64), salt, sizeof(salt),
 		    sodium_base64_VARIANT_ORIGINAL);

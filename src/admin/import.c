@@ -4,9 +4,9 @@
  *
  * Declarative for what the document names: a group, provider (within
  * its group) or client key is found by name, an upstream key by its
- * secret (or, without one, by its mask and label); what is found takes
- * the document's values for every field the record gives, what is not
- * is created. Nothing the document does not name is changed or deleted.
+ * secret (or, without one, by its mask and label), a price by its model
+ * and provider; what is found takes the document's values for every
+ * field the record gives, what is not is created. Nothing the document does not name is changed or deleted.
  * Every record is checked as the admin API checks it, unknown fields are
  * refused, and the whole document is applied in one transaction: a
  * document that fails anywhere changes nothing. A dry run does all of it
@@ -71,19 +71,22 @@ static int	import_keys(struct import_ctx *, struct kore_json_item *,
 		    int64_t, const char *, const char *);
 static int	import_client_keys(struct import_ctx *,
 		    struct kore_json_item *);
+static int	import_prices(struct import_ctx *, struct kore_json_item *);
 static int	import_document(struct import_ctx *, struct kore_json_item *,
 		    const char *);
 static void	import_answer(struct kore_buf *, struct import_ctx *);
 static int	import_cmp(const void *, const void *);
 
 static const char *const	doc_fields[] = { "fusion_config", "groups",
-				    "client_keys", "secrets", NULL };
+				    "client_keys", "currency", "prices",
+				    "secrets", NULL };
 static const char *const	secret_fields[] = { "kdf", "opslimit",
 				    "memlimit", "salt", NULL };
 /* What a record holds beyond its resource's writable fields. */
 static const char *const	group_extra[] = { "providers", NULL };
 static const char *const	provider_extra[] = { "keys", NULL };
 static const char *const	key_extra[] = { "key_masked", "secret", NULL };
+static const char *const	price_extra[] = { "group", "provider", NULL };
 
 /*
  * Is obj an object whose members are all named in allowed, or (when res
@@ -612,6 +615,96 @@ import_client_keys(struct import_ctx *ctx, struct kore_json_item *arr)
 	return (0);
 }
 
+/*
+ * The document's prices: each found by its model and provider (named by
+ * group and provider, or neither for every provider). A price named
+ * twice is refused.
+ */
+static int
+import_prices(struct import_ctx *ctx, struct kore_json_item *arr)
+{
+	struct kore_json_item	*pr, *it;
+	const char		*model, *gname, *pname;
+	char			 where[64], name[400];
+	int64_t			 id, gid, pid, *seen;
+	int			 i, n, k, rc;
+
+	if (arr->type != KORE_JSON_TYPE_ARRAY) {
+		(void)snprintf(ctx->err, sizeof(ctx->err), "prices must be an "
+		    "array");
+		return (-1);
+	}
+	n = 0;
+	TAILQ_FOREACH(pr, &arr->data.items, list)
+		n++;
+	seen = kore_calloc((size_t)n + 1, sizeof(*seen));
+	rc = -1;
+	i = 0;
+	TAILQ_FOREACH(pr, &arr->data.items, list) {
+		(void)snprintf(where, sizeof(where), "prices[%d]", i);
+		if (import_fields(ctx, pr, where, &admin_res_prices,
+		    price_extra) == -1)
+			goto done;
+		it = json_get(pr, "model");
+		model = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
+		    it->data.string : "";
+		it = json_get(pr, "group");
+		gname = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
+		    it->data.string : NULL;
+		it = json_get(pr, "provider");
+		pname = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
+		    it->data.string : NULL;
+		if ((gname == NULL) != (pname == NULL)) {
+			(void)snprintf(ctx->err, sizeof(ctx->err), "%s: fields "
+			    "'group' and 'provider' name a provider together "
+			    "(neither: every provider)", where);
+			goto done;
+		}
+
+		pid = 0;
+		if (pname != NULL) {
+			gid = import_find("SELECT id FROM groups WHERE "
+			    "name = ?", 0, gname);
+			pid = gid <= 0 ? gid : import_find("SELECT id FROM "
+			    "providers WHERE group_id = ? AND name = ?", gid,
+			    pname);
+			if (pid <= 0) {
+				(void)snprintf(ctx->err, sizeof(ctx->err),
+				    "%s: names no provider '%s/%s'", where,
+				    gname, pname);
+				goto done;
+			}
+			(void)kore_json_create_integer(pr, "provider_id", pid);
+			(void)snprintf(name, sizeof(name), "%s @ %s/%s", model,
+			    gname, pname);
+		} else {
+			(void)kore_strlcpy(name, model, sizeof(name));
+		}
+
+		id = pid ? import_find("SELECT id FROM prices WHERE "
+		    "provider_id = ? AND model = ?", pid, model) :
+		    import_find("SELECT id FROM prices WHERE provider_id IS "
+		    "NULL AND model = ?", 0, model);
+		if (id < 0 || import_record(ctx, &admin_res_prices, pr, id,
+		    where, "price", name, NULL, &id) == -1)
+			goto done;
+		for (k = 0; k < i; k++) {
+			if (seen[k] == id) {
+				(void)snprintf(ctx->err, sizeof(ctx->err), "%s: "
+				    "the price of '%s' is given twice", where,
+				    name);
+				goto done;
+			}
+		}
+		seen[i++] = id;
+	}
+	rc = 0;
+
+done:
+	kore_free(seen);
+	return (rc);
+}
+
 /* The whole document, inside the caller's transaction. */
 static int
 import_document(struct import_ctx *ctx, struct kore_json_item *root,
@@ -638,6 +731,18 @@ import_document(struct import_ctx *ctx, struct kore_json_item *root,
 		return (-1);
 	if ((it = json_get(root, "client_keys")) != NULL &&
 	    import_client_keys(ctx, it) == -1)
+		return (-1);
+	/* Prices are amounts of one currency: the gateway's. */
+	if ((it = json_get(root, "currency")) != NULL &&
+	    (it->type != KORE_JSON_TYPE_STRING ||
+	    strcmp(it->data.string, fusion_cfg.currency) != 0)) {
+		(void)snprintf(ctx->err, sizeof(ctx->err), "field 'currency' "
+		    "must be this gateway's (%s): its prices are amounts of it",
+		    fusion_cfg.currency);
+		return (-1);
+	}
+	if ((it = json_get(root, "prices")) != NULL &&
+	    import_prices(ctx, it) == -1)
 		return (-1);
 	return (0);
 }

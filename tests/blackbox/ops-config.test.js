@@ -22,7 +22,10 @@ async function configure(f) {
   await f.must('PATCH', `/api/admin/keys/${p1.keys[1].id}`, { enabled: false });
   await f.provider(g2, null, { name: 'spare', type: 'anthropic', base_url: 'https://api.anthropic.com/v1', models: ['claude-x'], keys: [] });
   await f.clientKey({ name: 'app', allowed_groups: [g1.id, g2.id], allowed_models: ['gpt-4o'], rpm_limit: 60, expires_at: '2031-01-01T00:00:00Z' });
-  await f.clientKey({ name: 'batch', token_quota: 1000000 });
+  await f.clientKey({ name: 'batch', token_quota: 1000000, budget_daily: 5000000 });
+  // A price of every provider, and one of a provider that wins over it.
+  await f.must('POST', '/api/admin/prices', { model: 'gpt-4o*', input: 2500000, output: 10000000 });
+  await f.must('POST', '/api/admin/prices', { model: 'gpt-4o', provider_id: p1.id, input: 1, output: 2, reasoning: 3, per_request: 5 });
   return { up, p1 };
 }
 
@@ -61,26 +64,33 @@ test('export -> import into a fresh gateway -> export gives the same document, a
   assert.ok(keys.every((k) => typeof k.secret === 'string' && k.secret.length > 40));
   assert.ok(!JSON.stringify(sealed).includes('sk-up-first-key'), 'secrets are sealed');
   assert.equal(sealed.secrets.kdf, 'argon2id13');
+  // Prices name their provider by group and name, in the gateway's currency.
+  assert.equal(doc.currency, 'USD');
+  assert.deepEqual(doc.prices, [
+    { model: 'gpt-4o', input: 1, cached_input: 0, cache_write: 0, output: 2, reasoning: 3, per_request: 5, group: 'primary', provider: 'openai-main' },
+    { model: 'gpt-4o*', input: 2500000, cached_input: 0, cache_write: 0, output: 10000000, reasoning: null, per_request: 0 },
+  ]);
+  assert.equal(doc.client_keys.find((c) => c.name === 'batch').budget_daily, 5000000);
 
   const b = await fusion(t);
   const dry = await importDoc(b, sealed, { dryRun: true, pass: PASS });
   assert.equal(dry.status, 200, dry.text);
   assert.equal(dry.json.dry_run, true);
-  assert.equal(dry.json.created, 2 + 2 + 2 + 2);
+  assert.equal(dry.json.created, 2 + 2 + 2 + 2 + 2);
   assert.deepEqual(dry.json.changes.filter((c) => c.kind === 'group').map((c) => [c.action, c.name]), [['create', 'backup'], ['create', 'primary']]);
   assert.equal(dry.json.client_keys, undefined, 'a dry run makes no key');
   assert.deepEqual((await exported(b)).groups, [], 'the dry run changed nothing');
 
   const applied = await importDoc(b, sealed, { pass: PASS });
   assert.equal(applied.status, 200, applied.text);
-  assert.equal(applied.json.created, 8);
+  assert.equal(applied.json.created, 10);
   assert.deepEqual(applied.json.warnings, []);
   assert.deepEqual(await exported(b), doc, 'the same document');
 
   // Importing it again changes nothing.
   const again = await importDoc(b, sealed, { pass: PASS });
   assert.equal(again.json.created + again.json.updated, 0);
-  assert.equal(again.json.unchanged, 8);
+  assert.equal(again.json.unchanged, 10);
 
   // The upstream key came across whole; the client keys are new ones.
   const app = applied.json.client_keys.find((c) => c.name === 'app');
@@ -108,6 +118,8 @@ test('import: a dry run answers the difference and changes nothing; applying it 
   doc.groups.find((g) => g.name === 'primary').providers[0].weight = 7;
   doc.groups.push({ name: 'new-group', priority: 1, providers: [{ name: 'n1', base_url: 'http://127.0.0.1:9/v1' }] });
   doc.client_keys.find((c) => c.name === 'batch').rpm_limit = 5;
+  doc.prices[0].input = 7;
+  doc.prices.push({ model: 'claude-x', group: 'backup', provider: 'spare', input: 3000000, output: 15000000 });
 
   const dry = await importDoc(f, doc, { dryRun: true });
   assert.equal(dry.status, 200, dry.text);
@@ -117,6 +129,8 @@ test('import: a dry run answers the difference and changes nothing; applying it 
     { action: 'create', kind: 'group', name: 'new-group' },
     { action: 'create', kind: 'provider', name: 'new-group/n1' },
     { action: 'update', kind: 'client_key', name: 'batch', fields: ['rpm_limit'] },
+    { action: 'update', kind: 'price', name: 'gpt-4o @ primary/openai-main', fields: ['input'] },
+    { action: 'create', kind: 'price', name: 'claude-x @ backup/spare' },
   ]);
   assert.deepEqual(await exported(f), before);
 
@@ -134,7 +148,13 @@ test('import: a dry run answers the difference and changes nothing; applying it 
   doc.groups.find((g) => g.name === 'new-group').affinity = 'none';
   doc.groups.find((g) => g.name === 'new-group').latency_half_life_seconds = 10;
   doc.groups.sort((x, y) => x.name.localeCompare(y.name));
+  Object.assign(doc.prices[2], { cached_input: 0, cache_write: 0, reasoning: null, per_request: 0 });
+  doc.prices.sort((x, y) => x.model.localeCompare(y.model));
   assert.deepEqual(after, doc);
+  // The imported price is the one the provider's requests cost.
+  const spare = (await f.must('GET', '/api/admin/prices')).data.find((x) => x.model === 'claude-x');
+  assert.equal(spare.output, 15000000);
+  assert.ok(spare.provider_id > 0);
 
   // A key the document has without its secret is matched, not made.
   const warn = structuredClone(after);
@@ -159,6 +179,12 @@ test('import: a bad document is refused whole with a reason naming the record, a
     [{ fusion_config: 1, groups: [good], client_keys: [{ name: 'c', allowed_groups: ['nope'] }] }, /no group 'nope'/],
     [{ fusion_config: 2, groups: [] }, /fusion_config/],
     [{ groups: [], extra: true }, /unknown field 'extra'/],
+    [{ fusion_config: 1, groups: [good], prices: [{ model: 'm', group: 'primary', provider: 'nope', input: 1 }] }, /prices\[0\]: names no provider 'primary\/nope'/],
+    [{ fusion_config: 1, groups: [good], prices: [{ model: 'm', provider: 'openai-main' }] }, /prices\[0\]: fields 'group' and 'provider'/],
+    [{ fusion_config: 1, groups: [good], prices: [{ model: 'm', input: 1 }, { model: 'm', input: 2 }] }, /prices\[1\]: the price of 'm' is given twice/],
+    [{ fusion_config: 1, groups: [good], prices: [{ model: 'm', provider_id: 1 }] }, /prices\[0\]: unknown field 'provider_id'/],
+    [{ fusion_config: 1, groups: [good], prices: [{ model: 'm', input: -1 }] }, /prices\[0\]: field 'input'/],
+    [{ fusion_config: 1, groups: [good], currency: 'EUR', prices: [] }, /currency.*USD/],
   ];
   for (const [doc, re] of cases) {
     const r = await importDoc(f, doc);
@@ -190,7 +216,7 @@ test('CONFIG_FILE: applied at every start, the file wins for what it names and t
   const b = { gw, token, call };
   const first = await exported(b);
   assert.deepEqual(first, await exported(a));
-  assert.match(gw.output, /CONFIG_FILE .* applied: 8 records created or changed/);
+  assert.match(gw.output, /CONFIG_FILE .* applied: 10 records created or changed/);
 
   // An operator changes a named record and adds one of their own.
   const primary = (await call('GET', '/api/admin/groups')).json.data.find((g) => g.name === 'primary');

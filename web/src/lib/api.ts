@@ -298,7 +298,7 @@ export interface ModelsSync {
 // only in that answer.
 export interface ImportChange {
   action: 'create' | 'update';
-  kind: 'group' | 'provider' | 'key' | 'client_key';
+  kind: 'group' | 'provider' | 'key' | 'client_key' | 'price';
   name: string;
   fields?: string[];
 }

@@ -146,6 +146,7 @@ const kindKey: Record<ImportChange['kind'], MessageKey> = {
   provider: 'cfg.kind.provider',
   key: 'cfg.kind.key',
   client_key: 'cfg.kind.client_key',
+  price: 'cfg.kind.price',
 };
 
 // Rows shown at most; a document with thousands of keys says how many more.
