@@ -448,6 +448,7 @@ struct metrics_worker {
 	int64_t		log_rows;
 	int64_t		log_max;
 	u_int64_t	log_dropped;
+	u_int64_t	log_lines_lost;	/* LOG_FORMAT=json lines */
 	u_int64_t	otel_queue;
 	u_int64_t	otel_dropped;
 	u_int64_t	otel_exported;

@@ -465,6 +465,7 @@ metrics_workers(struct metrics_worker *sum, double *worst, int *failing)
 		sum->log_rows += w->log_rows;
 		sum->log_max += w->log_max;
 		sum->log_dropped += w->log_dropped;
+		sum->log_lines_lost += w->log_lines_lost;
 		sum->otel_queue += w->otel_queue;
 		sum->otel_dropped += w->otel_dropped;
 		sum->otel_exported += w->otel_exported;
@@ -740,6 +741,9 @@ metrics_render(struct kore_buf *buf)
 	met_scalar(buf, "fusion_log_dropped_total", "counter",
 	    "Request log rows dropped because the store refused writes for "
 	    "too long.", (double)sum.log_dropped);
+	met_scalar(buf, "fusion_log_lines_dropped_total", "counter",
+	    "LOG_FORMAT=json lines dropped because standard output had no "
+	    "room for them.", (double)sum.log_lines_lost);
 	met_scalar(buf, "fusion_config_generation", "gauge",
 	    "Generation of the routing configuration; moves on every change.",
 	    (double)counters_config_gen());

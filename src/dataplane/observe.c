@@ -7,12 +7,23 @@
  *
  * LOG_FORMAT=json also turns the gateway's own messages (everything
  * kore_log writes, Kore's and ours) into JSON lines, through the hook
- * conf/kore-18-log-hook.patch adds to Kore.
+ * conf/kore-21-log-hook.patch adds to Kore.
+ *
+ * The lines never hold a worker: when standard output is a pipe, a
+ * terminal or a socket, they go through a non-blocking description of
+ * it of their own (opened by the parent, so the one a shell or Docker
+ * holds keeps its blocking mode), and a line the reader has no room for
+ * is dropped and counted (fusion_log_lines_dropped_total).
  */
 
 #include <kore/kore.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -21,8 +32,14 @@
 
 #include "dataplane/dataplane.h"
 
-static int	log_json = 0;
+/* A line begun is finished within this much waiting, or dropped. */
+#define OBSERVE_FINISH_MS	10
 
+static int	log_json = 0;
+static int	log_fd = STDOUT_FILENO;
+static int	log_sock = 0;
+
+static void		 observe_stdout(void);
 static void		 observe_kore_log(int, const char *, const char *);
 static void		 observe_time(struct kore_buf *);
 static void		 observe_write(struct kore_buf *);
@@ -39,6 +56,7 @@ observe_configure(void)
 	v = settings_str("LOG_FORMAT", "text");
 	if (strcmp(v, "json") == 0) {
 		log_json = 1;
+		observe_stdout();
 		kore_log_hook = observe_kore_log;
 	} else if (strcmp(v, "text") != 0) {
 		fatal("LOG_FORMAT: '%s' is neither 'text' nor 'json'", v);
@@ -60,6 +78,35 @@ observe_worker_stop(void)
 	otel_worker_stop();
 }
 
+/*
+ * Where the JSON lines go: standard output, or for a pipe or terminal a
+ * description of it opened again without blocking (before the chroot,
+ * while /proc is there); a socket (journald's) is written with
+ * MSG_DONTWAIT. A regular file never makes a writer wait for a reader.
+ */
+static void
+observe_stdout(void)
+{
+	struct stat	st;
+	int		fd;
+
+	if (fstat(STDOUT_FILENO, &st) == -1)
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		log_sock = 1;
+		return;
+	}
+	if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+		return;
+	if ((fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK)) == -1) {
+		kore_log(LOG_WARNING, "LOG_FORMAT=json: standard output cannot "
+		    "be opened without blocking (%s): a reader that stops can "
+		    "hold the workers", errno_s);
+		return;
+	}
+	log_fd = fd;
+}
+
 /* "time":"2026-01-31T12:00:00.123Z" as the first member. */
 static void
 observe_time(struct kore_buf *buf)
@@ -77,24 +124,43 @@ observe_time(struct kore_buf *buf)
 
 /*
  * One line to standard output in one write, so that the lines of the
- * workers do not mix; when the reader cannot keep up, the line is lost
- * rather than the worker held.
+ * workers do not mix (a pipe takes up to PIPE_BUF bytes at once). When
+ * the reader has no room, the line is lost rather than the worker held;
+ * a longer line begun is finished within OBSERVE_FINISH_MS, so that the
+ * next one starts on its own line.
  */
 static void
 observe_write(struct kore_buf *buf)
 {
-	ssize_t		n;
-	size_t		off;
+	struct metrics_worker	*w;
+	struct pollfd		 pfd;
+	ssize_t			 n;
+	size_t			 off;
+	int			 waited;
 
 	kore_buf_append(buf, "\n", 1);
-	for (off = 0; off < buf->offset; off += (size_t)n) {
-		n = write(STDOUT_FILENO, buf->data + off, buf->offset - off);
-		if (n == -1 && errno == EINTR) {
-			n = 0;
+	waited = 0;
+	for (off = 0; off < buf->offset;) {
+		n = log_sock ? send(log_fd, buf->data + off, buf->offset - off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) : write(log_fd,
+		    buf->data + off, buf->offset - off);
+		if (n > 0) {
+			off += (size_t)n;
 			continue;
 		}
-		if (n <= 0)
-			break;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    off > 0 && waited++ < OBSERVE_FINISH_MS) {
+			pfd.fd = log_fd;
+			pfd.events = POLLOUT;
+			(void)poll(&pfd, 1, 1);
+			continue;
+		}
+		/* The parent's own lines are not counted: it has no slot. */
+		if ((w = metrics_self()) != NULL)
+			w->log_lines_lost++;
+		break;
 	}
 }
 

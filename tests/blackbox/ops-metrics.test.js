@@ -264,3 +264,42 @@ test('LOG_FORMAT=json: one JSON line per request on stdout beside the database l
   assert.ok(!f.gw.output.includes('sk-up-json-secret-0000000001'), 'no upstream key');
   assert.ok(!f.gw.output.includes(ck.key), 'no client key');
 });
+
+test('LOG_FORMAT=json: a reader that stops reading standard output holds no request; the lines it had no room for are counted', async (t) => {
+  const f = await fusion(t, { env: { LOG_FORMAT: 'json', METRICS_TOKEN: TOKEN } });
+  const up = await f.upstream();
+  await f.provider(await f.group(), up);
+  const ck = await f.clientKey();
+  assert.equal((await f.chat(ck.key)).status, 200);
+
+  // Nobody reads the pipe any more: it and Node's buffer fill after a few
+  // hundred lines, and a blocking write would stop the workers there.
+  f.gw.proc.stdout.pause();
+  const N = 1200;
+  let next = 0;
+  const statuses = [];
+  const client = async () => {
+    while (next < N) {
+      next++;
+      statuses.push((await f.chat(ck.key)).status);
+    }
+  };
+  const done = Promise.all(Array.from({ length: 16 }, client));
+  const r = await Promise.race([done, sleep(60000).then(() => 'held')]);
+  assert.notEqual(r, 'held', `the workers were held: ${statuses.length} of ${N} answered`);
+  assert.deepEqual([...new Set(statuses)], [200]);
+  const m = parseMetrics((await scrape(f.gw)).text);
+  const lost = sum(m, 'fusion_log_lines_dropped_total');
+  assert.ok(lost > 0, 'lines were dropped and counted');
+  assert.ok(lost < N, `${lost} lost`);
+
+  // Read again, every line is whole JSON: none was torn.
+  f.gw.proc.stdout.resume();
+  await f.waitLogs(N + 1);
+  await sleep(300);
+  const lines = f.gw.output.split('\n').filter((l) => l !== '');
+  const bad = lines.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } });
+  assert.deepEqual(bad, []);
+  const requests = lines.filter((l) => JSON.parse(l).msg === 'request').length;
+  assert.ok(requests + lost >= N + 1 && requests < N + 1, `${requests} lines, ${lost} lost`);
+});
