@@ -105,6 +105,7 @@ int		validate_affinity(const char *);
 int		validate_provider_type(const char *);
 int		validate_traceparent(const char *, u_int8_t *, u_int8_t *,
 		    u_int8_t *);
+int		validate_tracestate(const char *);
 int		validate_proxy_url(const char *);
 int		validate_header_name(const char *);
 int		validate_header_value(const char *);

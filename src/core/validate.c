@@ -288,6 +288,79 @@ validate_traceparent(const char *s, u_int8_t *trace, u_int8_t *span,
 }
 
 /*
+ * One key of a tracestate: a simple key (a lowercase letter, then up to
+ * 255 of [a-z0-9_*-/]) or tenant@system (tenant up to 241 of them, the
+ * first a letter or digit; system up to 14, the first a letter).
+ */
+static int
+tracestate_key(const char *k, size_t len)
+{
+	static const char	 chars[] = "abcdefghijklmnopqrstuvwxyz"
+				    "0123456789_-*/";
+	const char		*at;
+	size_t			 i, tenant;
+
+	at = memchr(k, '@', len);
+	tenant = at != NULL ? (size_t)(at - k) : len;
+	if (tenant == 0 || len > 256 || (at == NULL && !islower((u_char)k[0])) ||
+	    (at != NULL && !islower((u_char)k[0]) && !isdigit((u_char)k[0])))
+		return (0);
+	if (at != NULL && (tenant > 241 || len - tenant - 1 == 0 ||
+	    len - tenant - 1 > 14 || !islower((u_char)at[1])))
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (i != tenant && strchr(chars, k[i]) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * A W3C trace context tracestate the gateway may pass on as it is: at
+ * most 512 bytes, at most 32 list members "key=value" separated by
+ * commas and optional blanks (empty members allowed), each value 1 to
+ * 256 printable characters without ',' or '=', not ending in a blank.
+ */
+int
+validate_tracestate(const char *s)
+{
+	const char	*m, *end, *eq;
+	size_t		 i, vlen;
+	int		 members;
+
+	if (strlen(s) > 512)
+		return (0);
+	members = 0;
+	for (m = s;; m = end + 1) {
+		if ((end = strchr(m, ',')) == NULL)
+			end = m + strlen(m);
+		while (m < end && (*m == ' ' || *m == '\t'))
+			m++;
+		while (end > m && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (m < end) {
+			if (++members > 32 ||
+			    (eq = memchr(m, '=', (size_t)(end - m))) == NULL ||
+			    !tracestate_key(m, (size_t)(eq - m)))
+				return (0);
+			vlen = (size_t)(end - eq - 1);
+			if (vlen == 0 || vlen > 256)
+				return (0);
+			for (i = 1; i <= vlen; i++) {
+				if (eq[i] < 0x20 || eq[i] > 0x7e ||
+				    eq[i] == ',' || eq[i] == '=')
+					return (0);
+			}
+		}
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end == '\0')
+			break;
+	}
+	return (members > 0);
+}
+
+/*
  * A forward proxy for an upstream: http://, https:// or socks5h:// (the
  * proxy resolves the host name), optional credentials, a host and an
  * optional port, nothing after but one '/', at most 2048 bytes of

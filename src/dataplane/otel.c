@@ -5,8 +5,9 @@
  * with the GenAI semantic conventions' attributes. An incoming
  * traceparent is honoured (the request joins that trace, and its
  * sampled flag decides whether it is exported); every upstream attempt
- * carries a traceparent naming its own span. Without an endpoint an
- * incoming traceparent is still passed on to the upstreams unchanged.
+ * carries a traceparent naming its own span, and the caller's tracestate
+ * when it sent a valid one. Without an endpoint an incoming traceparent
+ * is still passed on to the upstreams unchanged.
  *
  * Spans are written as OTLP/HTTP JSON into batches in the worker and
  * posted to the collector by a Kore task thread with its own curl
@@ -53,6 +54,7 @@ struct otel_ctx {
 	int		attempt_open;
 	int64_t		start_ns;
 	int64_t		attempt_ns;
+	char		*tracestate;	/* the caller's, passed on, or NULL */
 };
 
 struct otel_batch {
@@ -390,6 +392,11 @@ otel_begin(struct proxy *px)
 	otel_random(ctx.span_id, sizeof(ctx.span_id));
 	ctx.start_ns = otel_now_ns();
 
+	/* Vendors' state goes with the trace it belongs to, as it came. */
+	if (valid && http_request_header(px->req, "tracestate", &hdr) &&
+	    validate_tracestate(hdr))
+		ctx.tracestate = kore_strdup(hdr);
+
 	px->otel = kore_malloc(sizeof(ctx));
 	memcpy(px->otel, &ctx, sizeof(ctx));
 }
@@ -419,6 +426,9 @@ otel_attempt(struct proxy *px)
 	(void)snprintf(tp, sizeof(tp), "00-%s-%s-%02x", trace, span,
 	    ctx->flags & 1);
 	kore_curl_http_set_header(&px->curl, "traceparent", tp);
+	if (ctx->tracestate != NULL)
+		kore_curl_http_set_header(&px->curl, "tracestate",
+		    ctx->tracestate);
 }
 
 static void
@@ -640,6 +650,7 @@ otel_finish(struct proxy *px, const struct log_entry *e)
 		otel_enqueue(buf);
 	}
 
+	kore_free(ctx->tracestate);
 	kore_free(ctx);
 }
 

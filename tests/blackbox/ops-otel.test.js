@@ -255,3 +255,26 @@ test('production mode (chrooted, seccomp-filtered workers): spans reach the coll
   // JSON lines from the chrooted workers too.
   assert.ok(gw.output.split('\n').filter((l) => l.includes('"msg":"request"')).length === 4);
 });
+
+test('tracestate: a valid one goes upstream beside the traceparent, as it came; an invalid one, or one without a valid traceparent, does not', async (t) => {
+  const f = await fusion(t);
+  const up = await f.upstream();
+  await f.provider(await f.group(), up);
+  const ck = await f.clientKey();
+  const tp = `00-${TRACE}-${PARENT}-01`;
+  const send = async (headers) => {
+    assert.equal((await f.chat(ck.key, chatBody(), { headers })).status, 200);
+    return up.requests.at(-1).headers;
+  };
+
+  const state = 'congo=t61rcWkgMzE, rojo=00f067aa0ba902b7,tenant1@vendor=x y';
+  assert.equal((await send({ traceparent: tp, tracestate: state })).tracestate, state);
+  assert.equal((await send({ tracestate: state })).tracestate, undefined, 'no traceparent');
+  assert.equal((await send({ traceparent: `00-${'0'.repeat(32)}-${PARENT}-01`, tracestate: state })).tracestate, undefined, 'a bad traceparent');
+  for (const bad of ['Congo=x', 'congo', 'congo=', 'a=b=c', `k=${'v'.repeat(257)}`,
+    Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','), `k=${'v'.repeat(200)},j=${'v'.repeat(200)},l=${'v'.repeat(200)}`]) {
+    const h = await send({ traceparent: tp, tracestate: bad });
+    assert.equal(h.tracestate, undefined, bad.slice(0, 40));
+    assert.equal(h.traceparent.split('-')[1], TRACE, 'the trace goes on');
+  }
+});

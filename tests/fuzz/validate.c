@@ -233,6 +233,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	CHECK(validate_provider_type(s) == (strcmp(s, "openai") == 0 ||
 	    strcmp(s, "anthropic") == 0 || strcmp(s, "gemini") == 0));
 
+	/* A tracestate passed on: bounded, printable, one header line. */
+	if (validate_tracestate(s)) {
+		CHECK(n > 0 && n <= 512 && strchr(s, '=') != NULL);
+		for (const char *p = s; *p != '\0'; p++)
+			CHECK(*p == '\t' || ((unsigned char)*p >= 0x20 &&
+			    (unsigned char)*p < 0x7f));
+	}
+
 	/* The ids it gives are the ones the text spells. */
 	CHECK(validate_traceparent(s, tr, sp, &fl) == ref_traceparent(s));
 	if (ref_traceparent(s)) {

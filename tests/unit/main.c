@@ -108,6 +108,28 @@ TEST(traceparent_w3c_shape_only)
 	ASSERT(!validate_traceparent("", tr, sp, &fl));
 }
 
+TEST(tracestate_w3c_list)
+{
+	ASSERT(validate_tracestate("congo=t61rcWkgMzE"));
+	ASSERT(validate_tracestate("rojo=00f067aa0ba902b7, congo=t61rcWkgMzE"));
+	ASSERT(validate_tracestate("fw529a3039@dt=ffffffff,,\t x=y z"));
+	ASSERT(validate_tracestate("a*/_-1=!\"#$%&'()*+-./:;<>?@[]^_`{|}~"));
+	ASSERT(!validate_tracestate(""));
+	ASSERT(!validate_tracestate(" , "));
+	ASSERT(!validate_tracestate("Congo=x"));
+	ASSERT(!validate_tracestate("1abc=x"));
+	ASSERT(!validate_tracestate("a@=x"));
+	ASSERT(!validate_tracestate("a@1b=x"));
+	ASSERT(!validate_tracestate("a@b@c=x"));
+	ASSERT(validate_tracestate("a@bcdefghijklmno=x"));
+	ASSERT(!validate_tracestate("a@bcdefghijklmnop=x"));
+	ASSERT(!validate_tracestate("congo"));
+	ASSERT(!validate_tracestate("congo="));
+	ASSERT(!validate_tracestate("congo=a=b"));
+	ASSERT(!validate_tracestate("congo=a\r\nx-injected: 1"));
+	ASSERT(!validate_tracestate("congo=caf\xc3\xa9"));
+}
+
 TEST(proxy_urls_and_extra_headers)
 {
 	char	masked[128];
@@ -388,6 +410,7 @@ run_store_tests(int *passed, int *failed)
 	RUN(proxy_urls_and_extra_headers);
 	RUN(time_parses_rfc3339_utc_only);
 	RUN(traceparent_w3c_shape_only);
+	RUN(tracestate_w3c_list);
 	RUN(master_key_file_created_private_and_reused);
 	RUN(master_key_file_readable_by_others_is_refused);
 	RUN(master_key_from_environment);
