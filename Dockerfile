@@ -36,7 +36,7 @@ RUN --mount=type=secret,id=ca_bundle \
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
         --no-install-recommends libssl3 libcurl4 libsqlite3-0 libsodium23 \
-        ca-certificates curl \
+        ca-certificates curl tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin fusion
 WORKDIR /app

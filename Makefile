@@ -14,7 +14,7 @@ BUILD		:= .build
 KORE_COPY	:= $(BUILD)/kore
 DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
 		   libsodium-dev libssl-dev openssl curl ca-certificates \
-		   sqlite3 procps chromium fonts-noto-cjk clang libclang-rt-14-dev \
+		   sqlite3 procps tzdata chromium fonts-noto-cjk clang libclang-rt-14-dev \
 		   prometheus docker.io debootstrap tinyproxy-bin
 SOURCES		:= $(wildcard src/*.c src/*/*.c src/*/*.h) conf/build.conf \
 		   conf/fusion.conf conf/routes.conf

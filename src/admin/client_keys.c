@@ -136,7 +136,8 @@ client_key_field(struct kore_buf *buf, const struct admin_field *f,
 	}
 	if (strncmp(f->name, "spent_", 6) != 0)
 		return (0);
-	budget_periods(store_now(), fusion_cfg.budget_offset, &bp);
+	budget_periods(store_now(), fusion_cfg.budget_offset,
+	    fusion_cfg.budget_zoned, &bp);
 	if (!counters_spend_view(id, &bp, &s))
 		return (0);
 	json_kv_int(buf, f->name, strcmp(f->name, "spent_today") == 0 ?

@@ -58,7 +58,8 @@ struct fusion_config {
 	char		*metrics_token;	/* bearer token of /metrics, or NULL */
 	char		 currency[4];	/* ISO 4217 code of every amount */
 	int64_t		 budget_offset;	/* seconds east of UTC of budgets' days */
-	char		 budget_tz[16];	/* as set, for the messages */
+	int		 budget_zoned;	/* or the zone in TZ (daylight saving) */
+	char		 budget_tz[64];	/* as set, for the messages */
 	u_int32_t	 budget_output;	/* tokens reserved without max_tokens */
 };
 
@@ -69,6 +70,7 @@ const char	*settings_str(const char *, const char *);
 u_int32_t	 settings_uint(const char *, u_int32_t, u_int32_t, u_int32_t);
 void		 settings_load(void);
 int		 settings_utc_offset(const char *, int64_t *);
+int		 settings_zone(const char *);
 
 /* secrets.c: master key, encryption at rest, tokens, hashes. */
 #define SECRET_HASH_HEX		65	/* 32 bytes as hex plus NUL */

@@ -6,10 +6,14 @@
 
 #include <kore/kore.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
+
+#define ZONEINFO	"/usr/share/zoneinfo"
 
 struct fusion_config	fusion_cfg;
 
@@ -86,6 +90,38 @@ settings_utc_offset(const char *s, int64_t *off)
 	return (1);
 }
 
+/*
+ * A time zone of the zone database by its name ("Europe/Berlin"): made
+ * the process's (TZ) and read now, while the parent still sees
+ * ZONEINFO; the workers it forks, chrooted, keep it (glibc reads the
+ * zone again only when TZ changes). Returns 0 when s names no zone.
+ */
+int
+settings_zone(const char *s)
+{
+	char	path[128], magic[4];
+	FILE	*fp;
+	size_t	n;
+
+	if (*s == '\0' || *s == '/' || strstr(s, "..") != NULL ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_+-/") != strlen(s) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", ZONEINFO, s) >=
+	    sizeof(path))
+		return (0);
+	if ((fp = fopen(path, "r")) == NULL)
+		return (0);
+	n = fread(magic, 1, sizeof(magic), fp);
+	fclose(fp);
+	if (n != sizeof(magic) || memcmp(magic, "TZif", 4) != 0)
+		return (0);
+
+	if (setenv("TZ", s, 1) == -1)
+		return (0);
+	tzset();
+	return (1);
+}
+
 /* Fill fusion_cfg from the environment. */
 void
 settings_load(void)
@@ -128,10 +164,11 @@ settings_load(void)
 	    sizeof(fusion_cfg.currency));
 	v = settings_str("BUDGET_TIMEZONE", "UTC");
 	if (strlen(v) >= sizeof(fusion_cfg.budget_tz) ||
-	    !settings_utc_offset(v, &fusion_cfg.budget_offset))
-		fatal("BUDGET_TIMEZONE: '%s' is not UTC or an offset such as "
-		    "UTC+08:00 (zones with daylight saving are not supported)",
-		    v);
+	    (!settings_utc_offset(v, &fusion_cfg.budget_offset) &&
+	    !(fusion_cfg.budget_zoned = settings_zone(v))))
+		fatal("BUDGET_TIMEZONE: '%s' is neither UTC, an offset such as "
+		    "UTC+08:00, nor a time zone of %s such as Europe/Berlin "
+		    "(the package tzdata)", v, ZONEINFO);
 	(void)kore_strlcpy(fusion_cfg.budget_tz, v,
 	    sizeof(fusion_cfg.budget_tz));
 	fusion_cfg.budget_output = settings_uint("BUDGET_RESERVE_TOKENS",

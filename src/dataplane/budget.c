@@ -98,7 +98,8 @@ budget_admit(struct proxy *px, char *why, size_t whylen, int64_t *wait)
 		return (KORE_RESULT_OK);
 
 	now = store_now();
-	budget_periods(now, fusion_cfg.budget_offset, &bp);
+	budget_periods(now, fusion_cfg.budget_offset,
+	    fusion_cfg.budget_zoned, &bp);
 	reserve = budget_reserve(px);
 	if ((k = counters_spend_admit(px->client->id, b, reserve, &bp)) ==
 	    -1) {
@@ -168,7 +169,8 @@ budget_release(struct proxy *px, int64_t cost)
 
 	if (px->client == NULL || (px->budget_reserve == 0 && cost == 0))
 		return;
-	budget_periods(store_now(), fusion_cfg.budget_offset, &bp);
+	budget_periods(store_now(), fusion_cfg.budget_offset,
+	    fusion_cfg.budget_zoned, &bp);
 	counters_spend_settle(px->client->id, px->budget_reserve, cost, &bp);
 	px->budget_reserve = 0;
 }

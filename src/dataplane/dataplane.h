@@ -232,7 +232,7 @@ const struct price *price_find(const struct price *, size_t, int64_t,
 		    const char *);
 int64_t		price_cost(const struct price *, const struct xlate_usage *);
 int64_t		price_estimate(const struct price *, int64_t, int64_t);
-void		budget_periods(int64_t, int64_t, struct budget_periods *);
+void		budget_periods(int64_t, int64_t, int, struct budget_periods *);
 
 /* counters.c: shared memory set up by the parent before the fork. */
 #define CLAIM_PERSIST		0	/* background jobs of the writers */

@@ -148,15 +148,37 @@ price_estimate(const struct price *p, int64_t body_bytes, int64_t max_output)
 
 /*
  * The day and the month moment now (epoch seconds) falls in, at offset
- * seconds east of UTC (BUDGET_TIMEZONE), into *bp. This function can't
- * fail.
+ * seconds east of UTC, or with zoned in the time zone of TZ (its days
+ * are 23 or 25 hours long where daylight saving begins or ends), into
+ * *bp. BUDGET_TIMEZONE sets one or the other. This function can't fail.
  */
 void
-budget_periods(int64_t now, int64_t offset, struct budget_periods *bp)
+budget_periods(int64_t now, int64_t offset, int zoned,
+    struct budget_periods *bp)
 {
 	struct tm	tm;
 	time_t		local;
 	int64_t		day;
+
+	if (zoned) {
+		local = (time_t)now;
+		(void)localtime_r(&local, &tm);
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		bp->day_start = (int64_t)mktime(&tm);
+		tm.tm_mday++;
+		tm.tm_isdst = -1;
+		bp->day_end = (int64_t)mktime(&tm);
+		(void)localtime_r(&local, &tm);
+		tm.tm_mday = 1;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		bp->month_start = (int64_t)mktime(&tm);
+		tm.tm_mon++;
+		tm.tm_isdst = -1;
+		bp->month_end = (int64_t)mktime(&tm);
+		return;
+	}
 
 	local = (time_t)(now + offset);
 	day = (int64_t)local - ((int64_t)local % 86400 + 86400) % 86400;

@@ -8,7 +8,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NEW_PASSWORD } from './harness.js';
+import fs from 'node:fs';
+import { Gateway, NEW_PASSWORD } from './harness.js';
 import { fusion, readSse, rawRequest, chatBody, sleep, assertOpenAIError, assertAnthropicError } from './v1-helpers.js';
 
 const PER_TOKEN = 1000000;
@@ -340,4 +341,39 @@ test('usage.csv: per client key, model, provider and day, summing to the stats',
   const bad = await f.gw.api('GET', '/api/admin/usage.csv?group_by=week', { token: f.token });
   assert.equal(bad.status, 400);
   assert.match(bad.json.error.message, /group_by/);
+});
+
+test('BUDGET_TIMEZONE with daylight saving (Europe/Berlin): a daily budget resets at the zone\'s midnight; a zone that does not exist stops the start', async (t) => {
+  const f = await fusion(t, { env: { BUDGET_TIMEZONE: 'Europe/Berlin' } });
+  assert.equal((await f.must('GET', '/api/admin/settings')).budget_timezone, 'Europe/Berlin');
+  const up = await f.upstream();
+  await f.provider(await f.group(), up);
+  await f.must('PUT', '/api/admin/prices', { prices: [{ model: '*', input: PER_TOKEN, output: PER_TOKEN }] });
+  up.behave('default', { type: 'ok', usage: { prompt_tokens: 10, completion_tokens: 10 } });
+  const ck = await f.clientKey({ budget_daily: 20 });
+  const body = chatBody('gpt-4o', { max_tokens: 10 });
+  assert.equal((await f.chat(ck.key, body)).status, 200);
+  const day = await f.chat(ck.key, body);
+  assertOpenAIError(day, 429, 'insufficient_quota');
+  const m = day.json.error.message.match(/daily budget .* resets at (\S+) \(Europe\/Berlin\)/);
+  assert.ok(m, day.json.error.message);
+
+  // The reset is the next midnight in Berlin, whatever its offset today.
+  const reset = new Date(m[1]);
+  const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+  assert.equal(berlin.format(reset), '00:00:00', `${m[1]} in Berlin`);
+  const left = reset.getTime() - Date.now();
+  assert.ok(left > 0 && left <= 25 * 3600 * 1000, `${left} ms to the reset`);
+  const ra = Number(day.headers['retry-after']);
+  assert.ok(Math.abs(ra * 1000 - left) < 5000, `Retry-After ${ra}`);
+  // The workers count the day the same way: what was spent is today's.
+  const key = await f.must('GET', `/api/admin/client-keys/${ck.id}`);
+  assert.equal(key.spent_today, 20);
+
+  for (const zone of ['Mars/Olympus_Mons', '../../etc/passwd', 'Europe/Berlin/x']) {
+    const bad = new Gateway({ env: { BUDGET_TIMEZONE: zone } });
+    t.after(() => fs.rmSync(bad.dir, { recursive: true, force: true }));
+    assert.notEqual(await bad.start({ expectExit: true }), 0, zone);
+    assert.match(bad.output, /BUDGET_TIMEZONE: .* is neither UTC, an offset such as UTC\+08:00, nor a time zone/);
+  }
 });

@@ -4,7 +4,9 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dataplane/dataplane.h"
 #include "test.h"
@@ -168,24 +170,51 @@ TEST(budget_days_and_months)
 	struct budget_periods	bp;
 
 	/* 2024-02-29T23:30:00Z, a leap day. */
-	budget_periods(1709249400, 0, &bp);
+	budget_periods(1709249400, 0, 0, &bp);
 	ASSERT_INT_EQ(bp.day_start, 1709164800);	/* 02-29T00:00Z */
 	ASSERT_INT_EQ(bp.day_end, 1709251200);		/* 03-01T00:00Z */
 	ASSERT_INT_EQ(bp.month_start, 1706745600);	/* 02-01T00:00Z */
 	ASSERT_INT_EQ(bp.month_end, 1709251200);
 
 	/* At UTC+08:00 it is already 03-01T07:30. */
-	budget_periods(1709249400, 8 * 3600, &bp);
+	budget_periods(1709249400, 8 * 3600, 0, &bp);
 	ASSERT_INT_EQ(bp.day_start, 1709251200 - 8 * 3600);
 	ASSERT_INT_EQ(bp.month_start, 1709251200 - 8 * 3600);
 	/* 04-01T00:00+08:00 */
 	ASSERT_INT_EQ(bp.month_end, 1711929600 - 8 * 3600);
 
 	/* December rolls into January; west of UTC. */
-	budget_periods(1735689600, -5 * 3600, &bp);	/* 2025-01-01T00Z */
+	budget_periods(1735689600, -5 * 3600, 0, &bp);	/* 2025-01-01T00Z */
 	ASSERT_INT_EQ(bp.day_start, 1735603200 + 5 * 3600);
 	ASSERT_INT_EQ(bp.month_start, 1733011200 + 5 * 3600);
 	ASSERT_INT_EQ(bp.month_end, 1735689600 + 5 * 3600);
+}
+
+/* In a zone with daylight saving: days of 23 and 25 hours. */
+TEST(budget_days_across_daylight_saving)
+{
+	struct budget_periods	bp;
+
+	/* What settings_zone() sets for BUDGET_TIMEZONE=Europe/Berlin. */
+	ASSERT(setenv("TZ", "Europe/Berlin", 1) == 0);
+	tzset();
+
+	/* 2026-03-29T12:00Z: summer time began at 01:00Z that day. */
+	budget_periods(1774785600, 0, 1, &bp);
+	ASSERT_INT_EQ(bp.day_start, 1774738800);	/* 03-28T23:00Z */
+	ASSERT_INT_EQ(bp.day_end, 1774821600);		/* 03-29T22:00Z */
+	ASSERT_INT_EQ(bp.day_end - bp.day_start, 23 * 3600);
+	ASSERT_INT_EQ(bp.month_start, 1772319600);	/* 02-28T23:00Z */
+	ASSERT_INT_EQ(bp.month_end, 1774994400);	/* 03-31T22:00Z */
+
+	/* 2026-10-25T12:00Z: it ended at 01:00Z. */
+	budget_periods(1792929600, 0, 1, &bp);
+	ASSERT_INT_EQ(bp.day_start, 1792879200);	/* 10-24T22:00Z */
+	ASSERT_INT_EQ(bp.day_end - bp.day_start, 25 * 3600);
+	ASSERT_INT_EQ(bp.month_end, 1793487600);	/* 10-31T23:00Z */
+
+	ASSERT(setenv("TZ", "UTC", 1) == 0);
+	tzset();
 }
 
 void
@@ -198,4 +227,5 @@ run_price_tests(int *passed, int *failed)
 	RUN(price_change_applies_to_requests_after_it);
 	RUN(estimate_takes_the_dearer_output_price);
 	RUN(budget_days_and_months);
+	RUN(budget_days_across_daylight_saving);
 }
