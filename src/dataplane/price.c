@@ -146,6 +146,15 @@ price_estimate(const struct price *p, int64_t body_bytes, int64_t max_output)
 	return (price_cost(&q, &u));
 }
 
+/* The start of tm's day in the zone of TZ, whether or not it is summer. */
+static int64_t
+zone_midnight(struct tm *tm)
+{
+	tm->tm_hour = tm->tm_min = tm->tm_sec = 0;
+	tm->tm_isdst = -1;
+	return ((int64_t)mktime(tm));
+}
+
 /*
  * The day and the month moment now (epoch seconds) falls in, at offset
  * seconds east of UTC, or with zoned in the time zone of TZ (its days
@@ -163,20 +172,14 @@ budget_periods(int64_t now, int64_t offset, int zoned,
 	if (zoned) {
 		local = (time_t)now;
 		(void)localtime_r(&local, &tm);
-		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-		tm.tm_isdst = -1;
-		bp->day_start = (int64_t)mktime(&tm);
+		bp->day_start = zone_midnight(&tm);
 		tm.tm_mday++;
-		tm.tm_isdst = -1;
-		bp->day_end = (int64_t)mktime(&tm);
+		bp->day_end = zone_midnight(&tm);
 		(void)localtime_r(&local, &tm);
 		tm.tm_mday = 1;
-		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-		tm.tm_isdst = -1;
-		bp->month_start = (int64_t)mktime(&tm);
+		bp->month_start = zone_midnight(&tm);
 		tm.tm_mon++;
-		tm.tm_isdst = -1;
-		bp->month_end = (int64_t)mktime(&tm);
+		bp->month_end = zone_midnight(&tm);
 		return;
 	}
 

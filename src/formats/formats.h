@@ -401,6 +401,11 @@ int64_t	xlate_effort_budget(const char *, int64_t, int64_t, int64_t);
 struct kore_json_item	*xlate_event(struct xlate_stream *,
 	    struct kore_json *, const void *, size_t);
 void	xlate_event_error(struct xlate_stream *, const void *, size_t);
+int	xlate_openai_event(struct xlate_stream *, struct kore_json *,
+	    const void *, size_t, struct kore_buf *,
+	    void (*)(struct xlate_stream *, struct kore_buf *));
+void	xlate_openai_finish(struct xlate_stream *,
+	    const struct kore_json_item *);
 
 /* openai.c: the pivot's chunks and usage. */
 void	openai_chunk_open(struct xlate_stream *, struct kore_buf *);

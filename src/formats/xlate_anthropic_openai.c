@@ -669,22 +669,11 @@ anthropic_stream_from_openai(struct xlate_stream *st, const void *data,
 	int64_t			 idx;
 	int			 rc;
 
-	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		if (!st->done)
-			message_close(st, out);
-		return (0);
-	}
-
-	rc = -1;
-	if ((root = xlate_event(st, &json, data, len)) == NULL)
+	if ((rc = xlate_openai_event(st, &json, data, len, out,
+	    message_close)) != 1)
 		goto done;
-	if (json_get(root, "error") != NULL) {
-		xlate_event_error(st, data, len);
-		goto done;
-	}
 	rc = 0;
-	if (st->done)
-		goto done;
+	root = json.root;
 
 	if (!st->started) {
 		cid = json_get(root, "id");

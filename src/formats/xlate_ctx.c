@@ -256,6 +256,46 @@ xlate_event_error(struct xlate_stream *st, const void *data, size_t len)
 }
 
 /*
+ * The common start of translating one event of an OpenAI chat stream
+ * into another format: "[DONE]" ends the stream with close (unless it
+ * has ended), anything else is parsed into json, and an upstream error
+ * event is kept in st->err. json is kore_json_cleanup'ed by the caller
+ * in every case. Returns 1 when json holds a chunk to translate, 0
+ * when there is nothing (more) to write, -1 when the stream failed.
+ */
+int
+xlate_openai_event(struct xlate_stream *st, struct kore_json *json,
+    const void *data, size_t len, struct kore_buf *out,
+    void (*close)(struct xlate_stream *, struct kore_buf *))
+{
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		memset(json, 0, sizeof(*json));
+		if (!st->done)
+			close(st, out);
+		return (0);
+	}
+	if (xlate_event(st, json, data, len) == NULL)
+		return (-1);
+	if (json_get(json->root, "error") != NULL) {
+		xlate_event_error(st, data, len);
+		return (-1);
+	}
+	return (st->done ? 0 : 1);
+}
+
+/* A chunk's choice says why the answer ended: kept for the close. */
+void
+xlate_openai_finish(struct xlate_stream *st,
+    const struct kore_json_item *choice)
+{
+	struct kore_json_item	*fr;
+
+	if (json_is_str(fr = json_get(choice, "finish_reason")))
+		(void)snprintf(st->finish, sizeof(st->finish), "%s",
+		    fr->data.string);
+}
+
+/*
  * One SSE event: "event: <event>\n" when event is set, then data, a
  * "data: " line for each of its lines, then the blank line.
  */

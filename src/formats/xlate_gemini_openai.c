@@ -708,24 +708,13 @@ gemini_stream_from_openai(struct xlate_stream *st, const void *data,
 {
 	struct kore_json	 json;
 	struct kore_json_item	*root, *ch, *d, *c, *tcs, *tc, *fn, *name, *a;
-	struct kore_json_item	*fr;
 	int			 rc, thought;
 
-	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		if (!st->done)
-			stream_close(st, out);
-		return (0);
-	}
-	rc = -1;
-	if ((root = xlate_event(st, &json, data, len)) == NULL)
+	if ((rc = xlate_openai_event(st, &json, data, len, out,
+	    stream_close)) != 1)
 		goto done;
-	if (json_get(root, "error") != NULL) {
-		xlate_event_error(st, data, len);
-		goto done;
-	}
 	rc = 0;
-	if (st->done)
-		goto done;
+	root = json.root;
 	st->started = 1;
 	openai_usage_read(json_get(root, "usage"), &st->usage);
 	ch = json_first(json_get(root, "choices"));
@@ -761,9 +750,7 @@ gemini_stream_from_openai(struct xlate_stream *st, const void *data,
 				    a->data.string);
 		}
 	}
-	if (json_is_str(fr = json_get(ch, "finish_reason")))
-		(void)snprintf(st->finish, sizeof(st->finish), "%s",
-		    fr->data.string);
+	xlate_openai_finish(st, ch);
 done:
 	kore_json_cleanup(&json);
 	return (rc);

@@ -196,25 +196,15 @@ responses_stream_from_openai(struct xlate_stream *st, const void *data,
 {
 	struct kore_json	 json;
 	struct kore_json_item	*root, *ch, *d, *c, *tcs, *tc, *fn, *id, *name;
-	struct kore_json_item	*a, *fr;
+	struct kore_json_item	*a;
 	char			 rid[96];
 	int			 rc;
 
-	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		if (!st->done)
-			stream_close(st, out);
-		return (0);
-	}
-	rc = -1;
-	if ((root = xlate_event(st, &json, data, len)) == NULL)
+	if ((rc = xlate_openai_event(st, &json, data, len, out,
+	    stream_close)) != 1)
 		goto done;
-	if (json_get(root, "error") != NULL) {
-		xlate_event_error(st, data, len);
-		goto done;
-	}
 	rc = 0;
-	if (st->done)
-		goto done;
+	root = json.root;
 	if (!st->started) {
 		st->started = 1;
 		(void)snprintf(rid, sizeof(rid), "resp_%s", st->id);
@@ -277,9 +267,7 @@ responses_stream_from_openai(struct xlate_stream *st, const void *data,
 			kore_buf_appendf(st->o->text, "%s", a->data.string);
 		}
 	}
-	if (json_is_str(fr = json_get(ch, "finish_reason")))
-		(void)snprintf(st->finish, sizeof(st->finish), "%s",
-		    fr->data.string);
+	xlate_openai_finish(st, ch);
 done:
 	kore_json_cleanup(&json);
 	return (rc);
