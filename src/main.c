@@ -344,12 +344,50 @@ store_prepare_parent(const char *db_path)
 		import_config_file(p, getenv("CONFIG_PASSPHRASE"));
 }
 
+/*
+ * ./fusion --import-sqlite FILE: copy FILE into the empty PostgreSQL
+ * database DATABASE_URL names (store/pg_import.c) and exit: 0 when every
+ * row arrived, 1 when refused or failed, the target then unchanged.
+ */
+static void
+import_command(int argc, char **argv)
+{
+	char		 err[1024];
+	const char	*url;
+
+	/* Kore's log lines (SQLite's errors) to stdout, beside ours. */
+	kore_foreground = 1;
+	if (argc != 3) {
+		fprintf(stderr, "usage: DATABASE_URL=postgresql://... "
+		    "%s --import-sqlite FILE\n", argv[0]);
+		exit(2);
+	}
+	if ((url = getenv("DATABASE_URL")) == NULL || *url == '\0') {
+		fprintf(stderr, "fusion: --import-sqlite needs DATABASE_URL "
+		    "(postgresql://user:password@host:port/database) naming "
+		    "an empty database\n");
+		exit(1);
+	}
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+
+	if (store_import_sqlite(argv[2], url, err, sizeof(err)) !=
+	    KORE_RESULT_OK) {
+		fprintf(stderr, "fusion: import of %s refused, the target is "
+		    "unchanged: %s\n", argv[2], err);
+		exit(1);
+	}
+	exit(0);
+}
+
 void
 kore_parent_configure(int argc, char **argv)
 {
 	const char	*db_path;
 	size_t		 nkeys, nclients;
 
+	if (argc > 1 && strcmp(argv[1], "--import-sqlite") == 0)
+		import_command(argc, argv);
 	kore_default_getopt(argc, argv);
 
 	/* Log lines go out whole and at once, also into a pipe. */
