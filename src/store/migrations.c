@@ -290,6 +290,14 @@ static const struct {
 	"  NOT NULL DEFAULT 0;"
 	"ALTER TABLE client_keys ADD COLUMN spent_month_start INTEGER"
 	"  NOT NULL DEFAULT 0;", NULL },
+
+	/*
+	 * What the store says about itself (issue 16): the master-key check
+	 * value (keycheck.c), a text sealed with the master key.
+	 */
+	{ "CREATE TABLE store_meta ("
+	"  name TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL);", NULL },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

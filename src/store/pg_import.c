@@ -5,7 +5,8 @@
  * an order that puts referred-to tables first, identity values set past
  * the copied ids, every table's row count compared. Anything wrong rolls
  * it all back and leaves the target as it was. Sealed columns are bytes
- * like any other: copied as they are.
+ * like any other: copied as they are; the file must open with the master
+ * key loaded (keycheck.c), and its check value goes along.
  */
 
 #include <kore/kore.h>
@@ -409,7 +410,10 @@ store_import_sqlite(const char *path, const char *url, char *err,
 		    "gateway can open", path);
 		goto done;
 	}
-	if (store_migrate(h, why, sizeof(why)) != KORE_RESULT_OK) {
+	/* The key check first: a refusal leaves the file as it was too. */
+	if (store_key_check(h, why, sizeof(why)) != KORE_RESULT_OK ||
+	    store_migrate(h, why, sizeof(why)) != KORE_RESULT_OK ||
+	    store_key_mark(h, why, sizeof(why)) != KORE_RESULT_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, why);
 		goto done;
 	}

@@ -4,9 +4,10 @@
  * log, its rollups and the audit log. One SQLite file in WAL mode shared
  * by every process (sqlite.c), its schema brought up to date by numbered
  * migrations (migrations.c); the rollups (rollup.c) and what retention
- * removes (retention.c). PostgreSQL (issue 16) so far: the same
- * migrations in its dialect (pgsql.c) and --import-sqlite (pg_import.c);
- * the gateway does not serve from it yet. It depends on core/ only.
+ * removes (retention.c); the master-key check (keycheck.c). PostgreSQL
+ * (issue 16) so far: the same migrations in its dialect (pgsql.c) and
+ * --import-sqlite (pg_import.c); the gateway does not serve from it yet.
+ * It depends on core/ only.
  *
  * Each process holds one connection (the parent while it prepares the
  * database, then each worker); a worker's request-log writer and its
@@ -48,6 +49,10 @@ int		store_migrate(sqlite3 *, char *, size_t);
 int		store_migrate_to(sqlite3 *, int, char *, size_t);
 int		store_schema_version(void);
 int		store_migration_pg(int, struct kore_buf *);
+
+/* keycheck.c: the store and the master key belong together. */
+int		store_key_check(sqlite3 *, char *, size_t);
+int		store_key_mark(sqlite3 *, char *, size_t);
 
 /* pgsql.c: PostgreSQL through libpq, blocking (--import-sqlite). */
 int		store_pg_url(const char *);

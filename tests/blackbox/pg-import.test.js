@@ -1,7 +1,8 @@
 // --import-sqlite (issue 16): a gateway's SQLite file, made with real
 // configuration and traffic, copied into a fresh PostgreSQL database (a
 // private server, tests/blackbox/postgres.js) row for row, sealed keys
-// byte for byte; and every refusal leaves the target as it was.
+// byte for byte, the master-key check value with them; and every refusal
+// (the wrong master key among them) leaves the target as it was.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,6 +121,9 @@ test('--import-sqlite copies every table of a used gateway into an empty databas
   assert.deepEqual(pgSealed, sealed.map((s) => [String(s.id), s.s]));
   assert.equal(pg.query('target', "SELECT count(*) FROM upstream_keys WHERE position('sk-up-one'::bytea in secret) > 0")[0][0], '0');
 
+  // The master-key check value goes along: nodes on it must have the key.
+  assert.deepEqual(pg.query('target', "SELECT name FROM store_meta"), [['master_key_check']]);
+
   // One version means the same tables: PostgreSQL's matches the file's.
   const [{ user_version: version }] = sqliteRows(file, 'PRAGMA user_version');
   assert.deepEqual(pg.query('target', 'SELECT version FROM schema_version'), [[String(version)]]);
@@ -150,6 +154,7 @@ test('--import-sqlite refuses a non-empty target, a bad URL, a missing or foreig
   const notSqlite = path.join(path.dirname(file), 'notes.txt');
   fs.writeFileSync(notSqlite, 'not a database\n'.repeat(100));
   const before = fs.readFileSync(file);
+  const fileKey = { FUSION_MASTER_KEY: fs.readFileSync(`${file}.key`, 'utf8').trim() };
   const refusals = [
     // Bad URLs: another scheme, one libpq cannot parse, no such database.
     [file, `mysql://root:${PASSWORD}@127.0.0.1/fusion`, /must start with postgresql:\/\/ or postgres:\/\//],
@@ -158,17 +163,21 @@ test('--import-sqlite refuses a non-empty target, a bad URL, a missing or foreig
     [file, undefined, /needs DATABASE_URL/],
     // Files: missing, a directory, not SQLite.
     [path.join(path.dirname(file), 'missing.db'), pg.url('empty'), /missing\.db: No such file/],
-    [path.dirname(file), pg.url('empty'), /not a regular file/],
-    [notSqlite, pg.url('empty'), /not a SQLite database/],
+    [path.dirname(file), pg.url('empty'), /not a regular file/, fileKey],
+    [notSqlite, pg.url('empty'), /not a SQLite database/, fileKey],
+    // The master key: another one, or none (the file's key is not made anew).
+    [file, pg.url('empty'), /different master key than the one loaded/, { FUSION_MASTER_KEY: 'ab'.repeat(32) }],
+    [file, pg.url('empty'), /no master key .*nowhere\.key/, { FUSION_MASTER_KEY_FILE: path.join(path.dirname(file), 'nowhere.key') }],
   ];
-  for (const [src, url, why] of refusals) {
-    r = runImport(src, url);
+  for (const [src, url, why, env] of refusals) {
+    r = runImport(src, url, env);
     assert.equal(r.status, 1, `${src} ${url}: ${r.out}`);
     assert.match(r.out, why);
     assert.ok(!r.out.includes(PASSWORD), `the password shows: ${r.out}`);
     assert.deepEqual(pgRelations(pg, 'empty'), [], `${src} ${url} changed the target`);
   }
   assert.ok(fs.readFileSync(file).equals(before), 'a refusal changed the file');
+  assert.ok(!fs.existsSync(path.join(path.dirname(file), 'nowhere.key')));
 
   // And the empty database still takes the import.
   r = runImport(file, pg.url('empty'));

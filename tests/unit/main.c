@@ -432,6 +432,73 @@ TEST(migrations_in_postgresql_dialect)
 	kore_buf_cleanup(&b);
 }
 
+/*
+ * The master-key rule: a store sealed with one key refuses another, by
+ * its check value or, in a store from before it, by a sealed key.
+ */
+TEST(master_key_check_refuses_another_key)
+{
+	sqlite3_stmt	*st;
+	u_int8_t	*box;
+	size_t		 len;
+	char		 path[128], err[512];
+	const char	*a = "00112233445566778899aabbccddeeff"
+			    "00112233445566778899aabbccddeeff";
+	const char	*b = "ffeeddccbbaa99887766554433221100"
+			    "ffeeddccbbaa99887766554433221100";
+
+	(void)snprintf(path, sizeof(path), "%s/k.db", unit_tmpdir);
+	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	setenv("FUSION_MASTER_KEY", a, 1);
+	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+
+	/* Nothing sealed yet: any key will do, and the store takes it. */
+	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_key_mark(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_key_mark(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM store_meta"), 1);
+	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+
+	setenv("FUSION_MASTER_KEY", b, 1);
+	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
+	    KORE_RESULT_ERROR);
+	ASSERT(strstr(err, "different master key") != NULL);
+
+	/* Without the check value, a key sealed with a tells. */
+	setenv("FUSION_MASTER_KEY", a, 1);
+	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_exec("DELETE FROM store_meta;"
+	    "INSERT INTO groups (name, created_at, updated_at) VALUES "
+	    "('g', 0, 0); INSERT INTO providers (group_id, name, base_url, "
+	    "created_at, updated_at) VALUES (1, 'p', 'http://x', 0, 0)"),
+	    KORE_RESULT_OK);
+	ASSERT_INT_EQ(secrets_seal("sk-a-0123456789", &box, &len),
+	    KORE_RESULT_OK);
+	ASSERT((st = store_prepare("INSERT INTO upstream_keys (provider_id, "
+	    "secret, secret_hash, key_masked, created_at, updated_at) VALUES "
+	    "(1, ?, 'h', 'm', 0, 0)")) != NULL);
+	(void)sqlite3_bind_blob(st, 1, box, (int)len, SQLITE_STATIC);
+	ASSERT_INT_EQ(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	kore_free(box);
+	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
+	    KORE_RESULT_OK);
+	setenv("FUSION_MASTER_KEY", b, 1);
+	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
+	    KORE_RESULT_ERROR);
+	ASSERT_INT_EQ(query_int("SELECT count(*) FROM store_meta"), 0);
+	unsetenv("FUSION_MASTER_KEY");
+	store_close();
+}
+
 static void
 run_store_tests(int *passed, int *failed)
 {
@@ -451,6 +518,7 @@ run_store_tests(int *passed, int *failed)
 	RUN(upgrade_keeps_groups_providers_and_keys);
 	RUN(newer_schema_is_refused_with_a_reason);
 	RUN(migrations_in_postgresql_dialect);
+	RUN(master_key_check_refuses_another_key);
 }
 
 int
