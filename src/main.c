@@ -442,6 +442,16 @@ kore_parent_configure(int argc, char **argv)
 
 	settings_load();
 
+	/*
+	 * PostgreSQL (issue 16) is not served from yet: the data plane, the
+	 * admin engine and the log writer use SQLite. Say so rather than
+	 * silently serve from DB_PATH; the URL itself is not shown.
+	 */
+	if (settings_str("DATABASE_URL", NULL) != NULL)
+		fatal("DATABASE_URL is set, but serving from PostgreSQL is not "
+		    "built yet: only ./fusion --import-sqlite FILE uses it so "
+		    "far; unset it to serve from SQLite at DB_PATH");
+
 	worker_drain_ms = 1000ULL * settings_uint("SHUTDOWN_GRACE_SECONDS", 8, 0,
 	    3600);
 

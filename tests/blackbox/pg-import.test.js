@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BIN, ROOT, tempDir } from './harness.js';
+import { BIN, Gateway, ROOT, tempDir } from './harness.js';
 import { postgres } from './postgres.js';
 import { fusion, chatBody } from './v1-helpers.js';
 
@@ -182,4 +182,16 @@ test('--import-sqlite refuses a non-empty target, a bad URL, a missing or foreig
   // And the empty database still takes the import.
   r = runImport(file, pg.url('empty'));
   assert.equal(r.status, 0, r.out);
+});
+
+test('a gateway started with DATABASE_URL refuses: serving from PostgreSQL is not built yet', async (t) => {
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const gw = new Gateway({ dir, env: { DATABASE_URL: `postgresql://fusion:${PASSWORD}@127.0.0.1:1/fusion` } });
+  const code = await gw.start({ expectExit: true });
+  assert.notEqual(code, 0, gw.output);
+  assert.match(gw.output, /DATABASE_URL is set, but serving from PostgreSQL is not built yet/);
+  assert.ok(!gw.output.includes(PASSWORD), gw.output);
+  // Not quietly on SQLite instead: no database, no key file.
+  assert.ok(!fs.existsSync(gw.dbPath) && !fs.existsSync(`${gw.dbPath}.key`), fs.readdirSync(dir).join(' '));
 });
