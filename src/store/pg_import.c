@@ -141,8 +141,10 @@ import_ready(sqlite3 *h, const struct import_table *placed, size_t n,
 static void
 import_field(struct kore_buf *out, sqlite3_stmt *stmt, int col, int bytea)
 {
-	const u_int8_t	*p;
-	int		 i, len;
+	static const char	 special[] = "\\\n\r\t", escaped[] = "\\nrt";
+	const u_int8_t		*p;
+	const char		*e;
+	int			 i, len;
 
 	if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
 		kore_buf_append(out, "\\N", 2);
@@ -161,22 +163,11 @@ import_field(struct kore_buf *out, sqlite3_stmt *stmt, int col, int bytea)
 	p = sqlite3_column_text(stmt, col);
 	len = sqlite3_column_bytes(stmt, col);
 	for (i = 0; i < len; i++) {
-		switch (p[i]) {
-		case '\\':
-			kore_buf_append(out, "\\\\", 2);
-			break;
-		case '\n':
-			kore_buf_append(out, "\\n", 2);
-			break;
-		case '\r':
-			kore_buf_append(out, "\\r", 2);
-			break;
-		case '\t':
-			kore_buf_append(out, "\\t", 2);
-			break;
-		default:
+		if (p[i] != '\0' && (e = strchr(special, p[i])) != NULL) {
+			kore_buf_append(out, "\\", 1);
+			kore_buf_append(out, &escaped[e - special], 1);
+		} else {
 			kore_buf_append(out, &p[i], 1);
-			break;
 		}
 	}
 }

@@ -195,3 +195,24 @@ test('a gateway started with DATABASE_URL refuses: serving from PostgreSQL is no
   // Not quietly on SQLite instead: no database, no key file.
   assert.ok(!fs.existsSync(gw.dbPath) && !fs.existsSync(`${gw.dbPath}.key`), fs.readdirSync(dir).join(' '));
 });
+
+test('--import-sqlite migrates a file of an older release first, then copies it', async (t) => {
+  const pg = await postgres(t);
+  if (!pg) return;
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // The first schema, as the first release left it, with a group in it.
+  const old = new Gateway({ dir, env: { FUSION_SCHEMA_TARGET: '1' } });
+  assert.equal(await old.start({ expectExit: true }), 0, old.output);
+  old.sql("INSERT INTO groups (name, priority, enabled, strategy, created_at, updated_at) VALUES ('old', 7, 1, 'weighted', 1, 2)");
+  assert.equal(old.sql('PRAGMA user_version'), '1');
+
+  pg.createDatabase('target');
+  const r = runImport(old.dbPath, pg.url('target'));
+  assert.equal(r.status, 0, r.out);
+  const version = old.sql('PRAGMA user_version');
+  assert.ok(Number(version) > 1, version);
+  assert.deepEqual(pg.query('target', 'SELECT version FROM schema_version'), [[version]]);
+  assert.deepEqual(pg.query('target', 'SELECT name, priority, strategy, affinity FROM groups'), [['old', '7', 'weighted', 'none']]);
+  assert.match(r.stdout, /^groups\s+1 rows$/m);
+});

@@ -432,6 +432,14 @@ TEST(migrations_in_postgresql_dialect)
 	kore_buf_cleanup(&b);
 }
 
+/* Load the master key hex, as FUSION_MASTER_KEY gives it. */
+static int
+use_master_key(const char *hex)
+{
+	setenv("FUSION_MASTER_KEY", hex, 1);
+	return (secrets_init("/nonexistent"));
+}
+
 /*
  * The master-key rule: a store sealed with one key refuses another, by
  * its check value or, in a store from before it, by a sealed key.
@@ -451,8 +459,7 @@ TEST(master_key_check_refuses_another_key)
 	ASSERT_INT_EQ(store_open(path, 1), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_migrate(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
-	setenv("FUSION_MASTER_KEY", a, 1);
-	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(use_master_key(a), KORE_RESULT_OK);
 
 	/* Nothing sealed yet: any key will do, and the store takes it. */
 	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
@@ -465,15 +472,13 @@ TEST(master_key_check_refuses_another_key)
 	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
 
-	setenv("FUSION_MASTER_KEY", b, 1);
-	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(use_master_key(b), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
 	    KORE_RESULT_ERROR);
 	ASSERT(strstr(err, "different master key") != NULL);
 
 	/* Without the check value, a key sealed with a tells. */
-	setenv("FUSION_MASTER_KEY", a, 1);
-	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(use_master_key(a), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_exec("DELETE FROM store_meta;"
 	    "INSERT INTO groups (name, created_at, updated_at) VALUES "
 	    "('g', 0, 0); INSERT INTO providers (group_id, name, base_url, "
@@ -490,8 +495,7 @@ TEST(master_key_check_refuses_another_key)
 	kore_free(box);
 	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
 	    KORE_RESULT_OK);
-	setenv("FUSION_MASTER_KEY", b, 1);
-	ASSERT_INT_EQ(secrets_init("/nonexistent"), KORE_RESULT_OK);
+	ASSERT_INT_EQ(use_master_key(b), KORE_RESULT_OK);
 	ASSERT_INT_EQ(store_key_check(store_db(), err, sizeof(err)),
 	    KORE_RESULT_ERROR);
 	ASSERT_INT_EQ(query_int("SELECT count(*) FROM store_meta"), 0);
