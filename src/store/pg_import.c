@@ -185,7 +185,7 @@ import_copy(sqlite3 *h, PGconn *conn, struct import_table *t, char *err,
 	PGresult		*res;
 	const char		*params[1];
 	char			*ident;
-	int			 i, ncols, bytea[256], ok;
+	int			 i, j, ncols, bytea[256], ok;
 
 	stmt = NULL;
 	res = NULL;
@@ -229,13 +229,12 @@ import_copy(sqlite3 *h, PGconn *conn, struct import_table *t, char *err,
 		kore_buf_appendf(&sql, "%s%s", i ? ", " : "", ident);
 		PQfreemem(ident);
 		bytea[i] = 0;
-		for (ok = 0; ok < PQntuples(res); ok++) {
-			if (strcmp(PQgetvalue(res, ok, 0),
+		for (j = 0; j < PQntuples(res); j++) {
+			if (strcmp(PQgetvalue(res, j, 0),
 			    sqlite3_column_name(stmt, i)) == 0)
 				bytea[i] = 1;
 		}
 	}
-	ok = 0;
 	kore_buf_appendf(&sql, ") FROM STDIN");
 	PQclear(res);
 
