@@ -19,7 +19,8 @@
 FROM debian:bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
         --no-install-recommends build-essential kore libcurl4-openssl-dev \
-        libsqlite3-dev libsodium-dev libssl-dev ca-certificates nodejs npm \
+        libsqlite3-dev libsodium-dev libssl-dev libpq-dev ca-certificates \
+        nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -36,6 +37,7 @@ RUN --mount=type=secret,id=ca_bundle \
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
         --no-install-recommends libssl3 libcurl4 libsqlite3-0 libsodium23 \
+        libpq5 \
         ca-certificates curl tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin fusion

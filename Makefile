@@ -14,7 +14,8 @@ BUILD		:= .build
 KORE_COPY	:= $(BUILD)/kore
 DEB_PACKAGES	:= build-essential kore libcurl4-openssl-dev libsqlite3-dev \
 		   libsodium-dev libssl-dev openssl curl ca-certificates \
-		   sqlite3 procps tzdata chromium fonts-noto-cjk clang libclang-rt-14-dev \
+		   sqlite3 postgresql libpq-dev procps tzdata chromium fonts-noto-cjk \
+		   clang libclang-rt-14-dev \
 		   prometheus docker.io debootstrap tinyproxy-bin
 SOURCES		:= $(wildcard src/*.c src/*/*.c src/*/*.h) conf/build.conf \
 		   conf/fusion.conf conf/routes.conf
@@ -41,6 +42,10 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Kore's features, as conf/build.conf's kore_flavor names them: pgsql
+# (libpq) for the PostgreSQL store (issue 16).
+KORE_FLAVOR	:= CURL=1 TASKS=1 PGSQL=1
 
 KORE_PATCHES	:= $(sort $(wildcard conf/kore-*.patch))
 # The list of patches, rewritten only when it changes: a patch removed
@@ -94,11 +99,11 @@ $(UI_ASSETS) &: web/node_modules/.installed $(UI_SOURCES)
 ui: $(UI_ASSETS)
 
 fusion: $(KORE_COPY)/.patched $(SOURCES) $(UI_ASSETS)
-	$(call stage,dev,CURL=1 TASKS=1)
+	$(call stage,dev,$(KORE_FLAVOR))
 	cp $(BUILD)/dev/fusion/fusion $@.tmp && mv -f $@.tmp $@
 
 fusion-asan: $(KORE_COPY)/.patched $(SOURCES) $(UI_ASSETS)
-	$(call stage,asan,CURL=1 TASKS=1 SANITIZE=address$(,)undefined)
+	$(call stage,asan,$(KORE_FLAVOR) SANITIZE=address$(,)undefined)
 	cp $(BUILD)/asan/fusion/fusion $@.tmp && mv -f $@.tmp $@
 
 , := ,
@@ -108,7 +113,7 @@ run: deps fusion
 
 # kodev run: rebuilds and runs in the foreground without privsep.
 dev: deps $(KORE_COPY)/.patched $(UI_ASSETS)
-	$(call stage,dev,CURL=1 TASKS=1)
+	$(call stage,dev,$(KORE_FLAVOR))
 	cd $(BUILD)/dev/fusion && DB_PATH=$(CURDIR)/fusion.db kodev run
 
 node-deps: deps
@@ -128,7 +133,7 @@ bench: deps fusion
 UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/sqlite.c src/store/migrations.c \
 		   src/store/rollup.c src/store/rollup_read.c \
-		   src/store/retention.c \
+		   src/store/retention.c src/store/keycheck.c \
 		   $(filter-out src/formats/kore_glue.c src/formats/kore_hooks.c,\
 		   $(wildcard src/formats/*.c)) \
 		   src/dataplane/router.c src/dataplane/failover.c \

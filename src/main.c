@@ -287,20 +287,52 @@ privsep_prepare(const char *db_path)
 }
 
 /*
- * Open the database in the parent: apply migrations, create the first
- * administrator, load or create the master key. Fails loudly: a gateway
- * that cannot read its store must not start.
+ * The master key file of the database at db_path, into path:
+ * FUSION_MASTER_KEY_FILE, else the database's path and ".key".
+ */
+static void
+master_key_path(const char *db_path, char *path, size_t len)
+{
+	const char	*p;
+	int		 n;
+
+	if ((p = getenv("FUSION_MASTER_KEY_FILE")) != NULL && *p != '\0') {
+		(void)kore_strlcpy(path, p, len);
+	} else {
+		n = snprintf(path, len, "%s.key", db_path);
+		if (n < 0 || (size_t)n >= len)
+			fatal("database path too long");
+	}
+}
+
+/*
+ * Open the database in the parent: load or create the master key, check
+ * that the database's sealed data is the key's, apply migrations, create
+ * the first administrator. Fails loudly: a gateway that cannot read its
+ * store must not start. A database sealed with another key is refused
+ * before anything changes (a key file made for it is removed again).
  */
 static void
 store_prepare_parent(const char *db_path)
 {
-	char		err[256];
+	char		err[512];
 	char		keyfile[PATH_MAX];
 	const char	*p;
-	int		len, target;
+	int		target, made;
 
 	if (store_open(db_path, 1) != KORE_RESULT_OK)
 		fatal("cannot open database %s", db_path);
+
+	master_key_path(db_path, keyfile, sizeof(keyfile));
+	made = ((p = getenv("FUSION_MASTER_KEY")) == NULL || *p == '\0') &&
+	    access(keyfile, F_OK) == -1;
+	if (secrets_init(keyfile) != KORE_RESULT_OK)
+		fatal("cannot load the master key");
+	if (store_key_check(store_db(), err, sizeof(err)) != KORE_RESULT_OK) {
+		if (made)
+			(void)unlink(keyfile);
+		fatal("refusing to start on database %s: %s", db_path, err);
+	}
 
 	/*
 	 * FUSION_SCHEMA_TARGET migrates to an older schema and stops: the
@@ -324,16 +356,8 @@ store_prepare_parent(const char *db_path)
 	/* A migration may leave a long WAL: into the file, and cut. */
 	(void)store_exec("PRAGMA wal_checkpoint(TRUNCATE)");
 
-	if ((p = getenv("FUSION_MASTER_KEY_FILE")) != NULL && *p != '\0') {
-		(void)kore_strlcpy(keyfile, p, sizeof(keyfile));
-	} else {
-		len = snprintf(keyfile, sizeof(keyfile), "%s.key", db_path);
-		if (len < 0 || (size_t)len >= sizeof(keyfile))
-			fatal("database path too long");
-	}
-
-	if (secrets_init(keyfile) != KORE_RESULT_OK)
-		fatal("cannot load the master key");
+	if (store_key_mark(store_db(), err, sizeof(err)) != KORE_RESULT_OK)
+		fatal("database %s: %s", db_path, err);
 
 	if (auth_bootstrap(getenv("ADMIN_PASSWORD")) !=
 	    KORE_RESULT_OK)
@@ -344,12 +368,70 @@ store_prepare_parent(const char *db_path)
 		import_config_file(p, getenv("CONFIG_PASSPHRASE"));
 }
 
+/*
+ * ./fusion --import-sqlite FILE: copy FILE into the empty PostgreSQL
+ * database DATABASE_URL names (store/pg_import.c) and exit: 0 when every
+ * row arrived, 1 when refused or failed, the target then unchanged.
+ */
+static void
+import_command(int argc, char **argv)
+{
+	char		 err[1024], keyfile[PATH_MAX];
+	const char	*url, *p;
+
+	/* Kore's log lines (SQLite's errors) to stdout, beside ours. */
+	kore_foreground = 1;
+	if (argc != 3) {
+		fprintf(stderr, "usage: DATABASE_URL=postgresql://... "
+		    "%s --import-sqlite FILE\n", argv[0]);
+		exit(2);
+	}
+	if ((url = getenv("DATABASE_URL")) == NULL || *url == '\0') {
+		fprintf(stderr, "fusion: --import-sqlite needs DATABASE_URL "
+		    "(postgresql://user:password@host:port/database) naming "
+		    "an empty database\n");
+		exit(1);
+	}
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+
+	if (access(argv[2], F_OK) == -1) {
+		fprintf(stderr, "fusion: import of %s refused: %s: %s\n",
+		    argv[2], argv[2], errno_s);
+		exit(1);
+	}
+	/* The file's own key, never a new one: its sealed keys need it. */
+	master_key_path(argv[2], keyfile, sizeof(keyfile));
+	if (((p = getenv("FUSION_MASTER_KEY")) == NULL || *p == '\0') &&
+	    access(keyfile, F_OK) == -1) {
+		fprintf(stderr, "fusion: import of %s refused: no master key "
+		    "(FUSION_MASTER_KEY is not set and %s: %s)\n", argv[2],
+		    keyfile, errno_s);
+		exit(1);
+	}
+	if (secrets_init(keyfile) != KORE_RESULT_OK) {
+		fprintf(stderr, "fusion: import of %s refused: cannot load the "
+		    "master key\n", argv[2]);
+		exit(1);
+	}
+
+	if (store_import_sqlite(argv[2], url, err, sizeof(err)) !=
+	    KORE_RESULT_OK) {
+		fprintf(stderr, "fusion: import of %s refused, the target is "
+		    "unchanged: %s\n", argv[2], err);
+		exit(1);
+	}
+	exit(0);
+}
+
 void
 kore_parent_configure(int argc, char **argv)
 {
 	const char	*db_path;
 	size_t		 nkeys, nclients;
 
+	if (argc > 1 && strcmp(argv[1], "--import-sqlite") == 0)
+		import_command(argc, argv);
 	kore_default_getopt(argc, argv);
 
 	/* Log lines go out whole and at once, also into a pipe. */
@@ -359,6 +441,16 @@ kore_parent_configure(int argc, char **argv)
 		fatal("libsodium failed to initialise");
 
 	settings_load();
+
+	/*
+	 * PostgreSQL (issue 16) is not served from yet: the data plane, the
+	 * admin engine and the log writer use SQLite. Say so rather than
+	 * silently serve from DB_PATH; the URL itself is not shown.
+	 */
+	if (settings_str("DATABASE_URL", NULL) != NULL)
+		fatal("DATABASE_URL is set, but serving from PostgreSQL is not "
+		    "built yet: only ./fusion --import-sqlite FILE uses it so "
+		    "far; unset it to serve from SQLite at DB_PATH");
 
 	worker_drain_ms = 1000ULL * settings_uint("SHUTDOWN_GRACE_SECONDS", 8, 0,
 	    3600);

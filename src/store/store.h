@@ -4,7 +4,10 @@
  * log, its rollups and the audit log. One SQLite file in WAL mode shared
  * by every process (sqlite.c), its schema brought up to date by numbered
  * migrations (migrations.c); the rollups (rollup.c) and what retention
- * removes (retention.c). It depends on core/ only.
+ * removes (retention.c); the master-key check (keycheck.c). PostgreSQL
+ * (issue 16) so far: the same migrations in its dialect (pgsql.c) and
+ * --import-sqlite (pg_import.c); the gateway does not serve from it yet.
+ * It depends on core/ only.
  *
  * Each process holds one connection (the parent while it prepares the
  * database, then each worker); a worker's request-log writer and its
@@ -21,6 +24,9 @@
 #include <sqlite3.h>
 
 #include "core/core.h"
+
+struct kore_buf;
+struct pg_conn;		/* libpq's PGconn */
 
 /* sqlite.c */
 sqlite3		*store_connect(const char *, int);
@@ -42,6 +48,22 @@ int64_t		store_now(void);
 int		store_migrate(sqlite3 *, char *, size_t);
 int		store_migrate_to(sqlite3 *, int, char *, size_t);
 int		store_schema_version(void);
+int		store_migration_pg(int, struct kore_buf *);
+
+/* keycheck.c: the store and the master key belong together. */
+int		store_key_check(sqlite3 *, char *, size_t);
+int		store_key_mark(sqlite3 *, char *, size_t);
+
+/* pgsql.c: PostgreSQL through libpq, blocking (--import-sqlite). */
+int		store_pg_url(const char *);
+struct pg_conn	*store_pg_connect(const char *, char *, size_t);
+int		store_pg_exec(struct pg_conn *, const char *, char *, size_t);
+int64_t		store_pg_count(struct pg_conn *, const char *);
+int		store_pg_migrate(struct pg_conn *, char *, size_t);
+
+/* pg_import.c: --import-sqlite FILE into DATABASE_URL. */
+int		store_import_sqlite(const char *, const char *, char *,
+		    size_t);
 
 /* rollup.c: the request log summed per minute, hour and day. */
 #define ROLLUP_HIST_BUCKETS	320
