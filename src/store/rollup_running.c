@@ -1,0 +1,308 @@
+/*
+ * Running sums: the figures of each upstream key (ROLLUP_KEY) and client
+ * key (ROLLUP_CLIENT) over any window, read in two lookups per key
+ * whatever the window and however many rows the log holds.
+ *
+ * The buckets of rollup.c do not do for these: with 10,000 keys a minute
+ * of traffic touches most of them, so a window of buckets per key holds
+ * nearly a row per request. Instead, for each (dim, id), written by the
+ * log writer in the transaction of the raw rows (rollup_agg_flush()):
+ *
+ *	rollup_totals	the sums of all its requests counted so far;
+ *	rollup_running	a row for each minute t it had requests in, holding
+ *			the sums of its requests of the minutes before t.
+ *
+ * Its figures since minute s are its totals minus its first running row
+ * at or after s (no row: nothing since s). The sums are those of
+ * rollup_sums[], without a histogram.
+ *
+ * A minute's requests may come late (a long stream is logged when it
+ * ends, with the minute it started): a new row takes the sums of the
+ * next row after it (or the totals), and the rows after it grow by what
+ * its minute adds. Retention removes the rows of old minutes with the raw
+ * rows (rollup_running_prune()); every row left stays right, so a window
+ * that reaches further back counts what is left.
+ */
+
+#include <kore/kore.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/store.h"
+
+/* The statements one flush of the writer adds running sums with. */
+struct rollup_running {
+	sqlite3_stmt	*row;		/* the minute's row, when new */
+	sqlite3_stmt	*later;		/* the rows after it grow */
+	sqlite3_stmt	*totals;	/* and the totals */
+};
+
+static void	sums_list(struct kore_buf *, const char *);
+
+/*
+ * fmt for each sum of rollup_sums[], joined by commas: each %s in fmt
+ * (three at most) is the sum's name.
+ */
+static void
+sums_list(struct kore_buf *b, const char *fmt)
+{
+	int	k;
+
+	for (k = 0; k < RS_COUNT; k++) {
+		if (k > 0)
+			kore_buf_appendf(b, ", ");
+		kore_buf_appendf(b, fmt, rollup_sums[k], rollup_sums[k],
+		    rollup_sums[k]);
+	}
+}
+
+/* The statements of one flush on db, or NULL after logging why. */
+struct rollup_running *
+rollup_running_begin(sqlite3 *db)
+{
+	struct rollup_running	*r;
+	struct kore_buf		 sql;
+	int			 k;
+
+	r = kore_calloc(1, sizeof(*r));
+	kore_buf_init(&sql, 2048);
+
+	/* The next row's sums, else the totals, else nothing counted. */
+	kore_buf_appendf(&sql, "INSERT OR IGNORE INTO rollup_running (dim, "
+	    "id, t, ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, ") SELECT ?1, ?2, ?3, ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, " FROM (SELECT * FROM (SELECT 0 AS o, ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, " FROM rollup_running WHERE dim = ?1 AND "
+	    "id = ?2 AND t > ?3 ORDER BY t LIMIT 1) UNION ALL SELECT 1, ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, " FROM rollup_totals WHERE dim = ?1 AND "
+	    "id = ?2 UNION ALL SELECT 2");
+	for (k = 0; k < RS_COUNT; k++)
+		kore_buf_appendf(&sql, ", 0");
+	kore_buf_appendf(&sql, ") ORDER BY o LIMIT 1");
+	r->row = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
+
+	kore_buf_reset(&sql);
+	kore_buf_appendf(&sql, "UPDATE rollup_running SET ");
+	for (k = 0; k < RS_COUNT; k++)
+		kore_buf_appendf(&sql, "%s%s = %s + ?%d", k ? ", " : "",
+		    rollup_sums[k], rollup_sums[k], k + 4);
+	kore_buf_appendf(&sql, " WHERE dim = ?1 AND id = ?2 AND t > ?3");
+	r->later = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
+
+	kore_buf_reset(&sql);
+	kore_buf_appendf(&sql, "INSERT INTO rollup_totals (dim, id, ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, ") VALUES (?1, ?2");
+	for (k = 0; k < RS_COUNT; k++)
+		kore_buf_appendf(&sql, ", ?%d", k + 4);
+	kore_buf_appendf(&sql, ") ON CONFLICT (dim, id) DO UPDATE SET ");
+	sums_list(&sql, "%s = %s + excluded.%s");
+	r->totals = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
+	kore_buf_cleanup(&sql);
+
+	if (r->row == NULL || r->later == NULL || r->totals == NULL) {
+		rollup_running_end(r);
+		return (NULL);
+	}
+
+	return (r);
+}
+
+void
+rollup_running_end(struct rollup_running *r)
+{
+	if (r == NULL)
+		return;
+	sqlite3_finalize(r->row);
+	sqlite3_finalize(r->later);
+	sqlite3_finalize(r->totals);
+	kore_free(r);
+}
+
+/*
+ * Count sums (RS_COUNT of them) in minute t of id of dim, inside the
+ * caller's transaction. Returns KORE_RESULT_OK or KORE_RESULT_ERROR.
+ */
+int
+rollup_running_add(struct rollup_running *r, int dim, int64_t id, int64_t t,
+    const int64_t *sums)
+{
+	sqlite3_stmt	*st[3];
+	int		 i, k, ok;
+
+	st[0] = r->row;
+	st[1] = r->later;
+	st[2] = r->totals;
+	ok = 1;
+	for (i = 0; ok && i < 3; i++) {
+		sqlite3_bind_int(st[i], 1, dim);
+		sqlite3_bind_int64(st[i], 2, id);
+		if (i < 2)
+			sqlite3_bind_int64(st[i], 3, t);
+		for (k = 0; i > 0 && k < RS_COUNT; k++)
+			sqlite3_bind_int64(st[i], k + 4, sums[k]);
+		ok = (sqlite3_step(st[i]) == SQLITE_DONE);
+		sqlite3_reset(st[i]);
+	}
+
+	return (ok ? KORE_RESULT_OK : KORE_RESULT_ERROR);
+}
+
+/*
+ * The figures of every id of dim with requests since minute since, most
+ * requests first (by_cost: most cost), to cb as rollup_query() gives
+ * groups. Returns KORE_RESULT_OK or KORE_RESULT_ERROR.
+ */
+int
+rollup_running_query(sqlite3 *db, int dim, int64_t since, int by_cost,
+    void (*cb)(void *, int64_t, const struct rollup_figures *), void *arg)
+{
+	struct kore_buf		 sql;
+	struct rollup_figures	 f;
+	sqlite3_stmt		*st;
+	int			 k, rc;
+
+	/* CROSS JOIN: the totals drive, one lookup of the row per id. */
+	kore_buf_init(&sql, 1024);
+	kore_buf_appendf(&sql, "SELECT n.id, ");
+	sums_list(&sql, "n.%s - f.%s");
+	kore_buf_appendf(&sql, " FROM rollup_totals n CROSS JOIN "
+	    "rollup_running f WHERE n.dim = ?1 AND f.dim = ?1 AND "
+	    "f.id = n.id AND f.t = (SELECT min(t) FROM rollup_running WHERE "
+	    "dim = ?1 AND id = n.id AND t >= ?2) ORDER BY %d DESC, 1",
+	    (by_cost ? RS_COST : RS_REQUESTS) + 2);
+	st = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
+	kore_buf_cleanup(&sql);
+	if (st == NULL)
+		return (KORE_RESULT_ERROR);
+
+	sqlite3_bind_int(st, 1, dim);
+	sqlite3_bind_int64(st, 2, since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		for (k = 0; k < RS_COUNT; k++)
+			f.sums[k] = sqlite3_column_int64(st, k + 1);
+		cb(arg, sqlite3_column_int64(st, 0), &f);
+	}
+	sqlite3_finalize(st);
+
+	if (rc != SQLITE_DONE) {
+		kore_log(LOG_ERR, "running sums: %s", sqlite3_errmsg(db));
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
+
+/*
+ * Delete the running rows of the oldest minutes (at most minutes of them
+ * per dim) before before. Returns the rows deleted, -1 on error.
+ */
+int
+rollup_running_prune(sqlite3 *db, int64_t before, int minutes)
+{
+	sqlite3_stmt	*st;
+	int		 i, n, total;
+	static const int dims[] = { ROLLUP_KEY, ROLLUP_CLIENT };
+
+	if ((st = store_prepare_on(db, "DELETE FROM rollup_running WHERE "
+	    "dim = ?1 AND t < min(?2, (SELECT min(t) FROM rollup_running "
+	    "WHERE dim = ?1) + 60 * ?3)")) == NULL)
+		return (-1);
+
+	total = 0;
+	for (i = 0; i < 2 && total >= 0; i++) {
+		sqlite3_bind_int(st, 1, dims[i]);
+		sqlite3_bind_int64(st, 2, before);
+		sqlite3_bind_int(st, 3, minutes);
+		n = (sqlite3_step(st) == SQLITE_DONE) ? sqlite3_changes(db) : -1;
+		sqlite3_reset(st);
+		if (n < 0) {
+			kore_log(LOG_ERR, "retention: %s", sqlite3_errmsg(db));
+			total = -1;
+		} else {
+			total += n;
+		}
+	}
+	sqlite3_finalize(st);
+
+	return (total);
+}
+
+/*
+ * The migration that brings the per-model buckets and the running sums:
+ * both carried over from the fine minute rollups, which hold every raw
+ * row the log still has (the hour and day buckets of a model start with
+ * them). Runs inside the migration's transaction on db.
+ */
+int
+rollup_migrate_lists(sqlite3 *db, char *err, size_t errlen)
+{
+	struct kore_buf		 sql;
+	static const int64_t	 spans[] = { 60, 3600, 86400 };
+	static const struct {
+		int		 dim;
+		const char	*column;
+	} ids[] = {
+		{ ROLLUP_KEY, "upstream_key_id" },
+		{ ROLLUP_CLIENT, "client_key_id" },
+	};
+	char			*msg;
+	int			 i, ok;
+
+	kore_buf_init(&sql, 4096);
+	for (i = 0; i < 3; i++) {
+		kore_buf_appendf(&sql, "INSERT INTO rollups (dim, span, t, "
+		    "model, ");
+		sums_list(&sql, "%s");
+		kore_buf_appendf(&sql, ", latency_hist) SELECT %d, %lld, "
+		    "t / %lld * %lld, model, ", ROLLUP_MODEL,
+		    (long long)spans[i], (long long)spans[i],
+		    (long long)spans[i]);
+		sums_list(&sql, "sum(%s)");
+		kore_buf_appendf(&sql, ", rollup_hist_sum(latency_hist) FROM "
+		    "rollups WHERE dim = %d AND span = 60 GROUP BY 3, 4;",
+		    ROLLUP_FINE);
+	}
+	for (i = 0; i < 2; i++) {
+		kore_buf_appendf(&sql, "INSERT INTO rollup_running (dim, id, "
+		    "t, ");
+		sums_list(&sql, "%s");
+		kore_buf_appendf(&sql, ") SELECT %d, id, t, ", ids[i].dim);
+		sums_list(&sql, "sum(%s) OVER w - %s");
+		kore_buf_appendf(&sql, " FROM (SELECT %s AS id, t, ",
+		    ids[i].column);
+		sums_list(&sql, "sum(%s) AS %s");
+		kore_buf_appendf(&sql, " FROM rollups WHERE dim = %d AND "
+		    "span = 60 AND %s != 0 GROUP BY 1, 2) WINDOW w AS "
+		    "(PARTITION BY id ORDER BY t ROWS UNBOUNDED PRECEDING);",
+		    ROLLUP_FINE, ids[i].column);
+
+		kore_buf_appendf(&sql, "INSERT INTO rollup_totals (dim, id, ");
+		sums_list(&sql, "%s");
+		kore_buf_appendf(&sql, ") SELECT %d, %s, ", ids[i].dim,
+		    ids[i].column);
+		sums_list(&sql, "sum(%s)");
+		kore_buf_appendf(&sql, " FROM rollups WHERE dim = %d AND "
+		    "span = 60 AND %s != 0 GROUP BY 2;", ROLLUP_FINE,
+		    ids[i].column);
+	}
+
+	msg = NULL;
+	ok = (sqlite3_exec(db, kore_buf_stringify(&sql, NULL), NULL, NULL,
+	    &msg) == SQLITE_OK);
+	kore_buf_cleanup(&sql);
+	if (!ok) {
+		(void)snprintf(err, errlen, "rolling up per model and key: %s",
+		    msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return (KORE_RESULT_ERROR);
+	}
+
+	return (KORE_RESULT_OK);
+}
