@@ -153,10 +153,30 @@ rollup_running_add(struct rollup_running *r, int dim, int64_t id, int64_t t,
 	return (ok ? KORE_RESULT_OK : KORE_RESULT_ERROR);
 }
 
+/* One id's figures in a window, as rollup_running_query() sorts them. */
+struct running_group {
+	int64_t		id;
+	int64_t		sums[RS_COUNT];
+};
+
+static int	running_sort;		/* the sum groups are sorted by */
+
+static int
+cmp_group(const void *a, const void *b)
+{
+	const struct running_group	*x = a, *y = b;
+
+	if (x->sums[running_sort] != y->sums[running_sort])
+		return (x->sums[running_sort] > y->sums[running_sort] ? -1 : 1);
+	return ((x->id > y->id) - (x->id < y->id));
+}
+
 /*
  * The figures of every id of dim with requests since minute since, most
  * requests first (by_cost: most cost), to cb as rollup_query() gives
- * groups. Returns KORE_RESULT_OK or KORE_RESULT_ERROR.
+ * groups. One lookup per id, of its first row at or after since, beside
+ * a scan of the totals. Called on one thread (the admin reader) only.
+ * Returns KORE_RESULT_OK or KORE_RESULT_ERROR.
  */
 int
 rollup_running_query(sqlite3 *db, int dim, int64_t since, int by_cost,
@@ -164,39 +184,73 @@ rollup_running_query(sqlite3 *db, int dim, int64_t since, int by_cost,
 {
 	struct kore_buf		 sql;
 	struct rollup_figures	 f;
-	sqlite3_stmt		*st;
-	int			 k, rc;
+	struct running_group	*v;
+	sqlite3_stmt		*totals, *first;
+	size_t			 n, cap, i;
+	int			 k, rc, ok;
 
-	/* CROSS JOIN: the totals drive, one lookup of the row per id. */
 	kore_buf_init(&sql, 1024);
-	kore_buf_appendf(&sql, "SELECT n.id, ");
-	sums_list(&sql, "n.%s - f.%s");
-	kore_buf_appendf(&sql, " FROM rollup_totals n CROSS JOIN "
-	    "rollup_running f WHERE n.dim = ?1 AND f.dim = ?1 AND "
-	    "f.id = n.id AND f.t = (SELECT min(t) FROM rollup_running WHERE "
-	    "dim = ?1 AND id = n.id AND t >= ?2) ORDER BY %d DESC, 1",
-	    (by_cost ? RS_COST : RS_REQUESTS) + 2);
-	st = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
+	kore_buf_appendf(&sql, "SELECT id, ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, " FROM rollup_totals WHERE dim = ?1");
+	totals = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
+	kore_buf_reset(&sql);
+	kore_buf_appendf(&sql, "SELECT ");
+	sums_list(&sql, "%s");
+	kore_buf_appendf(&sql, " FROM rollup_running WHERE dim = ?1 AND "
+	    "id = ?2 AND t >= ?3 ORDER BY t LIMIT 1");
+	first = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
 	kore_buf_cleanup(&sql);
-	if (st == NULL)
+	if (totals == NULL || first == NULL) {
+		sqlite3_finalize(totals);
+		sqlite3_finalize(first);
 		return (KORE_RESULT_ERROR);
-
-	sqlite3_bind_int(st, 1, dim);
-	sqlite3_bind_int64(st, 2, since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&f, 0, sizeof(f));
-		for (k = 0; k < RS_COUNT; k++)
-			f.sums[k] = sqlite3_column_int64(st, k + 1);
-		cb(arg, sqlite3_column_int64(st, 0), &f);
 	}
-	sqlite3_finalize(st);
 
+	v = NULL;
+	n = cap = 0;
+	ok = 1;
+	sqlite3_bind_int(totals, 1, dim);
+	sqlite3_bind_int(first, 1, dim);
+	sqlite3_bind_int64(first, 3, since);
+	while ((rc = sqlite3_step(totals)) == SQLITE_ROW) {
+		sqlite3_bind_int64(first, 2, sqlite3_column_int64(totals, 0));
+		if ((rc = sqlite3_step(first)) != SQLITE_ROW) {
+			sqlite3_reset(first);
+			if (rc != SQLITE_DONE)
+				break;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = kore_realloc(v, cap * sizeof(*v));
+		}
+		v[n].id = sqlite3_column_int64(totals, 0);
+		for (k = 0; k < RS_COUNT; k++) {
+			v[n].sums[k] = sqlite3_column_int64(totals, k + 1) -
+			    sqlite3_column_int64(first, k);
+		}
+		n++;
+		sqlite3_reset(first);
+	}
 	if (rc != SQLITE_DONE) {
 		kore_log(LOG_ERR, "running sums: %s", sqlite3_errmsg(db));
-		return (KORE_RESULT_ERROR);
+		ok = 0;
 	}
+	sqlite3_finalize(totals);
+	sqlite3_finalize(first);
 
-	return (KORE_RESULT_OK);
+	running_sort = by_cost ? RS_COST : RS_REQUESTS;
+	if (ok && n > 1)
+		qsort(v, n, sizeof(*v), cmp_group);
+	for (i = 0; ok && i < n; i++) {
+		memset(&f, 0, sizeof(f));
+		memcpy(f.sums, v[i].sums, sizeof(f.sums));
+		cb(arg, v[i].id, &f);
+	}
+	kore_free(v);
+
+	return (ok ? KORE_RESULT_OK : KORE_RESULT_ERROR);
 }
 
 /*
