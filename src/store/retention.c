@@ -10,10 +10,12 @@
  *
  * Deleting a raw row costs mostly its entries in the log's indexes, one
  * of them (the request id) in random order: batches of 1,000 with the
- * writer's small page cache went at about 1,000 rows/s. A step has a
- * cache of PRUNE_CACHE_KB while it lasts, and the batch grows while a
- * transaction takes under PRUNE_FAST_MS and shrinks past PRUNE_SLOW_MS,
- * so each holds the lock for tens of milliseconds at most.
+ * writer's small page cache went at about 1,000 rows/s. The connection
+ * has a cache of PRUNE_CACHE_KB while there is more to prune, and the
+ * batch grows while a transaction takes under PRUNE_FAST_MS and shrinks
+ * past PRUNE_SLOW_MS, so each holds the lock for tens of milliseconds at
+ * most. Deletes get three quarters of a step's budget, the incremental
+ * vacuum the rest.
  */
 
 #include <kore/kore.h>
@@ -31,9 +33,11 @@
 #define PRUNE_CACHE_KB	32768	/* the page cache of a step */
 #define PRUNE_BUCKETS	5	/* rollup buckets of a dim per transaction */
 #define VACUUM_MIN	256	/* free pages worth giving back */
-#define VACUUM_PAGES	1024	/* pages given back per call */
+#define VACUUM_PAGES	256	/* pages given back per statement */
 
 static int		prune_rows = 1000;	/* the next batch of raw rows */
+static int		prune_cached = 0;	/* the step's cache is set */
+static int64_t		prune_cache;		/* the connection's own */
 
 static int		prune_log(sqlite3 *, int64_t, int);
 static int		prune_step(sqlite3 *, const struct store_retention *,
@@ -181,41 +185,51 @@ prune_step(sqlite3 *db, const struct store_retention *r, int *n)
 int
 store_prune(sqlite3 *db, const struct store_retention *r, u_int64_t budget_ms)
 {
-	u_int64_t	start;
-	int64_t		cache;
+	u_int64_t	start, deletes;
 	char		sql[64];
 	int		n, more, rc;
 
 	start = kore_time_ms();
+	deletes = budget_ms * 3 / 4;
 	more = 0;
 	rc = 0;
-	cache = store_count_on(db, "PRAGMA cache_size");
-	(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d",
-	    PRUNE_CACHE_KB);
-	(void)store_exec_on(db, sql);
+	if (!prune_cached) {
+		prune_cache = store_count_on(db, "PRAGMA cache_size");
+		(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d",
+		    PRUNE_CACHE_KB);
+		prune_cached = (store_exec_on(db, sql) == KORE_RESULT_OK);
+	}
 	for (;;) {
 		n = 0;
 		if ((rc = prune_step(db, r, &n)) == -1 || n == 0)
 			break;
-		if (kore_time_ms() - start >= budget_ms) {
+		if (kore_time_ms() - start >= deletes) {
 			more = 1;
 			break;
 		}
 	}
 
-	if (rc == 0 &&
+	/* At least one statement's worth, then while the budget lasts. */
+	(void)snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)",
+	    VACUUM_PAGES);
+	while (rc == 0 &&
 	    store_count_on(db, "PRAGMA freelist_count") >= VACUUM_MIN) {
-		(void)snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)",
-		    VACUUM_PAGES);
-		if (store_exec_on(db, sql) != KORE_RESULT_OK)
+		if (store_exec_on(db, sql) != KORE_RESULT_OK) {
 			rc = -1;
-		else if (store_count_on(db, "PRAGMA freelist_count") >=
-		    VACUUM_MIN)
-			more = 1;
+		} else if (kore_time_ms() - start >= budget_ms) {
+			more = more || store_count_on(db,
+			    "PRAGMA freelist_count") >= VACUUM_MIN;
+			break;
+		}
 	}
-	(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld",
-	    (long long)cache);
-	(void)store_exec_on(db, sql);
+
+	if (rc == -1 || !more) {
+		(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld",
+		    (long long)prune_cache);
+		if (prune_cached)
+			(void)store_exec_on(db, sql);
+		prune_cached = 0;
+	}
 
 	return (rc == -1 ? -1 : more);
 }
