@@ -42,7 +42,7 @@ static int64_t		prune_cache;		/* the connection's own */
 static int		prune_log(sqlite3 *, int64_t, int);
 static int		prune_step(sqlite3 *, const struct store_retention *,
 			    int *);
-static int		prune_rollups(sqlite3 *, int64_t, int64_t);
+static int		prune_rollups(sqlite3 *, int64_t, int64_t, int);
 static int		over_limit(sqlite3 *, const struct store_retention *);
 static int64_t		oldest_log(sqlite3 *);
 
@@ -84,24 +84,31 @@ prune_log(sqlite3 *db, int64_t before, int all)
 }
 
 /*
- * Delete the oldest buckets of each dim of span (PRUNE_BUCKETS of them
- * at most) that start before before. Returns the rows deleted, -1 on
- * error.
+ * Delete the oldest buckets of span (PRUNE_BUCKETS of them at most) that
+ * start before before: of each dim of table rollups, or (running) of
+ * each dim of the running sums. Returns the rows deleted, -1 on error.
  */
 static int
-prune_rollups(sqlite3 *db, int64_t span, int64_t before)
+prune_rollups(sqlite3 *db, int64_t span, int64_t before, int running)
 {
-	sqlite3_stmt	*st;
-	int		 dim, n, total;
+	sqlite3_stmt		*st;
+	int			 i, n, total;
+	static const int	 dims[] = { ROLLUP_FINE, ROLLUP_TOTAL,
+				    ROLLUP_PROVIDER, ROLLUP_CLIENT,
+				    ROLLUP_MODEL };
+	static const int	 running_dims[] = { ROLLUP_KEY, ROLLUP_CLIENT };
 
-	if ((st = store_prepare_on(db, "DELETE FROM rollups WHERE dim = ?1 "
-	    "AND span = ?2 AND t < min(?3, (SELECT min(t) FROM rollups WHERE "
-	    "dim = ?1 AND span = ?2) + ?2 * ?4)")) == NULL)
+	if ((st = store_prepare_on(db, running ?
+	    "DELETE FROM rollup_running WHERE dim = ?1 AND t < min(?3, "
+	    "(SELECT min(t) FROM rollup_running WHERE dim = ?1) + ?2 * ?4)" :
+	    "DELETE FROM rollups WHERE dim = ?1 AND span = ?2 AND t < "
+	    "min(?3, (SELECT min(t) FROM rollups WHERE dim = ?1 AND "
+	    "span = ?2) + ?2 * ?4)")) == NULL)
 		return (-1);
 
 	total = 0;
-	for (dim = ROLLUP_FINE; dim <= ROLLUP_MODEL && total >= 0; dim++) {
-		sqlite3_bind_int(st, 1, dim);
+	for (i = 0; i < (running ? 2 : 5) && total >= 0; i++) {
+		sqlite3_bind_int(st, 1, running ? running_dims[i] : dims[i]);
 		sqlite3_bind_int64(st, 2, span);
 		sqlite3_bind_int64(st, 3, before);
 		sqlite3_bind_int(st, 4, PRUNE_BUCKETS);
@@ -165,12 +172,12 @@ prune_step(sqlite3 *db, const struct store_retention *r, int *n)
 	minute = r->minute_before;
 	if (r->max_bytes > 0 && oldest_log(db) > minute)
 		minute = oldest_log(db);
-	if (minute > 0 && ((m[2] = prune_rollups(db, 60, minute)) < 0 ||
-	    (m[3] = rollup_running_prune(db, minute, PRUNE_BUCKETS)) < 0))
+	if (minute > 0 && ((m[2] = prune_rollups(db, 60, minute, 0)) < 0 ||
+	    (m[3] = prune_rollups(db, 60, minute, 1)) < 0))
 		return (-1);
 	if (r->rollup_before > 0 &&
-	    ((m[4] = prune_rollups(db, 3600, r->rollup_before)) < 0 ||
-	    (m[5] = prune_rollups(db, 86400, r->rollup_before)) < 0))
+	    ((m[4] = prune_rollups(db, 3600, r->rollup_before, 0)) < 0 ||
+	    (m[5] = prune_rollups(db, 86400, r->rollup_before, 0)) < 0))
 		return (-1);
 	for (i = 0; i < 6; i++)
 		*n += m[i];

@@ -20,7 +20,7 @@
  * ends, with the minute it started): a new row takes the sums of the
  * next row after it (or the totals), and the rows after it grow by what
  * its minute adds. Retention removes the rows of old minutes with the raw
- * rows (rollup_running_prune()); every row left stays right, so a window
+ * rows (retention.c); every row left stays right, so a window
  * that reaches further back counts what is left.
  */
 
@@ -251,41 +251,6 @@ rollup_running_query(sqlite3 *db, int dim, int64_t since, int by_cost,
 	kore_free(v);
 
 	return (ok ? KORE_RESULT_OK : KORE_RESULT_ERROR);
-}
-
-/*
- * Delete the running rows of the oldest minutes (at most minutes of them
- * per dim) before before. Returns the rows deleted, -1 on error.
- */
-int
-rollup_running_prune(sqlite3 *db, int64_t before, int minutes)
-{
-	sqlite3_stmt	*st;
-	int		 i, n, total;
-	static const int dims[] = { ROLLUP_KEY, ROLLUP_CLIENT };
-
-	if ((st = store_prepare_on(db, "DELETE FROM rollup_running WHERE "
-	    "dim = ?1 AND t < min(?2, (SELECT min(t) FROM rollup_running "
-	    "WHERE dim = ?1) + 60 * ?3)")) == NULL)
-		return (-1);
-
-	total = 0;
-	for (i = 0; i < 2 && total >= 0; i++) {
-		sqlite3_bind_int(st, 1, dims[i]);
-		sqlite3_bind_int64(st, 2, before);
-		sqlite3_bind_int(st, 3, minutes);
-		n = (sqlite3_step(st) == SQLITE_DONE) ? sqlite3_changes(db) : -1;
-		sqlite3_reset(st);
-		if (n < 0) {
-			kore_log(LOG_ERR, "retention: %s", sqlite3_errmsg(db));
-			total = -1;
-		} else {
-			total += n;
-		}
-	}
-	sqlite3_finalize(st);
-
-	return (total);
 }
 
 /*

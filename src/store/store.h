@@ -168,7 +168,6 @@ void		rollup_running_end(struct rollup_running *);
 int		rollup_running_query(sqlite3 *, int, int64_t, int,
 		    void (*)(void *, int64_t, const struct rollup_figures *),
 		    void *);
-int		rollup_running_prune(sqlite3 *, int64_t, int);
 int		rollup_migrate_lists(sqlite3 *, char *, size_t);
 
 /* retention.c: old rows go, a little at a time. */
