@@ -133,6 +133,7 @@ bench: deps fusion
 UNIT_SOURCES	:= src/core/validate.c src/core/secrets.c \
 		   src/store/sqlite.c src/store/migrations.c \
 		   src/store/rollup.c src/store/rollup_read.c \
+		   src/store/rollup_running.c \
 		   src/store/retention.c src/store/keycheck.c \
 		   $(filter-out src/formats/kore_glue.c src/formats/kore_hooks.c,\
 		   $(wildcard src/formats/*.c)) \

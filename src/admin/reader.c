@@ -21,6 +21,11 @@
 #include "admin/admin.h"
 
 #define READER_TIMEOUT_MS	15000
+/*
+ * The file read through a memory map, not read(2) into the page cache:
+ * the stats look up a row per key, thousands of pages each time.
+ */
+#define READER_MMAP		"1073741824"
 
 #define READER_OP_RUN		1
 #define READER_OP_STOP		2
@@ -285,7 +290,9 @@ reader_connect(void)
 	if ((db = store_connect(fusion_cfg.db_path, 0)) == NULL)
 		return (NULL);
 	if (store_exec_on(db, "PRAGMA query_only = ON") != KORE_RESULT_OK ||
-	    store_exec_on(db, "PRAGMA cache_size = -8192") != KORE_RESULT_OK) {
+	    store_exec_on(db, "PRAGMA cache_size = -8192") != KORE_RESULT_OK ||
+	    store_exec_on(db, "PRAGMA mmap_size = " READER_MMAP) !=
+	    KORE_RESULT_OK) {
 		(void)sqlite3_close_v2(db);
 		return (NULL);
 	}

@@ -12,9 +12,12 @@
  * Everything over a window is read from the rollups (store/rollup.c),
  * never from the raw log, on the admin reader (reader.c). Windows start
  * at a whole minute ("since"; a whole hour or day where the finer
- * rollups are past their retention); the per-client figures at a whole
- * hour ("clients_since"). Per-key figures are the keys' own counts since
- * they were made. config_reloads counts the routing configuration's
+ * rollups are past their retention, and then the per-client figures at
+ * a whole hour, "clients_since"). The lists per upstream key and client
+ * key come from running sums, every key in two lookups whatever the
+ * window (store/rollup_running.c); they count what the minute rollups
+ * still hold. The "keys" list has the keys' own counts since they were
+ * made. config_reloads counts the routing configuration's
  * reloads by all workers since the start (a debug figure).
  * GET /api/admin/settings: the settings an operator reads in the UI
  * (retention), none of them secret.
@@ -61,6 +64,17 @@ struct series {
 	int			 first;
 };
 
+/*
+ * The groups of one top list (clients by requests, models and upstream
+ * keys by cost), each with its name when name is set; all are counted.
+ */
+struct top_out {
+	struct kore_buf		*b;
+	sqlite3_stmt		*name;		/* of an id, or NULL */
+	int64_t			 n;
+	int64_t			 top;
+};
+
 static const int64_t	spans[] = { 86400, 3600, 60 };
 
 static struct stats_query *query_params(struct http_request *, int);
@@ -83,9 +97,11 @@ static int	stats_providers(sqlite3 *, struct kore_buf *,
 		    struct rollup_query *);
 static int	stats_run(sqlite3 *, void *, struct kore_buf *);
 static void	top_cb(void *, int64_t, const struct rollup_figures *);
-static int	stats_top(sqlite3 *, struct kore_buf *,
-		    const struct stats_query *, int64_t, const char *,
-		    const char *);
+static void	top_begin(struct top_out *, struct kore_buf *, const char *,
+		    int64_t);
+static void	top_end(struct top_out *, const char *);
+static int	stats_lists(sqlite3 *, struct kore_buf *,
+		    const struct stats_query *, int64_t);
 static int	series_run(sqlite3 *, void *, struct kore_buf *);
 
 /* ?window=, ?top= and (timeseries) ?bucket=; NULL after a 400. */
@@ -395,17 +411,6 @@ stats_providers(sqlite3 *db, struct kore_buf *b, struct rollup_query *q)
 	return (KORE_RESULT_OK);
 }
 
-/*
- * The groups of one top list (clients by requests, models and upstream
- * keys by cost), each with its name when name is set; all are counted.
- */
-struct top_out {
-	struct kore_buf		*b;
-	sqlite3_stmt		*name;		/* of an id, or NULL */
-	int64_t			 n;
-	int64_t			 top;
-};
-
 static void
 top_cb(void *arg, int64_t id, const struct rollup_figures *f)
 {
@@ -429,41 +434,90 @@ top_cb(void *arg, int64_t id, const struct rollup_figures *f)
 	kore_buf_appendf(t->b, "}");
 }
 
+/* "<name>": [ and the top_out of a list; top_end() closes it. */
+static void
+top_begin(struct top_out *t, struct kore_buf *b, const char *name,
+    int64_t top)
+{
+	memset(t, 0, sizeof(*t));
+	t->b = b;
+	t->top = top;
+	json_key(b, name, 0);
+	kore_buf_appendf(b, "[");
+}
+
+/* ], "<name>_total", and the list's name statement finalized. */
+static void
+top_end(struct top_out *t, const char *name)
+{
+	char	total[64];
+
+	kore_buf_appendf(t->b, "]");
+	(void)snprintf(total, sizeof(total), "%s_total", name);
+	json_kv_int(t->b, total, t->n, 0);
+	if (t->name != NULL)
+		sqlite3_finalize(t->name);
+	t->name = NULL;
+}
+
 /*
- * "<name>": [...] and "<name>_total": the top groups of column (model,
- * upstream_key_id) by cost since since, from the per-minute rollups
- * (the only ones with every dimension).
+ * The lists since since: the top models by cost (rollups per model), the
+ * top upstream keys by cost and clients by requests (running sums, every
+ * key in two lookups). A window older than the minute rollups (and their
+ * running sums) lists clients from the hour and day rollups, since a
+ * whole hour ("clients_since").
  */
 static int
-stats_top(sqlite3 *db, struct kore_buf *b, const struct stats_query *sq,
-    int64_t since, const char *name, const char *column)
+stats_lists(sqlite3 *db, struct kore_buf *b, const struct stats_query *sq,
+    int64_t since)
 {
 	struct rollup_query	q;
 	struct top_out		t;
-	char			total[64];
+	int64_t			clients_since;
+	int			rc;
 
 	memset(&q, 0, sizeof(q));
-	if (window_ranges(&q, since, sq->now, &spans[2], 1) != KORE_RESULT_OK)
+	if (window_ranges(&q, since, sq->now, spans, 3) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
-	q.dim = ROLLUP_FINE;
-	q.column = column;
-	q.text = (strcmp(column, "model") == 0);
+	q.dim = ROLLUP_MODEL;
+	q.column = "model";
+	q.text = 1;
 	q.by_cost = 1;
 	q.limit = -1;
 	q.nohist = 1;
-	t.b = b;
-	t.name = NULL;
-	t.n = 0;
-	t.top = sq->top;
-	json_key(b, name, 0);
-	kore_buf_appendf(b, "[");
+	top_begin(&t, b, "models", sq->top);
 	if (rollup_query(db, &q, top_cb, &t) != KORE_RESULT_OK)
 		return (KORE_RESULT_ERROR);
-	kore_buf_appendf(b, "]");
-	(void)snprintf(total, sizeof(total), "%s_total", name);
-	json_kv_int(b, total, t.n, 0);
+	top_end(&t, "models");
 
-	return (KORE_RESULT_OK);
+	top_begin(&t, b, "upstream_keys", sq->top);
+	if (rollup_running_query(db, ROLLUP_KEY, since, 1, top_cb, &t) !=
+	    KORE_RESULT_OK)
+		return (KORE_RESULT_ERROR);
+	top_end(&t, "upstream_keys");
+
+	clients_since = window_unit(sq) == 60 ? since : window_since(sq, 3600);
+	json_kv_time(b, "clients_since", clients_since, 0);
+	top_begin(&t, b, "clients", sq->top);
+	if ((t.name = store_prepare_on(db, "SELECT name FROM client_keys "
+	    "WHERE id = ?")) == NULL)
+		return (KORE_RESULT_ERROR);
+	if (clients_since == since) {
+		rc = rollup_running_query(db, ROLLUP_CLIENT, since, 0, top_cb,
+		    &t);
+	} else {
+		memset(&q, 0, sizeof(q));
+		q.dim = ROLLUP_CLIENT;
+		q.column = "client_key_id";
+		q.limit = -1;
+		q.nohist = 1;
+		rc = window_ranges(&q, clients_since, sq->now, spans, 2);
+		if (rc == KORE_RESULT_OK)
+			rc = rollup_query(db, &q, top_cb, &t);
+	}
+	top_end(&t, "clients");
+
+	return (rc);
 }
 
 /* On the reader: the whole answer of GET /api/admin/stats. */
@@ -472,13 +526,10 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 {
 	struct stats_query	*sq = arg;
 	struct rollup_query	 q;
-	struct top_out		 c;
-	int64_t			 since, clients_since;
-	int			 rc;
+	int64_t			 since;
 
 	memset(&q, 0, sizeof(q));
 	since = window_since(sq, 60);
-	clients_since = window_since(sq, 3600);
 	if (window_ranges(&q, since, sq->now, spans, 3) != KORE_RESULT_OK)
 		goto fail;
 
@@ -494,34 +545,8 @@ stats_run(sqlite3 *db, void *arg, struct kore_buf *b)
 	q.dim = ROLLUP_TOTAL;
 	if (rollup_query(db, &q, totals_cb, b) != KORE_RESULT_OK ||
 	    stats_providers(db, b, &q) != KORE_RESULT_OK ||
-	    stats_top(db, b, sq, since, "models", "model") != KORE_RESULT_OK ||
-	    stats_top(db, b, sq, since, "upstream_keys", "upstream_key_id") !=
-	    KORE_RESULT_OK)
+	    stats_lists(db, b, sq, since) != KORE_RESULT_OK)
 		goto fail;
-
-	memset(&q, 0, sizeof(q));
-	if (window_ranges(&q, clients_since, sq->now, spans, 2) !=
-	    KORE_RESULT_OK)
-		goto fail;
-	q.dim = ROLLUP_CLIENT;
-	q.column = "client_key_id";
-	q.limit = -1;
-	q.nohist = 1;
-	json_kv_time(b, "clients_since", clients_since, 0);
-	json_key(b, "clients", 0);
-	kore_buf_appendf(b, "[");
-	c.b = b;
-	c.n = 0;
-	c.top = sq->top;
-	if ((c.name = store_prepare_on(db, "SELECT name FROM client_keys "
-	    "WHERE id = ?")) == NULL)
-		goto fail;
-	rc = rollup_query(db, &q, top_cb, &c);
-	sqlite3_finalize(c.name);
-	if (rc != KORE_RESULT_OK)
-		goto fail;
-	kore_buf_appendf(b, "]");
-	json_kv_int(b, "clients_total", c.n, 0);
 	json_kv_int(b, "config_reloads", (int64_t)counters_config_loads(0), 0);
 	kore_buf_appendf(b, "}");
 

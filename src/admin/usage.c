@@ -5,8 +5,7 @@
  * model, provider or UTC day, for billing elsewhere. Read from the
  * rollups on the admin reader, like the stats: from and to are rounded
  * out to the rollups' grain (whole minutes; whole hours per client key,
- * whose rollups are hourly; per model only the per-minute rollups have
- * the model, so only LOG_RETENTION_DAYS back). cost is in micro-units
+ * whose rollups are hourly). cost is in micro-units
  * of currency (cost_micros) and in units as an exact decimal (cost).
  */
 
@@ -198,7 +197,7 @@ usage_run(sqlite3 *db, void *arg, struct kore_buf *b)
 		    "WHERE id = ?");
 		break;
 	case UG_MODEL:
-		q.dim = ROLLUP_FINE;
+		q.dim = ROLLUP_MODEL;
 		q.column = "model";
 		q.text = 1;
 		break;
@@ -208,8 +207,7 @@ usage_run(sqlite3 *db, void *arg, struct kore_buf *b)
 		break;
 	}
 	q.by_cost = 1;
-	q.nranges = rollup_cover(from, to, uq->group == UG_MODEL ?
-	    &spans[2] : spans, uq->group == UG_MODEL ? 1 :
+	q.nranges = rollup_cover(from, to, spans,
 	    uq->group == UG_CLIENT ? 2 : 3, q.ranges, ROLLUP_RANGES_MAX);
 	if (q.nranges < 0 || (q.column != NULL && !q.text && o.name == NULL))
 		goto fail;

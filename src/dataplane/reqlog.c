@@ -15,7 +15,8 @@
  * one writer at a time (counters_claim()): about once a second, the
  * runtime state that changed in shared memory goes to the store
  * (state.c); retention (store/retention.c) removes what is too old in
- * steps of at most USAGE_PRUNE_MS.
+ * steps of at most USAGE_PRUNE_MS, one after another with as long a
+ * pause between them while there is more.
  *
  * SQLite copies the WAL back into the database (a checkpoint) from inside
  * the commit that finds it longer than wal_autocheckpoint pages, 1,000 by
@@ -48,6 +49,7 @@ struct usage_msg {
 	int			 op;
 	int			 idle;		/* nothing logged for a tick */
 	int			 refused;	/* the store refused the upkeep */
+	int			 more;		/* retention is not done */
 	struct usage_batch	*batch;
 };
 
@@ -73,6 +75,7 @@ static struct kore_task	 writer;
 static int		 writer_live = 0;
 static int		 refused = 0;	/* the store refused the last batch */
 static int		 writer_busy = 0; /* a message awaits its answer */
+static int		 prune_more = 0;  /* the writer has more to prune */
 
 /* The writer's side. */
 static sqlite3		*writer_db = NULL;
@@ -80,6 +83,7 @@ static int		 wal_pages = 0;	/* the WAL after the writer's commit */
 static struct rollup_agg *rollups = NULL;
 
 static void	usage_tick(void *, u_int64_t);
+static void	usage_prune_more(void *, u_int64_t);
 static void	usage_send(int, int);
 static void	usage_answer(struct kore_task *);
 static void	usage_take(void);
@@ -87,7 +91,7 @@ static int	usage_writer(struct kore_task *);
 static void	usage_write(struct usage_batch *);
 static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
 static void	usage_checkpoint(void);
-static int	usage_upkeep(void);
+static int	usage_upkeep(int *);
 
 void
 reqlog_init(void)
@@ -215,6 +219,22 @@ usage_answer(struct kore_task *t)
 	usage_take();
 	if (queued >= USAGE_BATCH)
 		reqlog_flush();
+	else if (prune_more)
+		(void)kore_timer_add(usage_prune_more, USAGE_PRUNE_MS, NULL,
+		    KORE_TIMER_ONESHOT);
+}
+
+/*
+ * Retention has more to do: the writer goes on after a pause as long as
+ * its step (half its time at most), with a tick or the queue.
+ */
+static void
+usage_prune_more(void *arg, u_int64_t now)
+{
+	if (queued > 0 || failed != NULL)
+		reqlog_flush();
+	else
+		usage_send(USAGE_OP_TICK, 0);
 }
 
 /* Read the writer's answer and settle its batch. */
@@ -227,6 +247,7 @@ usage_take(void)
 	if (kore_task_channel_read(&writer, &m, sizeof(m)) != sizeof(m))
 		fatal("request log: short answer from the writer");
 	writer_busy = 0;
+	prune_more = m.more;
 
 	if (m.op != USAGE_OP_WRITE) {
 		if (m.refused)
@@ -310,7 +331,7 @@ usage_writer(struct kore_task *t)
 			usage_write(m.batch);
 		else if (m.idle && wal_pages > 0)
 			usage_checkpoint();
-		m.refused = (usage_upkeep() != KORE_RESULT_OK);
+		m.refused = (usage_upkeep(&m.more) != KORE_RESULT_OK);
 		kore_task_channel_write(t, &m, sizeof(m));
 	}
 
@@ -327,10 +348,11 @@ usage_writer(struct kore_task *t)
 /*
  * The background jobs, when this writer's turn: runtime state to the
  * store, and retention. Retention that is not done lets the next writer
- * go on at once. KORE_RESULT_ERROR when the store refused them.
+ * go on at once, and sets *more. KORE_RESULT_ERROR when the store
+ * refused them.
  */
 static int
-usage_upkeep(void)
+usage_upkeep(int *more)
 {
 	struct store_retention	r;
 	int64_t			now;
@@ -357,6 +379,7 @@ usage_upkeep(void)
 		return (KORE_RESULT_ERROR);
 	case 1:
 		counters_unclaim(CLAIM_PRUNE);
+		*more = 1;
 		break;
 	}
 

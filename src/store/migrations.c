@@ -298,6 +298,44 @@ static const struct {
 	{ "CREATE TABLE store_meta ("
 	"  name TEXT PRIMARY KEY,"
 	"  value BLOB NOT NULL);", NULL },
+
+	/*
+	 * The stats' lists at 10,000 keys (issue 15): rollups per model
+	 * (ROLLUP_MODEL, in table rollups) and running sums per upstream key
+	 * and client key (rollup_running.c), carried over from the fine
+	 * minute rollups.
+	 */
+	{ "CREATE TABLE rollup_running ("
+	"  dim INTEGER NOT NULL,"
+	"  id INTEGER NOT NULL,"
+	"  t INTEGER NOT NULL,"
+	"  requests INTEGER NOT NULL DEFAULT 0,"
+	"  errors INTEGER NOT NULL DEFAULT 0,"
+	"  cancelled INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  latency_ms_sum INTEGER NOT NULL DEFAULT 0,"
+	"  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cache_write_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cost INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (dim, id, t)) WITHOUT ROWID;"
+	"CREATE INDEX rollup_running_time ON rollup_running(dim, t);"
+	"CREATE TABLE rollup_totals ("
+	"  dim INTEGER NOT NULL,"
+	"  id INTEGER NOT NULL,"
+	"  requests INTEGER NOT NULL DEFAULT 0,"
+	"  errors INTEGER NOT NULL DEFAULT 0,"
+	"  cancelled INTEGER NOT NULL DEFAULT 0,"
+	"  prompt_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  completion_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  latency_ms_sum INTEGER NOT NULL DEFAULT 0,"
+	"  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cache_write_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cost INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (dim, id)) WITHOUT ROWID;",
+	rollup_migrate_lists },
 };
 
 #define MIGRATION_COUNT	(sizeof(migrations) / sizeof(migrations[0]))

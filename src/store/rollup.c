@@ -10,6 +10,10 @@
  *	ROLLUP_TOTAL	 60 s, 1 h, 1 d	status class
  *	ROLLUP_PROVIDER	 60 s, 1 h, 1 d	provider
  *	ROLLUP_CLIENT	 1 h, 1 d	client
+ *	ROLLUP_MODEL	 60 s, 1 h, 1 d	model
+ *
+ * Per upstream key and client key, the figures of any window come from
+ * running sums instead (rollup_running.c), flushed with the buckets.
  *
  * The other dimensions are 0 or ''. Each row holds the sums of
  * rollup_sums[] and a latency histogram of fixed log-scale buckets
@@ -20,7 +24,7 @@
  *
  * A window is answered by the coarsest buckets that fit inside it and
  * the finer ones at its edges (rollup_read.c), a few hundred rows at
- * most for totals and providers whatever the window.
+ * most for totals and models whatever the window.
  *
  * Adding a sum (a token kind, a cost) is one migration adding a column
  * and one name in rollup_sums[]; rollup_event gains the field.
@@ -50,19 +54,29 @@ const char *const rollup_sums[RS_COUNT] = {
 	"cache_write_tokens", "reasoning_tokens", "cost",
 };
 
-/* The buckets each request is counted in. */
+/*
+ * The buckets each request is counted in; running: a minute of running
+ * sums (rollup_running.c) instead. The migration of rollups knows the
+ * first LEVELS_ROLLUPS; the later ones have a migration of their own.
+ */
 static const struct {
 	int		dim;
 	int64_t		span;
+	int		running;
 } levels[] = {
-	{ ROLLUP_FINE, 60 },
-	{ ROLLUP_TOTAL, 60 }, { ROLLUP_TOTAL, 3600 }, { ROLLUP_TOTAL, 86400 },
-	{ ROLLUP_PROVIDER, 60 }, { ROLLUP_PROVIDER, 3600 },
-	{ ROLLUP_PROVIDER, 86400 },
-	{ ROLLUP_CLIENT, 3600 }, { ROLLUP_CLIENT, 86400 },
+	{ ROLLUP_FINE, 60, 0 },
+	{ ROLLUP_TOTAL, 60, 0 }, { ROLLUP_TOTAL, 3600, 0 },
+	{ ROLLUP_TOTAL, 86400, 0 },
+	{ ROLLUP_PROVIDER, 60, 0 }, { ROLLUP_PROVIDER, 3600, 0 },
+	{ ROLLUP_PROVIDER, 86400, 0 },
+	{ ROLLUP_CLIENT, 3600, 0 }, { ROLLUP_CLIENT, 86400, 0 },
+	{ ROLLUP_MODEL, 60, 0 }, { ROLLUP_MODEL, 3600, 0 },
+	{ ROLLUP_MODEL, 86400, 0 },
+	{ ROLLUP_KEY, 60, 1 }, { ROLLUP_CLIENT, 60, 1 },
 };
 
 #define NLEVELS		(sizeof(levels) / sizeof(levels[0]))
+#define LEVELS_ROLLUPS	9
 
 struct agg_bucket {
 	u_int16_t	b;
@@ -71,6 +85,7 @@ struct agg_bucket {
 
 struct agg_row {
 	int			 used;
+	int			 running;	/* running sums, not a bucket */
 	int			 dim;
 	int			 status_class;
 	int64_t			 span;
@@ -90,6 +105,7 @@ struct rollup_agg {
 	struct agg_row		*rows;
 	size_t			 cap;		/* a power of two */
 	size_t			 n;
+	size_t			 nlevels;	/* of levels[] counted */
 };
 
 static u_int64_t	agg_hash(const struct agg_row *);
@@ -339,7 +355,11 @@ rollup_outcome(const char *outcome)
 struct rollup_agg *
 rollup_agg_new(void)
 {
-	return (kore_calloc(1, sizeof(struct rollup_agg)));
+	struct rollup_agg	*a;
+
+	a = kore_calloc(1, sizeof(*a));
+	a->nlevels = NLEVELS;
+	return (a);
 }
 
 void
@@ -372,7 +392,7 @@ agg_hash(const struct agg_row *r)
 	u_int64_t	h;
 	size_t		i;
 
-	v[0] = r->dim;
+	v[0] = r->dim + (r->running ? 100 : 0);
 	v[1] = r->span;
 	v[2] = r->t;
 	v[3] = r->provider_id;
@@ -398,6 +418,7 @@ static int
 agg_same(const struct agg_row *a, const struct agg_row *b)
 {
 	return (a->hash == b->hash && a->dim == b->dim &&
+	    a->running == b->running &&
 	    a->span == b->span && a->t == b->t &&
 	    a->provider_id == b->provider_id && a->key_id == b->key_id &&
 	    a->client_id == b->client_id &&
@@ -455,6 +476,7 @@ agg_find(struct rollup_agg *a, const struct agg_row *key)
 	kore_free(r->model);
 	r->model = kore_strdup(key->model);
 	r->used = 1;
+	r->running = key->running;
 	r->dim = key->dim;
 	r->span = key->span;
 	r->t = key->t;
@@ -504,19 +526,24 @@ rollup_agg_add(struct rollup_agg *a, const struct rollup_event *ev)
 	int		 fine, bucket;
 
 	bucket = rollup_bucket(ev->latency_ms);
-	for (i = 0; i < NLEVELS; i++) {
+	for (i = 0; i < a->nlevels; i++) {
 		memset(&key, 0, sizeof(key));
 		fine = (levels[i].dim == ROLLUP_FINE);
+		key.running = levels[i].running;
 		key.dim = levels[i].dim;
 		key.span = levels[i].span;
 		key.t = ev->t - ev->t % levels[i].span;
 		if (fine || levels[i].dim == ROLLUP_PROVIDER)
 			key.provider_id = ev->provider_id;
-		if (fine)
+		if (fine || levels[i].dim == ROLLUP_KEY)
 			key.key_id = ev->key_id;
 		if (fine || levels[i].dim == ROLLUP_CLIENT)
 			key.client_id = ev->client_id;
-		key.model = (char *)(uintptr_t)(fine && ev->model != NULL ?
+		/* Running sums of no key (or no client) are not kept. */
+		if (key.running && key.key_id == 0 && key.client_id == 0)
+			continue;
+		key.model = (char *)(uintptr_t)((fine ||
+		    levels[i].dim == ROLLUP_MODEL) && ev->model != NULL ?
 		    ev->model : "");
 		if (fine || levels[i].dim == ROLLUP_TOTAL)
 			key.status_class = ev->status >= 0 &&
@@ -537,7 +564,8 @@ rollup_agg_add(struct rollup_agg *a, const struct rollup_event *ev)
 		r->sums[RS_COST] += ev->cost;
 		if (ev->provider_id != 0) {
 			r->sums[RS_LATENCY] += ev->latency_ms;
-			agg_hist_add(r, bucket, 1);
+			if (!r->running)
+				agg_hist_add(r, bucket, 1);
 		}
 	}
 }
@@ -565,6 +593,7 @@ rollup_agg_flush(struct rollup_agg *a, sqlite3 *db)
 	struct kore_buf		 sql;
 	struct rollup_hist	 h;
 	struct agg_row		*r;
+	struct rollup_running	*run;
 	sqlite3_stmt		*st;
 	u_int8_t		 blob[HIST_BLOB_MAX];
 	size_t			 i, j, len;
@@ -572,6 +601,10 @@ rollup_agg_flush(struct rollup_agg *a, sqlite3 *db)
 
 	if (a->n == 0)
 		return (KORE_RESULT_OK);
+	run = NULL;
+	if (a->nlevels > LEVELS_ROLLUPS &&
+	    (run = rollup_running_begin(db)) == NULL)
+		return (KORE_RESULT_ERROR);
 
 	kore_buf_init(&sql, 1024);
 	kore_buf_appendf(&sql, "INSERT INTO rollups (dim, span, t, "
@@ -593,14 +626,22 @@ rollup_agg_flush(struct rollup_agg *a, sqlite3 *db)
 	    "excluded.latency_hist)");
 	st = store_prepare_on(db, kore_buf_stringify(&sql, NULL));
 	kore_buf_cleanup(&sql);
-	if (st == NULL)
+	if (st == NULL) {
+		rollup_running_end(run);
 		return (KORE_RESULT_ERROR);
+	}
 
 	ok = 1;
 	for (i = 0; ok && i < a->cap; i++) {
 		r = &a->rows[i];
 		if (!r->used)
 			continue;
+		if (r->running) {
+			ok = (rollup_running_add(run, r->dim, r->dim ==
+			    ROLLUP_KEY ? r->key_id : r->client_id, r->t,
+			    r->sums) == KORE_RESULT_OK);
+			continue;
+		}
 		memset(&h, 0, sizeof(h));
 		for (j = 0; j < r->nhist; j++)
 			h.n[r->hist[j].b] = r->hist[j].n;
@@ -622,6 +663,7 @@ rollup_agg_flush(struct rollup_agg *a, sqlite3 *db)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	rollup_running_end(run);
 
 	if (!ok) {
 		kore_log(LOG_ERR, "rollups: %s", sqlite3_errmsg(db));
@@ -658,6 +700,8 @@ rollup_event_row(sqlite3_stmt *st, struct rollup_event *ev)
 /*
  * The migration that brings rollups in: sum the raw rows the database
  * already holds, so that the dashboard is right from the first start.
+ * It counts the levels that came with it; those that came later are
+ * carried from the fine level by their own (rollup_migrate_lists()).
  * Runs inside the migration's transaction on handle.
  */
 int
@@ -676,6 +720,7 @@ rollup_migrate(sqlite3 *db, char *err, size_t errlen)
 	}
 
 	a = rollup_agg_new();
+	a->nlevels = LEVELS_ROLLUPS;
 	ok = 1;
 	n = 0;
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {

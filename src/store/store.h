@@ -71,7 +71,9 @@ int		store_import_sqlite(const char *, const char *, char *,
 #define ROLLUP_FINE		0	/* every dimension */
 #define ROLLUP_TOTAL		1	/* status class only */
 #define ROLLUP_PROVIDER		2
-#define ROLLUP_CLIENT		3
+#define ROLLUP_CLIENT		3	/* also running sums */
+#define ROLLUP_MODEL		4
+#define ROLLUP_KEY		5	/* running sums only */
 
 #define ROLLUP_OK		0
 #define ROLLUP_ERROR		1
@@ -177,6 +179,18 @@ int		rollup_cover(int64_t, int64_t, const int64_t *, int,
 int		rollup_query(sqlite3 *, const struct rollup_query *,
 		    void (*)(void *, int64_t, const struct rollup_figures *),
 		    void *);
+
+/* rollup_running.c: per upstream key and client key, any window. */
+struct rollup_running;
+
+struct rollup_running *rollup_running_begin(sqlite3 *);
+int		rollup_running_add(struct rollup_running *, int, int64_t,
+		    int64_t, const int64_t *);
+void		rollup_running_end(struct rollup_running *);
+int		rollup_running_query(sqlite3 *, int, int64_t, int,
+		    void (*)(void *, int64_t, const struct rollup_figures *),
+		    void *);
+int		rollup_migrate_lists(sqlite3 *, char *, size_t);
 
 /* retention.c: old rows go, a little at a time. */
 struct store_retention {

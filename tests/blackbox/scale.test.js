@@ -75,6 +75,25 @@ async function assertStatsMatchRaw(f, window) {
   assert.equal(s.clients_total, clients.length, `clients since ${s.clients_since}: ${JSON.stringify(s.clients)}, raw ${JSON.stringify(clients)}`);
   assert.deepEqual(s.clients.map((c) => [c.id, c.requests, c.prompt_tokens + c.completion_tokens]).sort((a, b) => a[0] - b[0]),
     clients.sort((a, b) => a[0] - b[0]));
+  assert.deepEqual(s.clients.map((c) => c.requests), s.clients.map((c) => c.requests).sort((a, b) => b - a), 'busiest client first');
+
+  // Per upstream key and per model, since the window's start: every figure.
+  const figures = (group, where) => sqlJson(f.gw, `SELECT json_group_array(json_array(g, n, e, c, p, o, k, w, r, m)) FROM ` +
+    `(SELECT ${group} g, count(*) n, sum(outcome NOT IN ('ok', 'cancelled')) e, sum(outcome = 'cancelled') c, ` +
+    'sum(prompt_tokens) p, sum(completion_tokens) o, sum(cached_tokens) k, sum(cache_write_tokens) w, ' +
+    `sum(reasoning_tokens) r, sum(cost) m FROM request_log WHERE created_at >= ${since} AND ${where} GROUP BY 1)`)
+    .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const listed = (rows, id) => rows.map((x) => [x[id], x.requests, x.errors, x.cancelled, x.prompt_tokens, x.completion_tokens,
+    x.cached_tokens, x.cache_write_tokens, x.reasoning_tokens, x.cost]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  const keys = figures('upstream_key_id', 'upstream_key_id IS NOT NULL');
+  assert.equal(s.upstream_keys_total, keys.length);
+  assert.deepEqual(listed(s.upstream_keys, 'id'), keys, 'upstream keys');
+  const models = figures('model', "model != ''");
+  assert.equal(s.models_total, models.length);
+  assert.deepEqual(listed(s.models, 'model'), models, 'models');
+  for (const list of [s.upstream_keys, s.models]) {
+    assert.deepEqual(list.map((x) => x.cost), list.map((x) => x.cost).sort((a, b) => b - a), 'most costly first');
+  }
 
   const ts = await f.must('GET', `/api/admin/stats/timeseries?window=${window}`);
   const buckets = Object.fromEntries(sqlJson(f.gw, `SELECT json_group_array(json_array(b, n, e, c, p)) FROM (SELECT ` +
@@ -193,6 +212,45 @@ test('an upgrade rolls up the rows already logged: the dashboard is right from t
   await assertStatsMatchRaw(f, 3600);
 });
 
+// The schema version that brought table `table`: the first a fresh
+// file has it at (found by migrating one step at a time), else the
+// newest.
+async function versionOf(t, table, newest) {
+  const dir = tempDir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (let v = SCHEMA_BEFORE_ROLLUPS + 1; v < Number(newest); v++) {
+    const gw = new Gateway({ dir, env: { FUSION_SCHEMA_TARGET: String(v) } });
+    assert.equal(await gw.startOnce({ expectExit: true }), 0, gw.output);
+    assert.equal(gw.sql('PRAGMA user_version'), String(v));
+    if (gw.sql(`SELECT count(*) FROM sqlite_master WHERE name = '${table}'`) === '1') return v;
+  }
+  return Number(newest);
+}
+
+test('an upgrade from the release with rollups but no per-key running sums lists the keys, clients and models already logged', async (t) => {
+  // Rows of the release before rollups, rolled up by the next release
+  // (stopped there), then the first start of this one.
+  const { dir, newest } = await oldDatabase(t, insertRows(3000, 5000, 4900));
+  const running = await versionOf(t, 'rollup_running', newest);
+  const before = new Gateway({ dir, env: { FUSION_SCHEMA_TARGET: String(running - 1) } });
+  assert.equal(await before.startOnce({ expectExit: true }), 0, before.output);
+  assert.equal(before.sql("SELECT count(*) FROM sqlite_master WHERE name = 'rollup_running'"), '0');
+  assert.equal(before.sql('SELECT sum(requests) FROM rollups WHERE dim = 0'), '3000');
+  assert.equal(before.sql('SELECT count(*) FROM rollups WHERE dim > 3'), '0');
+
+  const gw = new Gateway({ dir });
+  await gw.start();
+  t.after(() => gw.stop());
+  assert.equal(gw.sql('PRAGMA user_version'), newest);
+  const token = await gw.admin();
+  const f = { gw, must: async (m, p) => (await gw.api(m, p, { token })).json };
+  const s = await assertStatsMatchRaw(f, 3600);
+  assert.ok(s.upstream_keys_total === 9 && s.models_total === 3 && s.clients_total === 4, JSON.stringify(s));
+  assert.ok(s.upstream_keys.reduce((n, k) => n + k.requests, 0) > 2000);
+  await assertStatsMatchRaw(f, 86400);
+  await assertStatsMatchRaw(f, 90 * 86400);
+});
+
 // The database file's size (its WAL is bounded apart).
 const fileBytes = (p) => fs.statSync(p).size;
 
@@ -224,6 +282,13 @@ test('retention prunes what is old and nothing else, and the file shrinks', { ti
     assert.ok(Date.now() < deadline, 'old rollups still there after 60 s');
     await sleep(200);
   }
+  // The running sums per key and client follow the raw rows.
+  while (Number(gw.sql(`SELECT count(*) FROM rollup_running WHERE t < strftime('%s', 'now') - 30 * ${day} - 60`)) > 0) {
+    assert.ok(Date.now() < deadline, 'old running sums still there after 60 s');
+    await sleep(200);
+  }
+  assert.equal(gw.sql('SELECT count(*) FROM rollup_running WHERE dim = 5'),
+    gw.sql('SELECT count(DISTINCT upstream_key_id || \'/\' || (created_at / 60)) FROM request_log'));
   // Hours and days of the pruned rows stay (ROLLUP_RETENTION_DAYS).
   assert.ok(Number(gw.sql(`SELECT count(*) FROM rollups WHERE span = 3600 AND t < strftime('%s', 'now') - 30 * ${day}`)) > 0);
   assert.equal(gw.sql(`SELECT sum(requests) FROM rollups WHERE dim = 1 AND span = 3600 AND t >= strftime('%s', 'now') - 25 * ${day}`), '1500');

@@ -271,7 +271,74 @@ static const struct {
 	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || client_key_id "
 	  "|| '=' || " ROLLUP_SUMS " AS x FROM rollups WHERE dim = 3 AND "
 	  "span = 3600 AND status_class = 0 ORDER BY x)" },
+	{ "SELECT group_concat(x, ';') FROM (SELECT (created_at / 60 * 60) "
+	  "|| '/' || model || '=' || " RAW_SUMS " AS x FROM request_log "
+	  "GROUP BY created_at / 60, model ORDER BY x)",
+	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || model || '=' "
+	  "|| " ROLLUP_SUMS " AS x FROM rollups WHERE dim = 4 AND span = 60 "
+	  "ORDER BY x)" },
+	{ "SELECT group_concat(x, ';') FROM (SELECT (created_at / 86400 * 86400) "
+	  "|| '/' || model || '=' || " RAW_SUMS " AS x FROM request_log "
+	  "GROUP BY created_at / 86400, model ORDER BY x)",
+	  "SELECT group_concat(x, ';') FROM (SELECT t || '/' || model || '=' "
+	  "|| " ROLLUP_SUMS " AS x FROM rollups WHERE dim = 4 AND "
+	  "span = 86400 ORDER BY x)" },
 };
+
+/* The raw sums of the rows of one id, 0 where there are none. */
+#define RAW_SUMS_OR_0 \
+	"count(*) || ',' || coalesce(sum(outcome NOT IN ('ok', 'cancelled')), " \
+	"0) || ',' || coalesce(sum(outcome = 'cancelled'), 0) || ',' || " \
+	"coalesce(sum(prompt_tokens), 0) || ',' || " \
+	"coalesce(sum(completion_tokens), 0) || ',' || coalesce(sum(CASE WHEN " \
+	"provider_id IS NULL THEN 0 ELSE latency_ms END), 0)"
+
+/*
+ * The running sums of dim (column of request_log) equal the raw rows: a
+ * row for each minute an id had requests in, with the sums of the id's
+ * rows before it, and totals of all its rows.
+ */
+static int
+running_match(int dim, const char *column)
+{
+	char	sql[1024], *raw, *rolled;
+	int	ok;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT group_concat(x, ';') FROM "
+	    "(SELECT DISTINCT %s || '/' || (created_at / 60 * 60) AS x FROM "
+	    "request_log WHERE %s IS NOT NULL ORDER BY x)", column, column);
+	raw = query_text(sql);
+	(void)snprintf(sql, sizeof(sql), "SELECT group_concat(x, ';') FROM "
+	    "(SELECT id || '/' || t AS x FROM rollup_running WHERE dim = %d "
+	    "ORDER BY x)", dim);
+	rolled = query_text(sql);
+	ok = (strcmp(raw, rolled) == 0 && strlen(raw) > 10);
+	if (!ok)
+		fprintf(stderr, "  running rows of %s differ:\n  raw %.300s\n"
+		    "  running %.300s\n", column, raw, rolled);
+	kore_free(raw);
+	kore_free(rolled);
+
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollup_running c "
+	    "WHERE dim = %d AND " ROLLUP_SUMS " != (SELECT " RAW_SUMS_OR_0
+	    " FROM request_log WHERE %s = c.id AND created_at < c.t)", dim,
+	    column);
+	if (query_int(sql) != 0) {
+		fprintf(stderr, "  %lld running rows of %s differ\n",
+		    (long long)query_int(sql), column);
+		ok = 0;
+	}
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM rollup_totals c "
+	    "WHERE dim = %d AND " ROLLUP_SUMS " != (SELECT " RAW_SUMS_OR_0
+	    " FROM request_log WHERE %s = c.id)", dim, column);
+	if (query_int(sql) != 0 || query_int("SELECT count(*) FROM "
+	    "rollup_totals") < 10) {
+		fprintf(stderr, "  totals of %s differ\n", column);
+		ok = 0;
+	}
+
+	return (ok);
+}
 
 struct pct_check {
 	struct rollup_figures	f;
@@ -286,6 +353,39 @@ keep_figures(void *arg, int64_t key, const struct rollup_figures *f)
 	(void)key;
 	c->f = *f;
 	c->rows++;
+}
+
+/* Each id's figures from the running sums against the raw rows since. */
+struct running_check {
+	const char	*column;
+	int64_t		 since;
+	int64_t		 last;		/* the previous id's requests */
+	int		 ids;
+	int		 bad;
+};
+
+static void
+running_cb(void *arg, int64_t id, const struct rollup_figures *f)
+{
+	struct running_check	*c = arg;
+	char			 sql[256];
+	int64_t			 want;
+
+	(void)snprintf(sql, sizeof(sql), "SELECT count(*) * 1000000 + "
+	    "sum(prompt_tokens) FROM request_log WHERE %s = %lld AND "
+	    "created_at >= %lld", c->column, (long long)id,
+	    (long long)c->since);
+	want = query_int(sql);
+	if (want != f->sums[RS_REQUESTS] * 1000000 + f->sums[RS_PROMPT] ||
+	    (c->ids > 0 && f->sums[RS_REQUESTS] > c->last)) {
+		fprintf(stderr, "  %s %lld: %lld requests, %lld tokens; raw "
+		    "%lld\n", c->column, (long long)id,
+		    (long long)f->sums[RS_REQUESTS],
+		    (long long)f->sums[RS_PROMPT], (long long)want);
+		c->bad++;
+	}
+	c->last = f->sums[RS_REQUESTS];
+	c->ids++;
 }
 
 /* Every level of the rollups equals the raw rows summed the same way. */
@@ -308,6 +408,9 @@ rollups_match(void)
 		kore_free(raw);
 		kore_free(rolled);
 	}
+	if (!running_match(ROLLUP_KEY, "upstream_key_id") ||
+	    !running_match(ROLLUP_CLIENT, "client_key_id"))
+		ok = 0;
 
 	return (ok);
 }
@@ -318,6 +421,7 @@ TEST(rollups_equal_the_raw_rows_after_an_upgrade_and_batches)
 	struct rollup_event	 ev;
 	struct rollup_query	 q;
 	struct pct_check	 c;
+	struct running_check	 rc;
 	const int64_t		 spans[] = { 86400, 3600, 60 };
 	char			 path[128], err[256];
 	int64_t			*lat, t0, from, to;
@@ -415,6 +519,23 @@ TEST(rollups_equal_the_raw_rows_after_an_upgrade_and_batches)
 	ASSERT_INT_EQ(rollup_query(store_db(), &q, keep_figures, &c),
 	    KORE_RESULT_OK);
 	ASSERT_INT_EQ(c.rows, 2);
+
+	/* Per key and client, from running sums: every id, busiest first. */
+	memset(&rc, 0, sizeof(rc));
+	rc.column = "upstream_key_id";
+	rc.since = from;
+	ASSERT_INT_EQ(rollup_running_query(store_db(), ROLLUP_KEY, from, 0,
+	    running_cb, &rc), KORE_RESULT_OK);
+	ASSERT_INT_EQ(rc.bad, 0);
+	ASSERT_INT_EQ(rc.ids, query_int("SELECT count(DISTINCT "
+	    "upstream_key_id) FROM request_log"));
+	memset(&rc, 0, sizeof(rc));
+	rc.column = "client_key_id";
+	rc.since = to - 3600 * 2 - 60 * 13;
+	ASSERT_INT_EQ(rollup_running_query(store_db(), ROLLUP_CLIENT,
+	    rc.since, 0, running_cb, &rc), KORE_RESULT_OK);
+	ASSERT_INT_EQ(rc.bad, 0);
+	ASSERT_INT_EQ(rc.ids, 5);
 	store_close();
 }
 
