@@ -55,6 +55,8 @@ static int	import_secrets(struct import_ctx *, struct kore_json_item *,
 		    const char *);
 static const char	*import_name(struct import_ctx *,
 		    struct kore_json_item *, const char *);
+static const char	*import_str(struct kore_json_item *, const char *,
+		    const char *);
 static int64_t	import_find(const char *, int64_t, const char *);
 static int	import_record(struct import_ctx *,
 		    const struct admin_resource *, struct kore_json_item *,
@@ -251,6 +253,16 @@ import_name(struct import_ctx *ctx, struct kore_json_item *obj,
 		return (NULL);
 	}
 	return (name->data.string);
+}
+
+/* Member name of obj when it is a string, else def. */
+static const char *
+import_str(struct kore_json_item *obj, const char *name, const char *def)
+{
+	struct kore_json_item	*it;
+
+	it = json_get(obj, name);
+	return (json_is_str(it) ? it->data.string : def);
 }
 
 /* The id of the row of sql (bound to n, then to s), or 0 when none. */
@@ -503,12 +515,8 @@ import_keys(struct import_ctx *ctx, struct kore_json_item *arr,
 		if (import_fields(ctx, k, where, &admin_res_keys,
 		    key_extra) == -1)
 			return (-1);
-		it = json_get(k, "key_masked");
-		masked = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
-		    it->data.string : "";
-		it = json_get(k, "label");
-		label = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
-		    it->data.string : "";
+		masked = import_str(k, "key_masked", "");
+		label = import_str(k, "label", "");
 		(void)kore_json_create_integer(k, "provider_id", provider);
 
 		(void)snprintf(name, sizeof(name), "%s/%s", plabel, masked);
@@ -623,7 +631,7 @@ import_client_keys(struct import_ctx *ctx, struct kore_json_item *arr)
 static int
 import_prices(struct import_ctx *ctx, struct kore_json_item *arr)
 {
-	struct kore_json_item	*pr, *it;
+	struct kore_json_item	*pr;
 	const char		*model, *gname, *pname;
 	char			 where[64], name[400];
 	int64_t			 id, gid, pid, *seen;
@@ -645,15 +653,9 @@ import_prices(struct import_ctx *ctx, struct kore_json_item *arr)
 		if (import_fields(ctx, pr, where, &admin_res_prices,
 		    price_extra) == -1)
 			goto done;
-		it = json_get(pr, "model");
-		model = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
-		    it->data.string : "";
-		it = json_get(pr, "group");
-		gname = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
-		    it->data.string : NULL;
-		it = json_get(pr, "provider");
-		pname = it != NULL && it->type == KORE_JSON_TYPE_STRING ?
-		    it->data.string : NULL;
+		model = import_str(pr, "model", "");
+		gname = import_str(pr, "group", NULL);
+		pname = import_str(pr, "provider", NULL);
 		if ((gname == NULL) != (pname == NULL)) {
 			(void)snprintf(ctx->err, sizeof(ctx->err), "%s: fields "
 			    "'group' and 'provider' name a provider together "
