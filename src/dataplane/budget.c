@@ -24,6 +24,7 @@ static const char *const budget_names[BUDGET_KINDS] = {
 	"daily", "monthly", "total"
 };
 
+static void	budget_today(int64_t, struct budget_periods *);
 static int64_t	budget_max_output(const struct proxy *);
 static int64_t	budget_reserve(const struct proxy *);
 
@@ -31,6 +32,22 @@ static int64_t	budget_reserve(const struct proxy *);
  * The most output tokens the request asks for (max_tokens and its
  * other names), or BUDGET_RESERVE_TOKENS when it names none.
  */
+/*
+ * The day and month now falls in at BUDGET_TIMEZONE: worked out once a
+ * day per worker, not for each admission and settlement (with a zone,
+ * that is six calls into the zone rules each time).
+ */
+static void
+budget_today(int64_t now, struct budget_periods *bp)
+{
+	static struct budget_periods	today;
+
+	if (now < today.day_start || now >= today.day_end)
+		budget_periods(now, fusion_cfg.budget_offset,
+		    fusion_cfg.budget_zoned, &today);
+	*bp = today;
+}
+
 static int64_t
 budget_max_output(const struct proxy *px)
 {
@@ -98,8 +115,7 @@ budget_admit(struct proxy *px, char *why, size_t whylen, int64_t *wait)
 		return (KORE_RESULT_OK);
 
 	now = store_now();
-	budget_periods(now, fusion_cfg.budget_offset,
-	    fusion_cfg.budget_zoned, &bp);
+	budget_today(now, &bp);
 	reserve = budget_reserve(px);
 	if ((k = counters_spend_admit(px->client->id, b, reserve, &bp)) ==
 	    -1) {
@@ -169,8 +185,7 @@ budget_release(struct proxy *px, int64_t cost)
 
 	if (px->client == NULL || (px->budget_reserve == 0 && cost == 0))
 		return;
-	budget_periods(store_now(), fusion_cfg.budget_offset,
-	    fusion_cfg.budget_zoned, &bp);
+	budget_today(store_now(), &bp);
 	counters_spend_settle(px->client->id, px->budget_reserve, cost, &bp);
 	px->budget_reserve = 0;
 }
