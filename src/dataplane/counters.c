@@ -46,6 +46,7 @@ struct shared_head {
 	u_int64_t	config_gen;
 	u_int64_t	config_loads;
 	u_int64_t	claims[COUNTERS_CLAIMS];
+	int		upkeep_refused;	/* the last background job failed */
 	volatile int	insert_lock;
 	size_t		keys_used;
 	size_t		clients_used;
@@ -457,6 +458,24 @@ void
 counters_unclaim(int job)
 {
 	__atomic_store_n(&shared->claims[job], 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * A background job of a writer ran: ok is whether the store took it.
+ * This function can't fail.
+ */
+void
+counters_upkeep(int ok)
+{
+	__atomic_store_n(&shared->upkeep_refused, !ok, __ATOMIC_RELEASE);
+}
+
+/* Did the store refuse the last background job that ran, in any worker? */
+int
+counters_upkeep_refused(void)
+{
+	return (shared != NULL &&
+	    __atomic_load_n(&shared->upkeep_refused, __ATOMIC_ACQUIRE));
 }
 
 /*

@@ -258,6 +258,8 @@ int		counters_spend_view(int64_t, const struct budget_periods *,
 		    struct client_spend *);
 int		counters_claim(int, u_int64_t, u_int64_t);
 void		counters_unclaim(int);
+void		counters_upkeep(int);
+int		counters_upkeep_refused(void);
 u_int64_t	counters_config_gen(void);
 void		counters_config_bump(void);
 u_int64_t	counters_config_loads(int);

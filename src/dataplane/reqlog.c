@@ -48,7 +48,6 @@
 struct usage_msg {
 	int			 op;
 	int			 idle;		/* nothing logged for a tick */
-	int			 refused;	/* the store refused the upkeep */
 	int			 more;		/* retention is not done */
 	struct usage_batch	*batch;
 };
@@ -91,7 +90,7 @@ static int	usage_writer(struct kore_task *);
 static void	usage_write(struct usage_batch *);
 static int	usage_wal_hook(void *, sqlite3 *, const char *, int);
 static void	usage_checkpoint(void);
-static int	usage_upkeep(int *);
+static void	usage_upkeep(int *);
 
 void
 reqlog_init(void)
@@ -170,7 +169,7 @@ reqlog_state(struct reqlog_state *s)
 	s->rows = (int64_t)(queued + (failed != NULL ? failed->n : 0));
 	s->max = USAGE_HOLD_MAX;
 	s->dropped = dropped;
-	s->failing = refused;
+	s->failing = refused || counters_upkeep_refused();
 }
 
 /* Hand the queue (or a failed batch first) to the writer, if it is free. */
@@ -249,11 +248,8 @@ usage_take(void)
 	writer_busy = 0;
 	prune_more = m.more;
 
-	if (m.op != USAGE_OP_WRITE) {
-		if (m.refused)
-			refused = 1;
+	if (m.op != USAGE_OP_WRITE)
 		return;
-	}
 
 	if (!m.batch->ok) {
 		kore_log(LOG_ERR, "request log: write failed (%s); keeping "
@@ -331,7 +327,7 @@ usage_writer(struct kore_task *t)
 			usage_write(m.batch);
 		else if (m.idle && wal_pages > 0)
 			usage_checkpoint();
-		m.refused = (usage_upkeep(&m.more) != KORE_RESULT_OK);
+		usage_upkeep(&m.more);
 		kore_task_channel_write(t, &m, sizeof(m));
 	}
 
@@ -348,10 +344,12 @@ usage_writer(struct kore_task *t)
 /*
  * The background jobs, when this writer's turn: runtime state to the
  * store, and retention. Retention that is not done lets the next writer
- * go on at once, and sets *more. KORE_RESULT_ERROR when the store
- * refused them.
+ * go on at once, and sets *more. Whether the store took the last job
+ * that ran is the store's state, not this worker's: it goes to shared
+ * memory (counters_upkeep()), so that the next job to succeed, in any
+ * worker, says the store takes writes again.
  */
-static int
+static void
 usage_upkeep(int *more)
 {
 	struct store_retention	r;
@@ -359,12 +357,16 @@ usage_upkeep(int *more)
 	u_int64_t		ms;
 
 	ms = kore_time_ms();
-	if (counters_claim(CLAIM_PERSIST, ms, USAGE_PERSIST_MS) &&
-	    state_persist(writer_db) != KORE_RESULT_OK)
-		return (KORE_RESULT_ERROR);
+	if (counters_claim(CLAIM_PERSIST, ms, USAGE_PERSIST_MS)) {
+		if (state_persist(writer_db) != KORE_RESULT_OK) {
+			counters_upkeep(0);
+			return;
+		}
+		counters_upkeep(1);
+	}
 
 	if (!counters_claim(CLAIM_PRUNE, ms, USAGE_PRUNE_EVERY))
-		return (KORE_RESULT_OK);
+		return;
 	now = store_now();
 	memset(&r, 0, sizeof(r));
 	if (fusion_cfg.log_retention_days > 0)
@@ -376,14 +378,14 @@ usage_upkeep(int *more)
 	r.max_bytes = (int64_t)fusion_cfg.log_max_mb * 1024 * 1024;
 	switch (store_prune(writer_db, &r, USAGE_PRUNE_MS)) {
 	case -1:
-		return (KORE_RESULT_ERROR);
+		counters_upkeep(0);
+		return;
 	case 1:
 		counters_unclaim(CLAIM_PRUNE);
 		*more = 1;
 		break;
 	}
-
-	return (KORE_RESULT_OK);
+	counters_upkeep(1);
 }
 
 /* After each commit of the writer's connection, with the WAL's length. */

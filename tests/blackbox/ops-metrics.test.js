@@ -165,7 +165,8 @@ test('/healthz and /readyz: cheap and unauthenticated; /readyz says 503 with a r
   const until = Date.now() + 25000;
   do {
     await sleep(250);
-    assert.equal((await f.chat(ck.key)).status, 200, 'the data plane serves on');
+    const c = await f.chat(ck.key);
+    assert.equal(c.status, 200, `the data plane serves on: ${JSON.stringify(c.json ?? c.text)}`);
     r = await f.gw.api('GET', '/readyz');
   } while (r.status === 200 && Date.now() < until);
   assert.equal(r.status, 503);
@@ -178,7 +179,34 @@ test('/healthz and /readyz: cheap and unauthenticated; /readyz says 503 with a r
     await sleep(250);
     r = await f.gw.api('GET', '/readyz');
   } while (r.status !== 200 && Date.now() < back);
-  assert.equal(r.status, 200);
+  assert.equal(r.status, 200, `readyz after the lock: ${JSON.stringify(r.json)}`);
+});
+
+// The runtime state goes to the store every second, traffic or not: an
+// idle gateway finds out too, and says ready again once a write of any
+// worker goes through, with no request to carry it.
+test('/readyz of an idle gateway: 503 while the store is locked, 200 again after, without traffic', async (t) => {
+  const f = await fusion(t);
+  assert.equal((await f.gw.api('GET', '/readyz')).status, 200);
+  const lock = await holdDatabaseLock(t, f.gw.dbPath);
+  const seen = [];
+  let r;
+  const until = Date.now() + 30000;
+  do {
+    await sleep(250);
+    r = await f.gw.api('GET', '/readyz');
+    seen.push(r.status);
+  } while (r.status === 200 && Date.now() < until);
+  assert.equal(r.status, 503, `readyz while locked: ${seen.join(' ')}`);
+  assert.deepEqual(r.json, { status: 'unavailable', reason: 'the store does not take writes' });
+
+  await lock.release();
+  const back = Date.now() + 15000;
+  do {
+    await sleep(250);
+    r = await f.gw.api('GET', '/readyz');
+  } while (r.status !== 200 && Date.now() < back);
+  assert.equal(r.status, 200, `readyz after the lock: ${JSON.stringify(r.json)}`);
 });
 
 test('a real Prometheus scrapes /metrics: rate(fusion_requests_total[1m]) is non-zero after traffic', async (t) => {
