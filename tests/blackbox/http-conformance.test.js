@@ -174,6 +174,30 @@ test('HTTP/1.0: without keep-alive the answer comes and the connection closes; w
   assert.equal(keep.closed, false, 'the keep-alive connection was closed');
 });
 
+// conf/fusion.conf: http_header_timeout 10, http_keepalive_time 60.
+const HEADER_TIMEOUT_MS = 10000;
+
+test('a keep-alive connection idle for longer than the header timeout stays open, says nothing, and serves the next request', async (t) => {
+  // Kore timed the wait for the next request as a slow request's headers:
+  // after 10 s idle it wrote an unasked-for 408 and closed, and a client
+  // sending its next request then read the 408 as the answer.
+  const { f, ck } = await setup(t);
+  const models = request('GET', '/v1/models', { key: ck.key });
+  const r = await exchange(f.gw.port, [models, models], { count: 2, gap: HEADER_TIMEOUT_MS + 1500, ms: HEADER_TIMEOUT_MS + 6000 });
+  assert.deepEqual(r.responses.map((x) => x.status), [200, 200], r.raw.slice(0, 600));
+  assert.match(r.responses[0].headers['keep-alive'] ?? '', /timeout=60/);
+  assert.equal(r.closed, false);
+
+  // A request that begins and does not end is still timed from its first
+  // byte: 408 in OpenAI shape, and the connection closes.
+  const half = models.subarray(0, 20);
+  const slow = await exchange(f.gw.port, [models, half], { count: 2, gap: 500, ms: HEADER_TIMEOUT_MS + 8000 });
+  assert.equal(slow.responses[0]?.status, 200, slow.raw.slice(0, 300));
+  assert.equal(slow.responses[1]?.status, 408, slow.raw.slice(0, 600));
+  assert.equal(slow.responses[1].json?.error?.code, 'request_timeout');
+  assert.ok(slow.after >= HEADER_TIMEOUT_MS, `the 408 came after ${slow.after} ms`);
+});
+
 test('a POST whose body arrives in pieces, with the next request right behind it, is answered first', async (t) => {
   // Kore read on past a body that came in several reads: the request
   // behind it was handled while the POST waited for its upstream, and
