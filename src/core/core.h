@@ -51,6 +51,7 @@ struct fusion_config {
 	u_int32_t	 log_retention_days;	/* raw log rows; 0: forever */
 	u_int32_t	 rollup_retention_days;	/* hour and day rollups */
 	u_int32_t	 log_max_mb;	/* 0: no limit */
+	u_int32_t	 log_buffer_max; /* rows held while the store refuses */
 	u_int32_t	 stream_buffer_max;	/* bytes queued for a client */
 	u_int32_t	 response_max;	/* bytes of a non-streamed answer */
 	char		*admin_host;	/* admin listener, or NULL: */

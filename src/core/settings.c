@@ -152,6 +152,8 @@ settings_load(void)
 	fusion_cfg.rollup_retention_days = settings_uint(
 	    "ROLLUP_RETENTION_DAYS", 400, 0, 36500);
 	fusion_cfg.log_max_mb = settings_uint("LOG_MAX_MB", 0, 0, 16777216);
+	fusion_cfg.log_buffer_max = settings_uint("LOG_BUFFER_MAX_ROWS", 100000,
+	    100, 10000000);
 	fusion_cfg.stream_buffer_max = settings_uint("STREAM_BUFFER_MAX_BYTES",
 	    4 * 1024 * 1024, 65536, 256 * 1024 * 1024);
 	fusion_cfg.response_max = settings_uint("RESPONSE_MAX_BYTES",

@@ -8,8 +8,11 @@
  * waiting for the lock of another process, or a checkpoint copying 40 MB
  * of WAL would otherwise hold up every request of the worker. One batch
  * is with the writer at a time; a failed one is tried again at the next
- * tick. A worker that stops hands over what it holds and waits for it to
- * be written; a crash loses at most the last batches.
+ * tick. While the store refuses writes a worker holds up to its share of
+ * LOG_BUFFER_MAX_ROWS; past it the oldest entries go, counted
+ * (fusion_log_dropped_total), and the newest are kept. A worker that
+ * stops hands over what it holds and waits for it to be written; a crash
+ * loses at most the last batches.
  *
  * The writers also do the background work of all workers, each job by
  * one writer at a time (counters_claim()): about once a second, the
@@ -33,21 +36,24 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "dataplane/dataplane.h"
 
 #define USAGE_BATCH	2048
 #define USAGE_WAL_PAGES	10000	/* 40 MB of WAL between checkpoints */
-#define USAGE_HOLD_MAX	20000	/* entries kept while the store fails */
 #define USAGE_PERSIST_MS 1000	/* runtime state to the store */
 #define USAGE_PRUNE_EVERY 10000	/* retention looks again after */
 #define USAGE_PRUNE_MS	100	/* work in one retention step */
+#define USAGE_QUICK_MS	250	/* a batch's wait while the store refuses */
+#define USAGE_RETRY_MS	5000	/* a failed batch goes again at least */
 
 /* What the writer is asked to do, and answers when it is done. */
 struct usage_msg {
 	int			 op;
 	int			 idle;		/* nothing logged for a tick */
+	int			 quick;		/* the store refuses: don't wait */
 	int			 more;		/* retention is not done */
 	struct usage_batch	*batch;
 };
@@ -58,6 +64,7 @@ struct usage_msg {
 
 struct usage_batch {
 	struct log_entry	*entries;
+	size_t			 first;		/* those before were dropped */
 	size_t			 n;
 	int			 ok;		/* written (by the writer) */
 	char			 error[256];	/* why not */
@@ -65,11 +72,16 @@ struct usage_batch {
 
 /* The worker's side. */
 static struct log_entry	*queue = NULL;
+static size_t		 queue_first = 0; /* those before were dropped */
 static size_t		 queued = 0;
 static size_t		 capacity = 0;
+static size_t		 inflight = 0;	/* entries the writer holds */
+static size_t		 hold_max = 0;	/* this worker's LOG_BUFFER_MAX_ROWS */
+static int		 dropping = 0;	/* said so once per outage */
 static size_t		 logged = 0;	/* entries since the last tick */
 static u_int64_t	 dropped = 0;	/* entries lost, ever */
 static struct usage_batch *failed = NULL; /* to write again */
+static u_int64_t	 failed_retry = 0; /* and at the latest then */
 static struct kore_task	 writer;
 static int		 writer_live = 0;
 static int		 refused = 0;	/* the store refused the last batch */
@@ -81,6 +93,8 @@ static sqlite3		*writer_db = NULL;
 static int		 wal_pages = 0;	/* the WAL after the writer's commit */
 static struct rollup_agg *rollups = NULL;
 
+static size_t	usage_held(void);
+static int	usage_drop_oldest(void);
 static void	usage_tick(void *, u_int64_t);
 static void	usage_prune_more(void *, u_int64_t);
 static void	usage_send(int, int);
@@ -97,6 +111,16 @@ reqlog_init(void)
 {
 	if (store_db() == NULL)
 		return;
+
+	/*
+	 * The node's bound, shared out over its workers (Kore's worker_count
+	 * counts the key manager's and ACME's slots too).
+	 */
+	hold_max = fusion_cfg.log_buffer_max /
+	    (worker_count > KORE_WORKER_BASE ? worker_count - KORE_WORKER_BASE :
+	    1);
+	if (hold_max == 0)
+		hold_max = 1;
 
 	/* Checkpoints are the writer's (see above). */
 	(void)sqlite3_wal_autocheckpoint(store_db(), 0);
@@ -122,10 +146,48 @@ reqlog_init(void)
 static void
 usage_tick(void *arg, u_int64_t now)
 {
-	if (queued == 0 && failed == NULL)
+	if (queued == queue_first && failed == NULL)
 		usage_send(USAGE_OP_TICK, logged == 0);
 	logged = 0;
 	reqlog_flush();
+}
+
+/* The entries this worker holds for the store, the writer's included. */
+static size_t
+usage_held(void)
+{
+	return (inflight + (queued - queue_first) +
+	    (failed != NULL ? failed->n - failed->first : 0));
+}
+
+/*
+ * The store has refused writes for so long that this worker holds its
+ * bound: the oldest entry it may touch goes (of the failed batch, else
+ * of the queue), counted. Returns 0 when all it holds is with the writer
+ * (the bound is smaller than a batch).
+ */
+static int
+usage_drop_oldest(void)
+{
+	struct log_entry	*e;
+
+	if (failed != NULL && failed->first < failed->n)
+		e = &failed->entries[failed->first++];
+	else if (queue_first < queued)
+		e = &queue[queue_first++];
+	else
+		return (0);
+
+	kore_free(e->trace);
+	e->trace = NULL;
+	dropped++;
+	if (!dropping) {
+		dropping = 1;
+		kore_log(LOG_ERR, "request log: the store has not taken "
+		    "writes for a while and %zu entries wait: dropping the "
+		    "oldest (LOG_BUFFER_MAX_ROWS)", usage_held());
+	}
+	return (1);
 }
 
 /*
@@ -135,30 +197,34 @@ usage_tick(void *arg, u_int64_t now)
 void
 reqlog_add(struct log_entry *e)
 {
-	size_t		held;
-
 	if (e->client_key_id && e->prompt_tokens + e->completion_tokens > 0)
 		counters_tokens(e->client_key_id,
 		    e->prompt_tokens + e->completion_tokens, 1);
 
-	held = queued + (failed != NULL ? failed->n : 0);
+	if (usage_held() >= hold_max && !usage_drop_oldest()) {
+		dropped++;
+		kore_free(e->trace);
+		return;
+	}
+
 	if (queued == capacity) {
-		if (held >= USAGE_HOLD_MAX) {
-			kore_log(LOG_ERR, "request log: dropping an entry, "
-			    "the store has not accepted writes for a while");
-			dropped++;
-			kore_free(e->trace);
-			return;
+		/* What was dropped from the front makes room first. */
+		if (queue_first > capacity / 2) {
+			memmove(queue, queue + queue_first,
+			    (queued - queue_first) * sizeof(*queue));
+			queued -= queue_first;
+			queue_first = 0;
+		} else {
+			capacity = capacity ? capacity * 2 : 64;
+			queue = kore_realloc(queue, capacity * sizeof(*queue));
 		}
-		capacity = capacity ? capacity * 2 : 64;
-		queue = kore_realloc(queue, capacity * sizeof(*queue));
 	}
 
 	queue[queued++] = *e;
 	e->trace = NULL;
 	logged++;
 
-	if (queued >= USAGE_BATCH)
+	if (queued - queue_first >= USAGE_BATCH)
 		reqlog_flush();
 }
 
@@ -166,17 +232,27 @@ reqlog_add(struct log_entry *e)
 void
 reqlog_state(struct reqlog_state *s)
 {
-	s->rows = (int64_t)(queued + (failed != NULL ? failed->n : 0));
-	s->max = USAGE_HOLD_MAX;
+	s->rows = (int64_t)usage_held();
+	s->max = (int64_t)hold_max;
 	s->dropped = dropped;
 	s->failing = refused || counters_upkeep_refused();
 }
 
-/* Hand the queue (or a failed batch first) to the writer, if it is free. */
+/*
+ * Hand the queue (or a failed batch first) to the writer, if it is free.
+ * A failed batch goes again once the runtime state's transaction (every
+ * second, in some worker) found the store taking writes, or after
+ * USAGE_RETRY_MS: while it is with the writer its rows can't be dropped.
+ */
 void
 reqlog_flush(void)
 {
-	if (failed != NULL || queued > 0)
+	if (failed != NULL && counters_upkeep_refused() &&
+	    kore_time_ms() < failed_retry) {
+		usage_send(USAGE_OP_TICK, 0);
+		return;
+	}
+	if (failed != NULL || queued > queue_first)
 		usage_send(USAGE_OP_WRITE, 0);
 }
 
@@ -191,6 +267,7 @@ usage_send(int op, int idle)
 	memset(&m, 0, sizeof(m));
 	m.op = op;
 	m.idle = idle;
+	m.quick = (refused || counters_upkeep_refused());
 	if (op == USAGE_OP_WRITE) {
 		if (failed != NULL) {
 			m.batch = failed;
@@ -198,10 +275,12 @@ usage_send(int op, int idle)
 		} else {
 			m.batch = kore_calloc(1, sizeof(*m.batch));
 			m.batch->entries = queue;
+			m.batch->first = queue_first;
 			m.batch->n = queued;
 			queue = NULL;
-			queued = capacity = 0;
+			queued = capacity = queue_first = 0;
 		}
+		inflight = m.batch->n - m.batch->first;
 	}
 
 	writer_busy = 1;
@@ -216,7 +295,7 @@ usage_answer(struct kore_task *t)
 		return;
 
 	usage_take();
-	if (queued >= USAGE_BATCH)
+	if (queued - queue_first >= USAGE_BATCH)
 		reqlog_flush();
 	else if (prune_more)
 		(void)kore_timer_add(usage_prune_more, USAGE_PRUNE_MS, NULL,
@@ -230,7 +309,7 @@ usage_answer(struct kore_task *t)
 static void
 usage_prune_more(void *arg, u_int64_t now)
 {
-	if (queued > 0 || failed != NULL)
+	if (queued > queue_first || failed != NULL)
 		reqlog_flush();
 	else
 		usage_send(USAGE_OP_TICK, 0);
@@ -247,20 +326,29 @@ usage_take(void)
 		fatal("request log: short answer from the writer");
 	writer_busy = 0;
 	prune_more = m.more;
+	if (m.op == USAGE_OP_WRITE)
+		inflight = 0;
 
 	if (m.op != USAGE_OP_WRITE)
 		return;
 
 	if (!m.batch->ok) {
-		kore_log(LOG_ERR, "request log: write failed (%s); keeping "
-		    "%zu entries", m.batch->error, m.batch->n);
+		if (!refused)
+			kore_log(LOG_ERR, "request log: write failed (%s); "
+			    "keeping %zu entries", m.batch->error,
+			    m.batch->n - m.batch->first);
 		failed = m.batch;
+		failed_retry = kore_time_ms() + USAGE_RETRY_MS;
 		refused = 1;
 		return;
 	}
+	if (refused)
+		kore_log(LOG_NOTICE, "request log: the store takes writes "
+		    "again; %" PRIu64 " entries were dropped in all", dropped);
 	refused = 0;
+	dropping = 0;
 
-	for (i = 0; i < m.batch->n; i++)
+	for (i = m.batch->first; i < m.batch->n; i++)
 		kore_free(m.batch->entries[i].trace);
 	kore_free(m.batch->entries);
 	kore_free(m.batch);
@@ -283,15 +371,15 @@ reqlog_stop(void)
 	for (i = 0; i < 3; i++) {
 		if (writer_busy)
 			usage_take();
-		if (failed == NULL && queued == 0)
+		if (failed == NULL && queued == queue_first)
 			break;
-		reqlog_flush();
+		usage_send(USAGE_OP_WRITE, 0);	/* the last try */
 	}
 	if (writer_busy)
 		usage_take();
-	if (failed != NULL || queued > 0) {
+	if (usage_held() > 0) {
 		kore_log(LOG_ERR, "request log: %zu entries could not be "
-		    "written", queued + (failed != NULL ? failed->n : 0));
+		    "written", usage_held());
 	}
 
 	/* The answer says the writer has closed its connection. */
@@ -323,8 +411,19 @@ usage_writer(struct kore_task *t)
 			fatal("request log: short message to the writer");
 		if (m.op == USAGE_OP_STOP)
 			break;
-		if (m.op == USAGE_OP_WRITE)
+		/*
+		 * While the store refuses writes, a batch does not wait out
+		 * the busy timeout: what the writer holds can't be dropped,
+		 * so it would keep its old rows while the newest went. The
+		 * runtime state's transaction, every second, waits and tells
+		 * when the store takes writes again.
+		 */
+		if (m.op == USAGE_OP_WRITE) {
+			sqlite3_busy_timeout(writer_db,
+			    m.quick ? USAGE_QUICK_MS : STORE_BUSY_MS);
 			usage_write(m.batch);
+			sqlite3_busy_timeout(writer_db, STORE_BUSY_MS);
+		}
 		else if (m.idle && wal_pages > 0)
 			usage_checkpoint();
 		usage_upkeep(&m.more);
@@ -516,7 +615,7 @@ usage_write(struct usage_batch *b)
 
 	ok = (ins != NULL && key != NULL);
 	nkeys = 0;
-	for (i = 0; ok && i < b->n; i++) {
+	for (i = b->first; ok && i < b->n; i++) {
 		e = &b->entries[i];
 		sqlite3_bind_text(ins, 1, e->request_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 2, e->created_at);

@@ -46,7 +46,7 @@ store_connect(const char *path, int create)
 	    &persist);
 
 	/* Several worker processes write at once: wait rather than fail. */
-	sqlite3_busy_timeout(h, 10000);
+	sqlite3_busy_timeout(h, STORE_BUSY_MS);
 
 	if (store_exec_on(h, "PRAGMA journal_mode = WAL") != KORE_RESULT_OK ||
 	    store_exec_on(h, "PRAGMA foreign_keys = ON") != KORE_RESULT_OK ||

@@ -28,6 +28,9 @@
 struct kore_buf;
 struct pg_conn;		/* libpq's PGconn */
 
+/* How long a connection waits for another's lock before SQLITE_BUSY. */
+#define STORE_BUSY_MS		10000
+
 /* sqlite.c */
 sqlite3		*store_connect(const char *, int);
 int		store_open(const char *, int);

@@ -296,3 +296,109 @@ test('while another program holds the database lock, requests are still served, 
   await exactly(f, 21);
   assert.doesNotMatch(f.gw.output, /dropping an entry/);
 });
+
+test('a store that refuses writes for long: each worker holds its share of LOG_BUFFER_MAX_ROWS, the oldest go past it, counted, and the newest are written when it is back', async (t) => {
+  const f = await fusion(t, { env: { LOG_BUFFER_MAX_ROWS: '200', LOG_FLUSH_MS: '100', METRICS_TOKEN: 'metrics-token-0123456789' } });
+  const up = await f.upstream();
+  await f.provider(await f.group(), up);
+  const ck = await f.clientKey();
+  assert.equal((await f.chat(ck.key)).status, 200);
+  await exactly(f, 1);
+
+  const lock = await holdDatabaseLock(t, f.gw.dbPath);
+  const N = 600;
+  const ids = [];
+  let during;
+  try {
+    let next = 0;
+    const client = async () => {
+      while (next < N) {
+        next++;
+        const r = await f.chat(ck.key);
+        assert.equal(r.status, 200, `the data plane serves on: ${r.text}`);
+        ids.push(r.headers['x-fusion-request-id']);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+    assert.ok(lock.held(), 'the lock was held throughout');
+    // Each worker publishes its figures every second: read until two
+    // reads more than a second apart agree.
+    const metrics = async () => {
+      const r = await fetch(`${f.gw.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
+      const text = await r.text();
+      const v = (name) => Number(text.match(new RegExp(`^${name} (\\d+)$`, 'm'))[1]);
+      return { queued: v('fusion_log_queue_rows'), dropped: v('fusion_log_dropped_total') };
+    };
+    let prev = await metrics();
+    for (let i = 0; i < 20; i++) {
+      await sleep(1200);
+      during = await metrics();
+      if (during.queued === prev.queued && during.dropped === prev.dropped) break;
+      prev = during;
+    }
+    assert.ok(during.queued <= 200, `${during.queued} rows held`);
+    assert.ok(during.dropped > 0, 'some were dropped');
+    assert.equal(during.queued + during.dropped, N, JSON.stringify(during));
+    assert.ok(lock.held(), 'the lock was held throughout');
+  } finally {
+    await lock.release();
+  }
+
+  await f.waitLogs(1 + during.queued, '', 20000);
+  await sleep(1000);
+  const rows = (await f.logs('limit=1000')).data.map((r) => r.request_id);
+  assert.equal(rows.length, 1 + during.queued, 'what was held, and nothing else, is written');
+  // The newest of the outage are kept (each worker held its newest 100,
+  // less the few of the batch its writer was trying when the lock came,
+  // which the writer keeps); what was dropped is older than them.
+  const newest = ids.slice(-40);
+  assert.deepEqual(newest.filter((id) => !rows.includes(id)), [], 'the newest requests are logged');
+  const kept = new Set(rows);
+  const lost = ids.map((id, i) => (kept.has(id) ? -1 : i)).filter((i) => i >= 0);
+  assert.equal(lost.length, during.dropped);
+  assert.ok(Math.max(...lost) < N - 40, `dropped up to request ${Math.max(...lost)} of ${N}`);
+  assert.ok((f.gw.output.match(/dropping the oldest/g) || []).length <= 2, 'said once per worker, not per entry');
+});
+
+test('an outage longer than SQLite\'s busy timeout: the batch that failed is not tried again while the store still refuses, so its rows go first past the bound', async (t) => {
+  const f = await fusion(t, { env: { LOG_BUFFER_MAX_ROWS: '200', LOG_FLUSH_MS: '100' } });
+  const up = await f.upstream();
+  await f.provider(await f.group(), up);
+  const ck = await f.clientKey();
+  assert.equal((await f.chat(ck.key)).status, 200);
+  await exactly(f, 1);
+
+  const lock = await holdDatabaseLock(t, f.gw.dbPath);
+  const t0 = Date.now();
+  const ids = [];
+  const burst = async (n) => {
+    let next = 0;
+    const client = async () => {
+      while (next < n) {
+        next++;
+        const r = await f.chat(ck.key);
+        assert.equal(r.status, 200, `the data plane serves on: ${r.text}`);
+        ids.push(r.headers['x-fusion-request-id']);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+  };
+  try {
+    // The first rows reach the writers, which wait out the busy timeout
+    // (10 s) and fail; then as many again, past the bound.
+    await burst(20);
+    const failedBoth = () => new Set([...f.gw.output.matchAll(/\[(wrk \d+)\]: request log: write failed/g)].map((m) => m[1])).size === 2;
+    while (!failedBoth() && Date.now() - t0 < 30000) await sleep(250);
+    assert.ok(failedBoth(), 'both workers\' first batches failed');
+    await burst(400);
+    assert.ok(lock.held(), 'the lock was held throughout');
+  } finally {
+    await lock.release();
+  }
+  await f.waitLogs(41, '', 20000);
+  await sleep(2000);
+  const rows = new Set((await f.logs('limit=1000')).data.map((r) => r.request_id));
+  assert.ok(rows.size <= 201, `${rows.size} rows written`);
+  assert.deepEqual(ids.slice(0, 20).filter((id) => rows.has(id)), [], 'the rows of the failed batches went first');
+  assert.deepEqual(ids.slice(-40).filter((id) => !rows.has(id)), [], 'the newest requests are logged');
+});
