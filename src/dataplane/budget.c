@@ -29,10 +29,6 @@ static int64_t	budget_max_output(const struct proxy *);
 static int64_t	budget_reserve(const struct proxy *);
 
 /*
- * The most output tokens the request asks for (max_tokens and its
- * other names), or BUDGET_RESERVE_TOKENS when it names none.
- */
-/*
  * The day and month now falls in at BUDGET_TIMEZONE: worked out once a
  * day per worker, not for each admission and settlement (with a zone,
  * that is six calls into the zone rules each time).
@@ -48,6 +44,10 @@ budget_today(int64_t now, struct budget_periods *bp)
 	*bp = today;
 }
 
+/*
+ * The most output tokens the request asks for (max_tokens and its
+ * other names), or BUDGET_RESERVE_TOKENS when it names none.
+ */
 static int64_t
 budget_max_output(const struct proxy *px)
 {

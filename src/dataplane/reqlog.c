@@ -326,11 +326,9 @@ usage_take(void)
 		fatal("request log: short answer from the writer");
 	writer_busy = 0;
 	prune_more = m.more;
-	if (m.op == USAGE_OP_WRITE)
-		inflight = 0;
-
 	if (m.op != USAGE_OP_WRITE)
 		return;
+	inflight = 0;
 
 	if (!m.batch->ok) {
 		if (!refused)
@@ -373,7 +371,8 @@ reqlog_stop(void)
 			usage_take();
 		if (failed == NULL && queued == queue_first)
 			break;
-		usage_send(USAGE_OP_WRITE, 0);	/* the last try */
+		/* At once: not waiting to see the store take writes. */
+		usage_send(USAGE_OP_WRITE, 0);
 	}
 	if (writer_busy)
 		usage_take();
