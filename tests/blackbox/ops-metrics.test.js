@@ -145,6 +145,20 @@ test('/metrics with ADMIN_BIND_ADDRESS: served on the admin listener, 404 on the
   }
 });
 
+// Polls /readyz every 250 ms while `keep(status)` holds, up to ms; the
+// last answer and every status seen.
+async function readyzWhile(f, keep, ms) {
+  const seen = [];
+  const until = Date.now() + ms;
+  let r;
+  do {
+    await sleep(250);
+    r = await f.gw.api('GET', '/readyz');
+    seen.push(r.status);
+  } while (keep(r.status) && Date.now() < until);
+  return { r, seen };
+}
+
 test('/healthz and /readyz: cheap and unauthenticated; /readyz says 503 with a reason while the store refuses writes', async (t) => {
   const f = await fusion(t);
   for (const p of ['/healthz', '/readyz']) {
@@ -174,11 +188,7 @@ test('/healthz and /readyz: cheap and unauthenticated; /readyz says 503 with a r
   assert.equal((await f.gw.api('GET', '/healthz')).status, 200);
 
   await lock.release();
-  const back = Date.now() + 15000;
-  do {
-    await sleep(250);
-    r = await f.gw.api('GET', '/readyz');
-  } while (r.status !== 200 && Date.now() < back);
+  ({ r } = await readyzWhile(f, (st) => st !== 200, 15000));
   assert.equal(r.status, 200, `readyz after the lock: ${JSON.stringify(r.json)}`);
 });
 
@@ -189,23 +199,12 @@ test('/readyz of an idle gateway: 503 while the store is locked, 200 again after
   const f = await fusion(t);
   assert.equal((await f.gw.api('GET', '/readyz')).status, 200);
   const lock = await holdDatabaseLock(t, f.gw.dbPath);
-  const seen = [];
-  let r;
-  const until = Date.now() + 30000;
-  do {
-    await sleep(250);
-    r = await f.gw.api('GET', '/readyz');
-    seen.push(r.status);
-  } while (r.status === 200 && Date.now() < until);
+  let { r, seen } = await readyzWhile(f, (st) => st === 200, 30000);
   assert.equal(r.status, 503, `readyz while locked: ${seen.join(' ')}`);
   assert.deepEqual(r.json, { status: 'unavailable', reason: 'the store does not take writes' });
 
   await lock.release();
-  const back = Date.now() + 15000;
-  do {
-    await sleep(250);
-    r = await f.gw.api('GET', '/readyz');
-  } while (r.status !== 200 && Date.now() < back);
+  ({ r } = await readyzWhile(f, (st) => st !== 200, 15000));
   assert.equal(r.status, 200, `readyz after the lock: ${JSON.stringify(r.json)}`);
 });
 

@@ -297,22 +297,21 @@ test('while another program holds the database lock, requests are still served, 
   assert.doesNotMatch(f.gw.output, /dropping an entry/);
 });
 
-test('a store that refuses writes for long: each worker holds its share of LOG_BUFFER_MAX_ROWS, the oldest go past it, counted, and the newest are written when it is back', async (t) => {
-  const f = await fusion(t, { env: { LOG_BUFFER_MAX_ROWS: '200', LOG_FLUSH_MS: '100', METRICS_TOKEN: 'metrics-token-0123456789' } });
+// A gateway whose log buffer holds 200 rows, with one logged request,
+// and chats(n): n chat requests over 8 connections, each answered 200,
+// their request ids in `ids` in the order they were answered.
+async function bufferedGateway(t, env = {}) {
+  const f = await fusion(t, { env: { LOG_BUFFER_MAX_ROWS: '200', LOG_FLUSH_MS: '100', ...env } });
   const up = await f.upstream();
   await f.provider(await f.group(), up);
   const ck = await f.clientKey();
   assert.equal((await f.chat(ck.key)).status, 200);
   await exactly(f, 1);
-
-  const lock = await holdDatabaseLock(t, f.gw.dbPath);
-  const N = 600;
   const ids = [];
-  let during;
-  try {
+  const chats = async (n) => {
     let next = 0;
     const client = async () => {
-      while (next < N) {
+      while (next < n) {
         next++;
         const r = await f.chat(ck.key);
         assert.equal(r.status, 200, `the data plane serves on: ${r.text}`);
@@ -320,6 +319,17 @@ test('a store that refuses writes for long: each worker holds its share of LOG_B
       }
     };
     await Promise.all(Array.from({ length: 8 }, client));
+  };
+  return { f, ids, chats };
+}
+
+test('a store that refuses writes for long: each worker holds its share of LOG_BUFFER_MAX_ROWS, the oldest go past it, counted, and the newest are written when it is back', async (t) => {
+  const { f, ids, chats } = await bufferedGateway(t, { METRICS_TOKEN: 'metrics-token-0123456789' });
+  const lock = await holdDatabaseLock(t, f.gw.dbPath);
+  const N = 600;
+  let during;
+  try {
+    await chats(N);
     assert.ok(lock.held(), 'the lock was held throughout');
     // Each worker publishes its figures every second: read until two
     // reads more than a second apart agree.
@@ -361,36 +371,17 @@ test('a store that refuses writes for long: each worker holds its share of LOG_B
 });
 
 test('an outage longer than SQLite\'s busy timeout: the batch that failed is not tried again while the store still refuses, so its rows go first past the bound', async (t) => {
-  const f = await fusion(t, { env: { LOG_BUFFER_MAX_ROWS: '200', LOG_FLUSH_MS: '100' } });
-  const up = await f.upstream();
-  await f.provider(await f.group(), up);
-  const ck = await f.clientKey();
-  assert.equal((await f.chat(ck.key)).status, 200);
-  await exactly(f, 1);
-
+  const { f, ids, chats } = await bufferedGateway(t);
   const lock = await holdDatabaseLock(t, f.gw.dbPath);
   const t0 = Date.now();
-  const ids = [];
-  const burst = async (n) => {
-    let next = 0;
-    const client = async () => {
-      while (next < n) {
-        next++;
-        const r = await f.chat(ck.key);
-        assert.equal(r.status, 200, `the data plane serves on: ${r.text}`);
-        ids.push(r.headers['x-fusion-request-id']);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, client));
-  };
   try {
     // The first rows reach the writers, which wait out the busy timeout
     // (10 s) and fail; then as many again, past the bound.
-    await burst(20);
+    await chats(20);
     const failedBoth = () => new Set([...f.gw.output.matchAll(/\[(wrk \d+)\]: request log: write failed/g)].map((m) => m[1])).size === 2;
     while (!failedBoth() && Date.now() - t0 < 30000) await sleep(250);
     assert.ok(failedBoth(), 'both workers\' first batches failed');
-    await burst(400);
+    await chats(400);
     assert.ok(lock.held(), 'the lock was held throughout');
   } finally {
     await lock.release();
